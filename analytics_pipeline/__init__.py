@@ -1,0 +1,1 @@
+"""Dagster-orchestrated, dbt-on-PostgreSQL analytics for a multi-tenant learning platform."""

@@ -1,0 +1,109 @@
+"""The `analytics-pipeline` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.settings import ConfigurationError
+
+
+def _cmd_db(args) -> int:
+    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.db.migrations import migrate
+
+    url, _ = resolve_urls()
+    if args.action == "url":
+        print(url)
+    else:
+        applied = migrate(url)
+        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    from analytics_pipeline.demo.generator import generate
+
+    summary = generate(
+        args.landing, orgs=args.orgs, learners=args.learners, days=args.days, seed=args.seed,
+        end_date=args.end_date,
+    )
+    print(
+        f"wrote {summary.batch_files} batch files ({summary.lines} lines: {summary.events} events, "
+        f"{summary.retried_lines} client retries, {summary.invalid_lines} invalid lines, "
+        f"{summary.late_events} late events) and 4 reference snapshots under {args.landing}"
+    )
+    return 0
+
+
+def _cmd_run(args) -> int:
+    import dagster as dg
+
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.pipeline import format_summary, run_pipeline
+
+    if not args.landing.is_dir():
+        print(f"error: landing directory {args.landing} does not exist", file=sys.stderr)
+        return 2
+    env = bootstrap(args.landing)
+    from analytics_pipeline.definitions import defs  # after bootstrap: needs the dbt manifest
+
+    with dg.DagsterInstance.get() as instance:
+        summary = run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
+    print(format_summary(summary))
+    return 0
+
+
+def _cmd_prepare(args) -> int:
+    from analytics_pipeline.environment import ensure_dbt_manifest
+
+    ensure_dbt_manifest()
+    print("dbt manifest is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the analytics database")
+    db.add_argument("action", choices=["url", "migrate"])
+    db.set_defaults(func=_cmd_db)
+
+    gen = sub.add_parser("generate", help="write deterministic demo data into a landing zone")
+    gen.add_argument("--landing", type=Path, default=Path("landing"))
+    gen.add_argument("--orgs", type=int, default=3)
+    gen.add_argument("--learners", type=int, default=300)
+    gen.add_argument("--days", type=int, default=14)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--end-date", type=date.fromisoformat, default=None,
+                     help="last received date, YYYY-MM-DD (default: yesterday, UTC)")
+    gen.set_defaults(func=_cmd_generate)
+
+    run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
+    run.add_argument("--landing", type=Path, default=Path("landing"))
+    run.set_defaults(func=_cmd_run)
+
+    prepare = sub.add_parser("prepare", help="build the dbt manifest (dbt parse)")
+    prepare.set_defaults(func=_cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        print(f"error: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database access: the embedded server, URLs for each client, migrations, SQL files."""

@@ -1,0 +1,50 @@
+"""The embedded PostgreSQL (pgserver) used when ANALYTICS_DATABASE_URL is not set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from analytics_pipeline.settings import state_dir
+
+ANALYTICS_DB = "analytics"
+DAGSTER_DB = "dagster"
+
+
+def start_embedded_server(data_dir: Path | None = None):
+    """Start (or reuse) the embedded server; it keeps running after this process exits."""
+    import pgserver  # imported lazily: starting a server is the only reason to load it
+
+    data_dir = data_dir or state_dir() / "pgdata"
+    # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
+    return pgserver.get_server(data_dir, cleanup_mode=None)
+
+
+def ensure_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def resolve_urls() -> tuple[str, str]:
+    """(analytics database URL, Dagster storage URL).
+
+    ANALYTICS_DATABASE_URL when set, else an `analytics` database on the embedded server.
+    Dagster's storage: DAGSTER_POSTGRES_URL when set; else a `dagster` database beside the
+    embedded one; else, on a server the project does not own, the analytics database itself
+    (Dagster's tables live in `public`, apart from raw/core/marts/access).
+    """
+    analytics = os.environ.get("ANALYTICS_DATABASE_URL")
+    dagster = os.environ.get("DAGSTER_POSTGRES_URL")
+    if analytics:
+        return analytics, dagster or analytics
+    server = start_embedded_server()
+    ensure_database(server.get_uri(), ANALYTICS_DB)
+    if not dagster:
+        ensure_database(server.get_uri(), DAGSTER_DB)
+        dagster = server.get_uri(DAGSTER_DB)
+    return server.get_uri(ANALYTICS_DB), dagster

@@ -1,0 +1,43 @@
+"""Versioned schema migrations: sql/migrations/NNNN_name.sql, each applied once, in order."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import psycopg
+
+from analytics_pipeline.db.urls import libpq_url
+
+# Any fixed key works; it only has to be the same for every process migrating this database.
+_MIGRATION_LOCK = 74_211_001
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = files("analytics_pipeline").joinpath("sql", "migrations")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
+
+
+def migrate(url: str) -> list[str]:
+    """Apply pending migrations; returns the versions applied now. Safe to run concurrently."""
+    applied_now = []
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS public.analytics_schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            done = {r[0] for r in conn.execute("SELECT version FROM public.analytics_schema_migrations")}
+            for version, statements in migration_files():
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(statements)
+                    conn.execute(
+                        "INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,)
+                    )
+                applied_now.append(version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    return applied_now

@@ -1,0 +1,1 @@
+"""Dagster definitions, split by domain: ingestion, rollups, dbt."""

@@ -1,0 +1,1 @@
+"""Deterministic demo data in the landing-zone contract."""

@@ -1,0 +1,298 @@
+"""Generate a realistic landing zone: reference CSVs and NDJSON batch files.
+
+Learners enrolled in courses (some in two orgs) move through ordered lessons and drop off
+along the way; videos are watched partly or fully; quizzes are passed and failed; surveys
+carry free text that sometimes names the learner. Clients retry (the same clientEventId
+again, in a later batch or on a later day), a few lines break the contract, a few events
+cannot be attributed to an org, and offline clients deliver events days late.
+Everything derives from the seed: the same arguments write the same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+FIRST_NAMES = ["Adaline", "Bertrand", "Cosima", "Dorian", "Evangeline", "Fitzgerald", "Gwendolyn",
+               "Horatio", "Isolde", "Jericho", "Katarina", "Leopold", "Marisol", "Nikolai",
+               "Ottoline", "Peregrine", "Quintessa", "Rosalind", "Sebastiano", "Thaddeus"]
+LAST_NAMES = ["Abernathy", "Blackwood", "Castellano", "Delacroix", "Everhart", "Fairweather",
+              "Galbraith", "Hawthorne", "Ingleby", "Jablonski", "Kowalczyk", "Lindqvist",
+              "Montgomery", "Nightingale", "Oyelaran", "Pemberton", "Quarrington", "Rutherford"]
+ORG_NAMES = ["Northwind Academy", "Bluebird Health", "Summit Logistics", "Harbor Retail",
+             "Evergreen Bank", "Copperline Energy", "Lighthouse Schools", "Meridian Labs"]
+TOPICS = ["Workplace Safety", "Data Privacy Basics", "Customer Care", "Leadership 101",
+          "Intro to SQL", "Effective Meetings", "First Aid", "Negotiation", "Time Management"]
+SURVEY_TEXTS = ["Great course, very practical.", "Too long, the videos drag on.",
+                "Loved the quizzes!", "Could use more examples.", "Clear and concise."]
+LESSON_KINDS = ["video", "video", "quiz", "reading"]
+
+
+@dataclass
+class Learner:
+    user_id: str
+    name: str
+    email: str
+    home_org: str
+
+
+@dataclass
+class GenerationSummary:
+    batch_files: int = 0
+    lines: int = 0
+    events: int = 0
+    retried_lines: int = 0
+    invalid_lines: int = 0
+    late_events: int = 0
+    counts_by_day: dict[str, int] = field(default_factory=dict)
+
+
+class _Generator:
+    def __init__(self, rng: random.Random, orgs: int, learners: int, start: datetime, end: datetime):
+        self.rng, self.start, self.end = rng, start, end
+        self.orgs = [f"org_{i + 1}" for i in range(orgs)]
+        self.courses: dict[str, list[dict]] = {}
+        for index in range(max(3, orgs + 2)):
+            course_id = f"course_{index + 1}"
+            self.courses[course_id] = [
+                {
+                    "lesson_id": f"{course_id}_lesson_{position}",
+                    "course_id": course_id,
+                    "position": position,
+                    "title": f"Part {position}",
+                    "kind": rng.choice(LESSON_KINDS),
+                    "duration_seconds": rng.choice([180, 300, 420, 600]),
+                }
+                for position in range(1, rng.randint(4, 7) + 1)
+            ]
+        course_ids = list(self.courses)
+        self.org_courses = {org: sorted(rng.sample(course_ids, k=min(3, len(course_ids)))) for org in self.orgs}
+        self.learners = []
+        for index in range(learners):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            self.learners.append(Learner(
+                user_id=f"u_{index + 1:05d}",
+                name=f"{first} {last}",
+                email=f"{first}.{last}{index}@example.org".lower(),
+                home_org=rng.choice(self.orgs),
+            ))
+        self.enrollments: list[tuple[str, str, str]] = []  # (org, user, course)
+        for learner in self.learners:
+            for course_id in rng.sample(self.org_courses[learner.home_org], k=rng.randint(1, 2)):
+                self.enrollments.append((learner.home_org, learner.user_id, course_id))
+                # Some learners take the same course in a second org that assigns it too.
+                others = [o for o in self.orgs if o != learner.home_org and course_id in self.org_courses[o]]
+                if others and rng.random() < 0.08:
+                    self.enrollments.append((rng.choice(others), learner.user_id, course_id))
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _event(self, learner: Learner, org: str | None, course_id: str, at: datetime, event_type: str,
+               lesson_id: str | None = None, properties: dict | None = None) -> dict:
+        event = {
+            "clientEventId": self._uuid(),
+            "eventType": event_type,
+            "occurredAt": at.isoformat().replace("+00:00", "Z"),
+            "receivedAt": (at + timedelta(seconds=self.rng.randint(1, 20))).isoformat().replace("+00:00", "Z"),
+            "userId": learner.user_id,
+            "courseId": course_id,
+            "sessionId": f"s_{learner.user_id}_{at:%Y%m%d}",
+            "user": {"email": learner.email, "name": learner.name},
+        }
+        if org:
+            event["orgId"] = org
+        if lesson_id:
+            event["lessonId"] = lesson_id
+        if properties:
+            event["properties"] = properties
+        return event
+
+    def journeys(self) -> list[dict]:
+        by_user = {l.user_id: l for l in self.learners}
+        orgs_per_course = defaultdict(int)
+        for org, user, course in self.enrollments:
+            orgs_per_course[(user, course)] += 1
+        events = []
+        window = (self.end - self.start).total_seconds()
+        for org, user_id, course_id in self.enrollments:
+            learner = by_user[user_id]
+            if self.rng.random() < 0.1:  # assigned, never started
+                continue
+            # Learners enrolled in two orgs usually say which one; without orgId such an
+            # event cannot be attributed. Others omit orgId now and then: it is resolvable.
+            claim_probability = 0.93 if orgs_per_course[(user_id, course_id)] > 1 else 0.8
+            at = self.start + timedelta(seconds=self.rng.uniform(0, window * 0.7))
+
+            def emit(event_type, lesson_id=None, properties=None):
+                nonlocal at
+                at += timedelta(minutes=self.rng.randint(1, 15))
+                claimed = org if self.rng.random() < claim_probability else None
+                events.append(self._event(learner, claimed, course_id, at, event_type, lesson_id, properties))
+
+            emit("course_started")
+            lessons = self.courses[course_id]
+            finished_all = True
+            for lesson in lessons:
+                lesson_id = lesson["lesson_id"]
+                emit("lesson_started", lesson_id)
+                if lesson["kind"] == "video":
+                    duration = lesson["duration_seconds"]
+                    emit("video_played", lesson_id, {"positionSeconds": 0, "durationSeconds": duration})
+                    watched = duration if self.rng.random() < 0.7 else self.rng.randint(10, duration - 1)
+                    for fraction in (0.25, 0.5, 0.75):
+                        if duration * fraction <= watched:
+                            emit("video_progress", lesson_id,
+                                 {"positionSeconds": round(duration * fraction), "durationSeconds": duration})
+                    if watched < duration:
+                        emit("video_paused", lesson_id, {"positionSeconds": watched, "durationSeconds": duration})
+                    else:
+                        emit("video_completed", lesson_id, {"positionSeconds": duration, "durationSeconds": duration})
+                elif lesson["kind"] == "quiz":
+                    emit("quiz_started", lesson_id)
+                    correct = 0
+                    for question in range(1, 4):
+                        is_correct = self.rng.random() < 0.7
+                        correct += is_correct
+                        emit("quiz_answered", lesson_id, {"questionId": f"q{question}", "correct": is_correct})
+                    emit("quiz_submitted", lesson_id, {"score": correct, "maxScore": 3, "passed": correct >= 2})
+                else:
+                    emit("page_viewed", lesson_id)
+                if self.rng.random() < 0.08:  # left in the middle of the lesson
+                    finished_all = False
+                    break
+                emit("lesson_completed", lesson_id)
+                if self.rng.random() < 0.06 + 0.03 * lesson["position"]:
+                    finished_all = False
+                    break
+                at += timedelta(hours=self.rng.uniform(2, 30))
+            if finished_all:
+                if self.rng.random() < 0.85:
+                    emit("course_completed")
+                if self.rng.random() < 0.6:
+                    text = self.rng.choice(SURVEY_TEXTS)
+                    if self.rng.random() < 0.3:
+                        text += f" I'm {learner.name}, write to me at {learner.email}."
+                    emit("survey_submitted", None, {"rating": self.rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 4])[0],
+                                                     "freeText": text})
+            if self.rng.random() < 0.05:  # browsing a course the learner is not enrolled in
+                stray = self.rng.choice([c for c in self.courses if c != course_id])
+                events.append(self._event(learner, org, stray, at + timedelta(minutes=5), "page_viewed"))
+        return [e for e in events if e["receivedAt"] <= self.end.isoformat().replace("+00:00", "Z")]
+
+    def make_late(self, events: list[dict], summary: GenerationSummary) -> None:
+        """Offline clients: some events are delivered one to five days after they happened."""
+        for event in events:
+            if self.rng.random() < 0.03:
+                received = datetime.fromisoformat(event["occurredAt"]) + timedelta(days=self.rng.randint(1, 5))
+                if received <= self.end:
+                    event["receivedAt"] = received.isoformat().replace("+00:00", "Z")
+                    summary.late_events += 1
+
+
+def _corrupt(rng: random.Random, line: str) -> str:
+    event = json.loads(line)
+    kind = rng.choice(["truncated", "missing_user", "unknown_type", "bad_rating", "bad_time", "no_lesson"])
+    if kind == "truncated":
+        return line[: len(line) // 2]
+    if kind == "missing_user":
+        event.pop("userId")
+    elif kind == "unknown_type":
+        event["eventType"] = "video_rewound"
+    elif kind == "bad_rating":
+        event["eventType"], event["properties"] = "survey_submitted", {"rating": 9}
+    elif kind == "bad_time":
+        event["occurredAt"] = "yesterday"
+    else:
+        event["eventType"] = "lesson_started"
+        event.pop("lessonId", None)
+    return json.dumps(event)
+
+
+def _write_atomically(path: Path, lines: list[str], compress: bool) -> None:
+    """Write elsewhere, then rename in: the landing contract says a file appears whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    payload = ("\n".join(lines) + "\n").encode()
+    tmp.write_bytes(gzip.compress(payload, mtime=0) if compress else payload)
+    os.replace(tmp, path)
+
+
+def _write_reference(root: Path, gen: _Generator) -> None:
+    ref = root / "reference"
+    ref.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "organizations": (["org_id", "name"], [[o, ORG_NAMES[i % len(ORG_NAMES)]] for i, o in enumerate(gen.orgs)]),
+        "courses": (["course_id", "title"],
+                    [[c, TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
+        "lessons": (["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
+                    [[l[k] for k in ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds")]
+                     for lessons in gen.courses.values() for l in lessons]),
+        "enrollments": (["org_id", "user_id", "course_id", "assigned_at", "due_at"],
+                        [[org, user, course, gen.start.isoformat(), (gen.end + timedelta(days=30)).isoformat()]
+                         for org, user, course in gen.enrollments]),
+    }
+    for name, (header, rows) in tables.items():
+        tmp = ref / f".{name}.csv.tmp"
+        with tmp.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.replace(tmp, ref / f"{name}.csv")
+
+
+def generate(landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 14, seed: int = 7,
+             end_date: date | None = None) -> GenerationSummary:
+    """Write a landing zone under `landing`. `end_date` (default: yesterday, UTC) is the last
+    received date; the data covers `days` days up to it."""
+    end_date = end_date or (datetime.now(timezone.utc).date() - timedelta(days=1))
+    start = datetime.combine(end_date - timedelta(days=days - 1), time(), timezone.utc)
+    end = datetime.combine(end_date, time(23, 59, 59), timezone.utc)
+    rng = random.Random(seed)
+    gen = _Generator(rng, orgs, learners, start, end)
+    summary = GenerationSummary()
+    events = gen.journeys()
+    gen.make_late(events, summary)
+    summary.events = len(events)
+    _write_reference(Path(landing), gen)
+
+    # A client batch: one learner's events of one received day, up to 40 at a time.
+    per_client_day: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for event in sorted(events, key=lambda e: (e["receivedAt"], e["clientEventId"])):
+        per_client_day[(event["receivedAt"][:10], event["userId"])].append(event)
+    batches: dict[str, list[list[str]]] = defaultdict(list)
+    for (day, _), day_events in sorted(per_client_day.items()):
+        for i in range(0, len(day_events), 40):
+            batches[day].append([json.dumps(e, separators=(",", ":")) for e in day_events[i : i + 40]])
+
+    days_sorted = sorted(batches)
+    for index, day in enumerate(days_sorted):
+        for lines in batches[day]:
+            # Client retries: the same event again in another batch, same day or the next.
+            for line in list(lines):
+                if rng.random() < 0.03:
+                    target_day = day if index + 1 == len(days_sorted) or rng.random() < 0.5 else days_sorted[index + 1]
+                    rng.choice(batches[target_day]).append(line)
+                    summary.retried_lines += 1
+    for day in days_sorted:
+        for lines in batches[day]:
+            for i, line in enumerate(lines):
+                if rng.random() < 0.01:
+                    lines[i] = _corrupt(rng, line)
+                    summary.invalid_lines += 1
+            name = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.ndjson"
+            compress = rng.random() < 0.2
+            path = Path(landing) / "events" / f"received_date={day}" / (name + (".gz" if compress else ""))
+            _write_atomically(path, lines, compress)
+            summary.batch_files += 1
+            summary.lines += len(lines)
+            summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)
+    return summary

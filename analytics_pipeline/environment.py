@@ -1,0 +1,78 @@
+"""Bring a process to a runnable state: database, schema, key, Dagster home, dbt manifest.
+
+Every entry point (the CLI, `dagster dev` through the CLI, tests) calls `bootstrap` once;
+after it the Dagster resources find everything through their EnvVars.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics_pipeline.db.embedded import resolve_urls
+from analytics_pipeline.db.migrations import migrate
+from analytics_pipeline.db.urls import dbt_env, sqlalchemy_psycopg2_url
+from analytics_pipeline.settings import landing_dir, pii_key, state_dir
+
+DAGSTER_YAML = """\
+# Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL.
+storage:
+  postgres:
+    postgres_url:
+      env: ANALYTICS_DAGSTER_STORAGE_URL
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass(frozen=True)
+class Environment:
+    database_url: str
+    dagster_storage_url: str
+    landing: Path
+    dagster_home: Path
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME if the operator set one, else a local one using PostgreSQL storage."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
+    home = state_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text() != DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ensure_dbt_manifest() -> None:
+    """dagster-dbt reads the manifest at import time: build it when missing or stale."""
+    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_project
+
+    manifest = dbt_project.manifest_path
+    sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
+    sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+        return
+    dbt_project.preparer.prepare(dbt_project)
+
+
+def bootstrap(landing: Path | None = None) -> Environment:
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # dagster-dbt looks for `dbt` on PATH: make the one installed beside this Python win,
+    # also when the virtualenv is not activated.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    database_url, storage_url = resolve_urls()
+    migrate(database_url)
+    landing = (landing or landing_dir()).resolve()
+    os.environ["ANALYTICS_DATABASE_URL"] = database_url
+    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(storage_url)
+    os.environ["ANALYTICS_LANDING_DIR"] = str(landing)
+    os.environ["ANALYTICS_PII_KEY"] = pii_key().decode()
+    os.environ.update(dbt_env(database_url))
+    home = ensure_dagster_home()
+    ensure_dbt_manifest()
+    return Environment(database_url, storage_url, landing, home)

@@ -1,0 +1,1 @@
+"""Landing zone → raw schema: validation, tokenization, org resolution, dedupe, ledgers."""

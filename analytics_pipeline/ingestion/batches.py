@@ -1,0 +1,130 @@
+"""Ingest one batch file: validate, tokenize, dedupe, resolve orgs, write, record the ledger.
+
+Everything a batch writes (events, ids, dead letters, free text, its ledger row) commits in
+one transaction, under an advisory lock on the batch. So a run killed mid-batch leaves
+nothing behind, and two runs of one partition at once serialize per batch: the second finds
+the ledger row and skips the batch instead of counting it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import orjson
+import psycopg
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.contract import Rejection, check_line
+from analytics_pipeline.ingestion.landing import BatchFile, read_lines
+from analytics_pipeline.ingestion.pii import EMAIL, Tokenizer, redact_excerpt
+
+STAGE_COLUMNS = (
+    "line_no, client_event_id, event_type, occurred_at, received_at, user_token, "
+    "claimed_org_id, course_id, lesson_id, session_id, properties, free_text"
+)
+DEAD_LETTER_COLUMNS = "received_date, batch_id, line_no, landing_path, reason_code, reason, excerpt"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    received_date: date
+    batch_id: str
+    lines: int
+    accepted: int
+    duplicates: int
+    dead_lettered: int
+    unresolved_org: int
+
+
+@dataclass
+class _ParsedBatch:
+    events: list[tuple]
+    dead_letters: list[tuple]
+    lines: int = 0
+    max_received_at: object = None
+
+
+def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
+    properties = event.properties.model_dump(exclude_none=True)
+    free_text = properties.pop("freeText", None)
+    name = event.user.name if event.user else None
+    if free_text:
+        free_text = tokenizer.scrub(free_text, name=name)
+    properties_json = orjson.dumps(properties).decode()
+    if "@" in properties_json or (name and name in properties_json):
+        properties_json = tokenizer.scrub(properties_json, name=name)
+    return (
+        line_no,
+        event.clientEventId,
+        event.eventType,
+        event.occurredAt,
+        event.receivedAt,
+        tokenizer.token(event.userId),
+        event.orgId,
+        event.courseId,
+        event.lessonId,
+        event.sessionId,
+        properties_json,
+        free_text,
+    )
+
+
+def parse_batch(batch: BatchFile, tokenizer: Tokenizer) -> _ParsedBatch:
+    parsed = _ParsedBatch(events=[], dead_letters=[])
+    for line_no, raw in enumerate(read_lines(batch), start=1):
+        parsed.lines = line_no
+        outcome = check_line(raw)
+        if isinstance(outcome, Rejection):
+            parsed.dead_letters.append(
+                (batch.received_date, batch.batch_id, line_no, batch.landing_path,
+                 outcome.code, outcome.reason, redact_excerpt(raw))
+            )
+            continue
+        parsed.events.append(_event_row(line_no, outcome, tokenizer))
+        if parsed.max_received_at is None or outcome.receivedAt > parsed.max_received_at:
+            parsed.max_received_at = outcome.receivedAt
+    return parsed
+
+
+def is_ingested(conn: psycopg.Connection, batch: BatchFile) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM raw.analytics_event_batches WHERE received_date = %s AND batch_id = %s",
+        (batch.received_date, batch.batch_id),
+    ).fetchone() is not None
+
+
+def ingest_batch(conn: psycopg.Connection, batch: BatchFile, tokenizer: Tokenizer) -> BatchResult | None:
+    """Ingest a batch file; None when it was already ingested (by this or a concurrent run)."""
+    parsed = parse_batch(batch, tokenizer)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
+        if is_ingested(conn, batch):
+            return None
+        conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (batch.received_date,))
+        conn.execute(load_sql("ingest/create_stage"))
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY pg_temp.stage_events ({STAGE_COLUMNS}) FROM STDIN") as copy:
+                for row in parsed.events:
+                    copy.write_row(row)
+            with cur.copy(f"COPY raw.analytics_dead_letters ({DEAD_LETTER_COLUMNS}) FROM STDIN") as copy:
+                for row in parsed.dead_letters:
+                    copy.write_row(row)
+        accepted, unresolved = conn.execute(
+            load_sql("ingest/merge_batch"),
+            {"received_date": batch.received_date, "batch_id": batch.batch_id},
+        ).fetchone()
+        result = BatchResult(
+            received_date=batch.received_date,
+            batch_id=batch.batch_id,
+            lines=parsed.lines,
+            accepted=accepted,
+            duplicates=len(parsed.events) - accepted,
+            dead_lettered=len(parsed.dead_letters),
+            unresolved_org=unresolved,
+        )
+        conn.execute(
+            load_sql("ingest/record_batch"),
+            {**result.__dict__, "landing_path": batch.landing_path, "max_received_at": parsed.max_received_at},
+        )
+    return result

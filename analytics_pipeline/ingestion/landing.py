@@ -1,0 +1,62 @@
+"""The landing zone layout: events/received_date=YYYY-MM-DD/<batch_id>.ndjson[.gz]."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+_PARTITION_DIR = re.compile(r"^received_date=(\d{4}-\d{2}-\d{2})$")
+_SUFFIXES = (".ndjson.gz", ".ndjson")
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    received_date: date
+    batch_id: str
+    path: Path
+    landing_path: str  # relative to the landing root: what ledgers and dead letters record
+
+    @property
+    def partition_key(self) -> str:
+        return self.received_date.isoformat()
+
+
+def _batch_id(name: str) -> str | None:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and not name.startswith("."):
+            return name.removesuffix(suffix)
+    return None
+
+
+def list_batch_files(root: Path, partition_key: str | None = None) -> list[BatchFile]:
+    """Batch files in the landing zone, oldest partition first; temp files are ignored
+    (the API writes elsewhere, then renames a finished file in)."""
+    events = root / "events"
+    if not events.is_dir():
+        return []
+    found = []
+    for folder in sorted(events.iterdir()):
+        match = _PARTITION_DIR.match(folder.name)
+        if not match or not folder.is_dir():
+            continue
+        if partition_key and match.group(1) != partition_key:
+            continue
+        day = date.fromisoformat(match.group(1))
+        for path in sorted(folder.iterdir()):
+            batch_id = _batch_id(path.name)
+            if batch_id and path.is_file():
+                found.append(BatchFile(day, batch_id, path, path.relative_to(root).as_posix()))
+    return found
+
+
+def read_lines(batch: BatchFile) -> Iterator[bytes]:
+    """The raw lines of a batch file, without their line ending. A trailing newline at the end
+    of the file does not make an extra empty line."""
+    opener = gzip.open if batch.path.name.endswith(".gz") else open
+    with opener(batch.path, "rb") as handle:
+        for line in handle:
+            yield line.rstrip(b"\r\n")

@@ -1,0 +1,94 @@
+"""Reference snapshots (organizations, courses, lessons, enrollments) from the landing zone.
+
+Each CSV is a full snapshot: it replaces its table as a whole, in one transaction, and only
+when its content changed since the last load.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.pii import Tokenizer
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    name: str
+    csv_columns: tuple[str, ...]
+    table_columns: tuple[str, ...]
+
+
+# Enrollments carry the LMS user id: it is tokenized on the way in, like event user ids.
+REFERENCE_TABLES = (
+    ReferenceTable("organizations", ("org_id", "name"), ("org_id", "name")),
+    ReferenceTable("courses", ("course_id", "title"), ("course_id", "title")),
+    ReferenceTable(
+        "lessons",
+        ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds"),
+        ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds"),
+    ),
+    ReferenceTable(
+        "enrollments",
+        ("org_id", "user_id", "course_id", "assigned_at", "due_at"),
+        ("org_id", "user_token", "course_id", "assigned_at", "due_at"),
+    ),
+)
+
+
+class ReferenceDataError(ValueError):
+    pass
+
+
+def _rows(table: ReferenceTable, path: Path, tokenizer: Tokenizer):
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(table.csv_columns) - set(reader.fieldnames or ())
+        if missing:
+            raise ReferenceDataError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        for record in reader:
+            row = [record[column] or None for column in table.csv_columns]
+            if table.name == "enrollments":
+                row[1] = tokenizer.token(row[1])
+            yield row
+
+
+def changed_snapshots(conn: psycopg.Connection, root: Path) -> dict[str, str]:
+    """{table: sha256} of the snapshots whose content differs from the last load."""
+    known = dict(conn.execute("SELECT name, sha256 FROM raw.reference_snapshots").fetchall())
+    changed = {}
+    for table in REFERENCE_TABLES:
+        path = root / "reference" / f"{table.name}.csv"
+        if not path.exists():
+            raise ReferenceDataError(f"reference snapshot {path} is missing")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if known.get(table.name) != digest:
+            changed[table.name] = digest
+    return changed
+
+
+def load_reference(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer) -> dict[str, int]:
+    """Load changed snapshots; returns {table: rows} for the tables reloaded now."""
+    reloaded = {}
+    changed = changed_snapshots(conn, root)
+    for table in REFERENCE_TABLES:
+        if table.name not in changed:
+            continue
+        path = root / "reference" / f"{table.name}.csv"
+        digest = changed[table.name]
+        with conn.transaction():
+            conn.execute(f"TRUNCATE raw.{table.name}")
+            count = 0
+            columns = ", ".join(table.table_columns)
+            with conn.cursor().copy(f"COPY raw.{table.name} ({columns}) FROM STDIN") as copy:
+                for row in _rows(table, path, tokenizer):
+                    copy.write_row(row)
+                    count += 1
+            conn.execute(load_sql("ingest/record_reference_snapshot"), (table.name, digest, count))
+        reloaded[table.name] = count
+    return reloaded

@@ -1,0 +1,1 @@
+"""Events → learner progress (core) and per-org insights."""

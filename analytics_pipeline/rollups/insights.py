@@ -1,0 +1,57 @@
+"""Per-org insights: the figures a dashboard loads instantly, and a plain-language summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from analytics_pipeline.db.sqlfiles import load_sql
+
+
+def _pct(value) -> str:
+    return f"{float(value) * 100:.0f}%"
+
+
+def summarize(row: dict[str, Any]) -> str:
+    """A few sentences an org admin can read at a glance."""
+    name = row["org_name"] or row["org_id"]
+    parts = [
+        f"{name}: {row['active_learners_7d']} learners active in the last 7 days "
+        f"({row['active_learners_30d']} in 30)."
+    ]
+    if row["completion_rate"] is not None:
+        parts.append(
+            f"{row['completed_learners']} of {row['enrolled_learners']} enrollments completed "
+            f"({_pct(row['completion_rate'])})."
+        )
+    else:
+        parts.append("No enrollments yet.")
+    if row["top_dropoff_rate"] is not None:
+        parts.append(
+            f"Biggest drop-off: lesson {row['top_dropoff_lesson_position']} "
+            f"\"{row['top_dropoff_lesson_title']}\" of {row['top_dropoff_course_id']}, where "
+            f"{_pct(row['top_dropoff_rate'])} of learners stop."
+        )
+    if row["quiz_pass_rate"] is not None:
+        parts.append(f"Quiz pass rate {_pct(row['quiz_pass_rate'])}.")
+    if row["survey_avg_rating"] is not None:
+        parts.append(
+            f"Average survey rating {float(row['survey_avg_rating']):.1f}/5 "
+            f"over {row['survey_responses']} responses."
+        )
+    return " ".join(parts)
+
+
+def refresh_insights(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Recompute every org's row from the marts and replace the table in one transaction."""
+    with conn.transaction():
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(load_sql("rollups/compute_insights")).fetchall()
+        for row in rows:
+            row["summary"] = summarize(row)
+        conn.execute("DELETE FROM core.analytics_insights")
+        with conn.cursor() as cur:
+            cur.executemany(load_sql("rollups/insert_insight"), rows)
+    return rows

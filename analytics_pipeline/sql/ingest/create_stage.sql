@@ -1,0 +1,15 @@
+-- Validated, tokenized rows of one batch, before dedupe and org resolution.
+CREATE TEMP TABLE stage_events (
+    line_no         integer     NOT NULL,
+    client_event_id uuid        NOT NULL,
+    event_type      text        NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    received_at     timestamptz NOT NULL,
+    user_token      text        NOT NULL,
+    claimed_org_id  text,
+    course_id       text        NOT NULL,
+    lesson_id       text,
+    session_id      text,
+    properties      jsonb       NOT NULL,
+    free_text       text
+) ON COMMIT DROP

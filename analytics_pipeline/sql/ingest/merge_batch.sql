@@ -1,0 +1,50 @@
+-- Dedupe one staged batch against the event-id ledger, resolve each event's org, and write it.
+-- Returns (accepted, unresolved_org). Every CTE runs even where nothing reads it.
+WITH first_in_batch AS (
+    -- A client retry inside one batch: the first line wins.
+    SELECT DISTINCT ON (client_event_id) *
+    FROM pg_temp.stage_events
+    ORDER BY client_event_id, line_no
+),
+new_ids AS (
+    -- Ids seen in an earlier batch or day conflict here and are dropped as duplicates.
+    INSERT INTO raw.analytics_event_ids (client_event_id, received_date, batch_id)
+    SELECT client_event_id, %(received_date)s, %(batch_id)s FROM first_in_batch
+    ON CONFLICT (client_event_id) DO NOTHING
+    RETURNING client_event_id
+),
+resolved AS (
+    -- The claimed org when the learner is enrolled there for this course, else the learner's
+    -- single enrollment for the course, else NULL (kept in raw, never reaches a tenant mart).
+    SELECT f.*, COALESCE(claimed.org_id, single.org_id) AS org_id
+    FROM first_in_batch AS f
+    JOIN new_ids USING (client_event_id)
+    LEFT JOIN raw.enrollments AS claimed
+        ON claimed.org_id = f.claimed_org_id
+       AND claimed.user_token = f.user_token
+       AND claimed.course_id = f.course_id
+    LEFT JOIN LATERAL (
+        SELECT min(e.org_id) AS org_id
+        FROM raw.enrollments AS e
+        WHERE e.user_token = f.user_token AND e.course_id = f.course_id
+        HAVING count(*) = 1
+    ) AS single ON true
+),
+inserted AS (
+    INSERT INTO raw.analytics_events (
+        received_date, client_event_id, event_type, occurred_at, received_at, user_token,
+        org_id, claimed_org_id, course_id, lesson_id, session_id, properties, batch_id, line_no
+    )
+    SELECT %(received_date)s, client_event_id, event_type, occurred_at, received_at, user_token,
+           org_id, claimed_org_id, course_id, lesson_id, session_id, properties, %(batch_id)s, line_no
+    FROM resolved
+    RETURNING org_id
+),
+survey_text AS (
+    INSERT INTO raw.survey_free_text (client_event_id, received_date, org_id, course_id, user_token, free_text)
+    SELECT client_event_id, %(received_date)s, org_id, course_id, user_token, free_text
+    FROM resolved
+    WHERE free_text IS NOT NULL
+)
+SELECT count(*) AS accepted, count(*) FILTER (WHERE org_id IS NULL) AS unresolved_org
+FROM inserted

@@ -1,0 +1,2 @@
+select course_id, title as course_title
+from {{ source('raw', 'courses') }}

@@ -1,0 +1,2 @@
+select org_id, name as org_name
+from {{ source('raw', 'organizations') }}
