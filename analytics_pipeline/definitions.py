@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.dbt.assets import analytics_dbt_models, dbt_resource
+from analytics_pipeline.defs.dbt.assets import analytics_dbt_models
+from analytics_pipeline.defs.dbt.project import dbt_resource
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
 from analytics_pipeline.defs.jobs import ingest_partition_job, marts_job, reference_job
 from analytics_pipeline.defs.resources import shared_resources

@@ -7,7 +7,6 @@ after it the Dagster resources find everything through their EnvVars.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,21 +49,18 @@ def ensure_dagster_home() -> Path:
 
 def ensure_dbt_manifest() -> None:
     """dagster-dbt reads the manifest at import time: build it when missing or stale."""
-    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_project
+    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_project, dbt_resource
 
     manifest = dbt_project.manifest_path
     sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
     sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return
-    dbt_project.preparer.prepare(dbt_project)
+    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 def bootstrap(landing: Path | None = None) -> Environment:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    # dagster-dbt looks for `dbt` on PATH: make the one installed beside this Python win,
-    # also when the virtualenv is not activated.
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     database_url, storage_url = resolve_urls()
     migrate(database_url)
     landing = (landing or landing_dir()).resolve()

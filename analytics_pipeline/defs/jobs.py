@@ -4,7 +4,6 @@ import dagster as dg
 
 from analytics_pipeline.defs.dbt.assets import analytics_dbt_models
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
-from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.rollups.assets import analytics_insights, user_course_progress, user_lesson_progress
 
 reference_job = dg.define_asset_job(
@@ -16,7 +15,6 @@ reference_job = dg.define_asset_job(
 ingest_partition_job = dg.define_asset_job(
     "ingest_partition_job",
     selection=dg.AssetSelection.assets(raw_analytics_events, user_lesson_progress, user_course_progress),
-    partitions_def=daily_partitions,
     description="Ingest one received-date partition and fold it into learner progress.",
 )
 

@@ -21,6 +21,3 @@ def analytics_dbt_models(
     database.export_dbt_env()
     yield from dbt.cli(["build"], context=context).stream()
 
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)

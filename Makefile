@@ -1,0 +1,28 @@
+# Every target sets itself up: a fresh clone needs only python3 (3.11) and make.
+VENV ?= .venv
+BIN := $(VENV)/bin
+LANDING ?= landing
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install demo test dev clean
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+	$(BIN)/analytics-pipeline prepare
+
+## The main job: embedded PostgreSQL, demo data, the whole pipeline, a summary.
+demo: install
+	$(BIN)/analytics-pipeline generate --landing $(LANDING)
+	$(BIN)/analytics-pipeline run --landing $(LANDING)
+
+## The test suite (real PostgreSQL, real dbt, real Dagster).
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf .analytics $(LANDING) dbt_project/target dbt_project/logs

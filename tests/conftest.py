@@ -1,0 +1,87 @@
+"""Shared fixtures: a real PostgreSQL (embedded via pgserver unless ANALYTICS_DATABASE_URL is
+set) and a fresh database per use, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from analytics_pipeline.db.migrations import migrate
+from analytics_pipeline.db.urls import libpq_url
+
+TEST_PII_KEY = "test-pii-key-not-secret"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> Iterator[str]:
+    """A maintenance URL on the test server (needs CREATEDB when it comes from the env)."""
+    if os.environ.get("ANALYTICS_DATABASE_URL"):
+        yield libpq_url(os.environ["ANALYTICS_DATABASE_URL"])
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def new_database(server_url):
+    """Call to create an empty database; returns its URL. Dropped at the end of the session."""
+    created = []
+
+    def create() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _with_db(server_url, name)
+
+    yield create
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _with_db(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def migrated_db(new_database) -> str:
+    url = new_database()
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def conn(migrated_db) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(migrated_db, autocommit=True) as connection:
+        yield connection
+
+
+@contextmanager
+def pipeline_environment(database_url: str, dagster_url: str, home: Path):
+    """The variables an operator would set, for the `with` block only (bootstrap() adds more,
+    and everything is restored afterwards)."""
+    saved = dict(os.environ)
+    try:
+        os.environ.update(
+            ANALYTICS_DATABASE_URL=database_url,
+            DAGSTER_POSTGRES_URL=dagster_url,
+            ANALYTICS_HOME=str(home),
+            ANALYTICS_PII_KEY=TEST_PII_KEY,
+        )
+        for name in ("DAGSTER_HOME", "ANALYTICS_ENV"):
+            os.environ.pop(name, None)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

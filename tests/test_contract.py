@@ -1,0 +1,69 @@
+"""The event contract: every kind of bad line gets a precise reason, good lines pass."""
+
+import orjson
+import pytest
+
+from analytics_pipeline.ingestion.contract import Rejection, check_line
+
+GOOD = {
+    "clientEventId": "3f0c4a1e-0000-4000-8000-000000000001",
+    "eventType": "video_progress",
+    "occurredAt": "2026-01-03T10:00:00Z",
+    "receivedAt": "2026-01-03T10:00:02Z",
+    "userId": "u_123",
+    "orgId": "org_a",
+    "courseId": "c_1",
+    "lessonId": "l_4",
+    "sessionId": "s_9",
+    "properties": {"positionSeconds": 120, "durationSeconds": 600},
+    "user": {"email": "ada@example.org", "name": "Ada"},
+}
+
+
+def line(**changes) -> bytes:
+    event = {**GOOD, **changes}
+    return orjson.dumps({k: v for k, v in event.items() if v is not None})
+
+
+def test_a_contract_event_is_accepted():
+    event = check_line(line())
+    assert not isinstance(event, Rejection)
+    assert event.eventType == "video_progress" and event.lessonId == "l_4"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "reason_part"),
+    [
+        (b'{"clientEventId": "x"', "invalid_json", "not valid"),
+        (b"[1, 2]", "invalid_json", "JSON object"),
+        (b"", "empty_line", "empty"),
+        (b"\xff\xfe{}", "invalid_json", "UTF-8"),
+        (b'{"a": "\\u0000"}', "invalid_encoding", "NUL"),
+        (b"{" + b" " * 70_000 + b"}", "line_too_long", "limit"),
+        (line(eventType="video_rewound"), "unknown_event_type", "video_rewound"),
+        (line(eventType=None), "missing_field", "eventType"),
+        (line(userId=None), "missing_field", "userId"),
+        (line(lessonId=None), "missing_field", "lessonId"),
+        (line(userId=""), "invalid_value", "userId"),
+        (line(clientEventId="not-a-uuid"), "invalid_value", "clientEventId"),
+        (line(occurredAt="2026-01-03T10:00:00"), "invalid_value", "timezone"),
+        (line(occurredAt="yesterday"), "invalid_value", "occurredAt"),
+        (line(occurredAt="1999-12-31T00:00:00Z"), "invalid_value", "2000"),
+        (line(receivedAt="2999-01-01T00:00:00Z", occurredAt="2999-01-01T00:00:00Z"), "invalid_value", "future"),
+        (line(properties={"positionSeconds": 900, "durationSeconds": 600}), "invalid_value", "durationSeconds"),
+        (line(eventType="survey_submitted", properties={"rating": 9}), "invalid_value", "rating"),
+        (line(eventType="survey_submitted", properties={}), "missing_field", "properties.rating"),
+        (line(eventType="quiz_submitted", properties={"score": 5, "maxScore": 3, "passed": True}),
+         "invalid_value", "maxScore"),
+        (line(eventType="quiz_answered", properties={"questionId": "q1"}), "missing_field", "correct"),
+    ],
+)
+def test_bad_lines_are_rejected_with_a_precise_reason(raw, code, reason_part):
+    outcome = check_line(raw)
+    assert isinstance(outcome, Rejection)
+    assert outcome.code == code
+    assert reason_part in outcome.reason
+
+
+def test_lesson_id_is_optional_for_course_level_events():
+    assert not isinstance(check_line(line(eventType="course_completed", lessonId=None, properties=None)), Rejection)

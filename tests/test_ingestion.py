@@ -1,0 +1,112 @@
+"""Ingestion against a real PostgreSQL: ledgers, dedupe, org resolution, dead letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics_pipeline.ingestion.partition import ingest_partition, pending_batches
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from tests.conftest import TEST_PII_KEY
+from tests.landing_helpers import event, write_batch, write_reference
+
+TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
+DAY1, DAY2 = "2026-02-01", "2026-02-02"
+
+
+@pytest.fixture
+def landing(tmp_path, conn) -> Path:
+    # u1 in org_a only; u2 enrolled in c1 in two orgs; u3 in org_b only.
+    write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1"), ("org_b", "u2", "c1"), ("org_b", "u3", "c1")])
+    load_reference(conn, tmp_path, TOKENIZER)
+    return tmp_path
+
+
+def ingest(conn, landing, day):
+    return ingest_partition(conn, landing, day, TOKENIZER)
+
+
+def scalar(conn, sql, *params):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def test_duplicates_within_batch_across_batches_and_days_are_counted_once(conn, landing):
+    e1, e2, e3 = event("u1", "c1"), event("u1", "c1", "lesson_completed"), event("u3", "c1", lesson=2)
+    write_batch(landing, DAY1, [e1, e1, e2], name="a")          # retry inside the batch
+    write_batch(landing, DAY1, [e2, e3], name="b")              # retry in a later batch
+    write_batch(landing, DAY2, [e1, e3, event("u3", "c1", lesson=3, day=DAY2)], name="c")  # next day
+
+    day1 = ingest(conn, landing, DAY1)
+    day2 = ingest(conn, landing, DAY2)
+
+    by_batch = {r.batch_id: r for r in day1 + day2}
+    assert (by_batch["a"].accepted, by_batch["a"].duplicates) == (2, 1)
+    assert (by_batch["b"].accepted, by_batch["b"].duplicates) == (1, 1)
+    assert (by_batch["c"].accepted, by_batch["c"].duplicates) == (1, 2)
+    assert scalar(conn, "SELECT count(*) FROM raw.analytics_events") == 4
+    assert scalar(conn, "SELECT count(DISTINCT client_event_id) FROM raw.analytics_events") == 4
+    assert scalar(conn, "SELECT count(*) FROM raw.analytics_event_ids") == 4
+
+
+def test_every_line_is_accounted_for_per_batch(conn, landing):
+    lines = [event("u1", "c1"), b'{"broken', event("u1", "c1", "teleported"), b"", event("u3", "c1")]
+    write_batch(landing, DAY1, lines, name="mixed", gz=True)
+    [result] = ingest(conn, landing, DAY1)
+    assert (result.lines, result.accepted, result.duplicates, result.dead_lettered) == (5, 2, 0, 3)
+    ledger = conn.execute(
+        "SELECT lines, accepted, duplicates, dead_lettered FROM raw.analytics_event_batches WHERE batch_id = 'mixed'"
+    ).fetchone()
+    assert ledger == (5, 2, 0, 3)
+    reasons = dict(conn.execute("SELECT line_no, reason_code FROM raw.analytics_dead_letters").fetchall())
+    assert reasons == {2: "invalid_json", 3: "unknown_event_type", 4: "empty_line"}
+    paths = {r[0] for r in conn.execute("SELECT landing_path FROM raw.analytics_dead_letters")}
+    assert paths == {f"events/received_date={DAY1}/mixed.ndjson.gz"}
+
+
+def test_reingesting_a_partition_adds_nothing(conn, landing):
+    write_batch(landing, DAY1, [event("u1", "c1"), event("u3", "c1")])
+    assert len(ingest(conn, landing, DAY1)) == 1
+    snapshot = conn.execute("SELECT * FROM raw.analytics_events ORDER BY client_event_id").fetchall()
+    assert pending_batches(conn, landing) == []
+    assert ingest(conn, landing, DAY1) == []
+    assert conn.execute("SELECT * FROM raw.analytics_events ORDER BY client_event_id").fetchall() == snapshot
+
+
+def test_org_resolution_follows_the_contract(conn, landing):
+    cases = {
+        "claimed_and_enrolled": event("u2", "c1", org="org_b"),
+        "claimed_not_enrolled_single": event("u1", "c1", org="org_b"),
+        "no_claim_single": event("u3", "c1"),
+        "no_claim_two_orgs": event("u2", "c1"),
+        "not_enrolled": event("u9", "c1", org="org_a"),
+    }
+    write_batch(landing, DAY1, list(cases.values()))
+    [result] = ingest(conn, landing, DAY1)
+    orgs = dict(conn.execute("SELECT client_event_id::text, org_id FROM raw.analytics_events").fetchall())
+    resolved = {name: orgs[e["clientEventId"]] for name, e in cases.items()}
+    assert resolved == {
+        "claimed_and_enrolled": "org_b",
+        "claimed_not_enrolled_single": "org_a",
+        "no_claim_single": "org_b",
+        "no_claim_two_orgs": None,
+        "not_enrolled": None,
+    }
+    assert result.unresolved_org == 2
+
+
+def test_personal_data_is_tokenized_or_scrubbed(conn, landing):
+    survey = event(
+        "u1", "c1", "survey_submitted", lesson=None,
+        properties={"rating": 4, "freeText": "Learner U1 here: mail u1@example.org, note to learner u1"},
+    )
+    write_batch(landing, DAY1, [survey, b'{"userId": "u1", "user": {"email": "u1@example.org", "name": "Learner U1"}'])
+    ingest(conn, landing, DAY1)
+    user_token = scalar(conn, "SELECT user_token FROM raw.analytics_events")
+    assert user_token == TOKENIZER.token("u1")
+    free_text = scalar(conn, "SELECT free_text FROM raw.survey_free_text")
+    assert "example.org" not in free_text and "Learner U1" not in free_text and "[email:" in free_text
+    assert "freeText" not in scalar(conn, "SELECT properties::text FROM raw.analytics_events")
+    excerpt = scalar(conn, "SELECT excerpt FROM raw.analytics_dead_letters")
+    assert "example.org" not in excerpt and "Learner U1" not in excerpt
