@@ -68,6 +68,7 @@ def run_pipeline(
             continue
         progress(f"ingesting partition {key}")
         _execute(defs, "ingest_partition_job", instance, partition_key=key)
+        _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)
     if not summary.nothing_new:
         progress("building dbt marts and insights")

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from analytics_pipeline.defs.checks.checks import integrity_checks, mart_freshness_check, sla_checks
 from analytics_pipeline.defs.dbt.assets import analytics_dbt_models
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
 from analytics_pipeline.defs.rollups.assets import analytics_insights, user_course_progress, user_lesson_progress
@@ -12,14 +13,36 @@ reference_job = dg.define_asset_job(
     description="Reload the LMS reference snapshots that changed.",
 )
 
+# Checks over the whole raw table run on their own schedule, not in every partition run.
 ingest_partition_job = dg.define_asset_job(
     "ingest_partition_job",
-    selection=dg.AssetSelection.assets(raw_analytics_events, user_lesson_progress, user_course_progress),
-    description="Ingest one received-date partition and fold it into learner progress.",
+    selection=dg.AssetSelection.assets(raw_analytics_events).without_checks(),
+    description="Ingest the pending batch files of one received-date partition.",
 )
 
+rollup_partition_job = dg.define_asset_job(
+    "rollup_partition_job",
+    selection=dg.AssetSelection.assets(user_lesson_progress, user_course_progress),
+    description="Fold one partition's events into learner progress.",
+)
+
+# The no-null-org checks run right after the marts they guard; freshness is judged by its
+# own schedule (a check inside the job that refreshes would always pass).
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(analytics_dbt_models, analytics_insights),
+    selection=dg.AssetSelection.assets(analytics_dbt_models, analytics_insights)
+    - dg.AssetSelection.checks(mart_freshness_check),
     description="Rebuild the dbt models (with their tests) and the per-org insights.",
+)
+
+sla_checks_job = dg.define_asset_job(
+    "sla_checks_job",
+    selection=dg.AssetSelection.checks(*sla_checks),
+    description="Evaluate the freshness and ingest-lag SLAs.",
+)
+
+integrity_checks_job = dg.define_asset_job(
+    "integrity_checks_job",
+    selection=dg.AssetSelection.checks(*integrity_checks),
+    description="Evaluate id uniqueness, batch conservation and the dead-letter rate.",
 )

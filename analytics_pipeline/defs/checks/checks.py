@@ -1,0 +1,129 @@
+"""Asset checks: SLAs (freshness, ingest lag) and integrity (ids, conservation, tenancy).
+
+Each check's metadata carries `figure` and `threshold`, which alerts quote.
+"""
+
+import dagster as dg
+
+from analytics_pipeline.defs.checks.resources import SlaResource
+from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
+from analytics_pipeline.monitoring.figures import (
+    dead_letter_rate,
+    event_id_integrity,
+    ingest_lag,
+    mart_freshness,
+    null_org_rows,
+    unbalanced_batches,
+)
+
+MARTS = ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary")
+
+
+@dg.asset_check(
+    asset="analytics_insights",
+    description="The marts reflect ingested data within the freshness SLA (10 minutes by default). "
+    "A quiet period with nothing newer to reflect is not a breach.",
+)
+def mart_freshness_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:
+    with database.connect() as conn:
+        fresh = mart_freshness(conn)
+    stale = fresh.behind and (fresh.age_seconds is None or fresh.age_seconds > sla.mart_freshness_seconds)
+    return dg.AssetCheckResult(
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "figure": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else -1,
+            "threshold": sla.mart_freshness_seconds,
+            "data_fresh_as_of": str(fresh.data_fresh_as_of),
+            "newest_ingested_received_at": str(fresh.newest_received_at),
+            "newer_data_waiting": fresh.behind,
+        },
+    )
+
+
+@dg.asset_check(
+    asset="raw_analytics_events",
+    description="No landed file waits longer than the ingest-lag SLA (2 minutes by default).",
+)
+def ingest_lag_check(
+    database: PostgresResource, landing: LandingZoneResource, sla: SlaResource
+) -> dg.AssetCheckResult:
+    with database.connect() as conn:
+        lag = ingest_lag(conn, landing.path)
+    return dg.AssetCheckResult(
+        passed=lag.lag_seconds <= sla.ingest_lag_seconds,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "figure": round(lag.lag_seconds, 1),
+            "threshold": sla.ingest_lag_seconds,
+            "pending_files": lag.pending_files,
+            "oldest_pending_file": lag.oldest_path or "none",
+        },
+    )
+
+
+@dg.asset_check(
+    asset="raw_analytics_events",
+    description="Every clientEventId is stored once, and raw events and the id ledger agree.",
+)
+def client_event_id_unique_check(database: PostgresResource) -> dg.AssetCheckResult:
+    with database.connect() as conn:
+        figures = event_id_integrity(conn)
+    return dg.AssetCheckResult(
+        passed=not any(figures.values()),
+        metadata={"figure": figures["duplicate_ids"], "threshold": 0, **figures},
+    )
+
+
+@dg.asset_check(
+    asset="analytics_event_batches",
+    description="Per batch: lines = accepted + duplicates + dead-lettered, matching stored rows.",
+)
+def batch_conservation_check(database: PostgresResource) -> dg.AssetCheckResult:
+    with database.connect() as conn:
+        broken = unbalanced_batches(conn)
+    return dg.AssetCheckResult(
+        passed=not broken,
+        metadata={
+            "figure": len(broken),
+            "threshold": 0,
+            "unbalanced_batches": dg.MetadataValue.json([{k: str(v) for k, v in b.items()} for b in broken]),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="raw_analytics_events",
+    description="Share of landed lines dead-lettered over the recent received days stays under the limit.",
+)
+def dead_letter_rate_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:
+    with database.connect() as conn:
+        lines, dead = dead_letter_rate(conn, sla.dead_letter_window_days)
+    rate = dead / lines if lines else 0.0
+    return dg.AssetCheckResult(
+        passed=rate <= sla.dead_letter_rate_max,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"figure": round(rate, 4), "threshold": sla.dead_letter_rate_max,
+                  "lines": lines, "dead_lettered": dead},
+    )
+
+
+def _no_null_org_check(mart: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=mart,
+        name="no_null_org_check",
+        description=f"No row of marts.{mart} lacks an org: such a row would belong to no tenant.",
+    )
+    def _check(database: PostgresResource) -> dg.AssetCheckResult:
+        with database.connect() as conn:
+            rows = null_org_rows(conn, mart)
+        return dg.AssetCheckResult(passed=rows == 0, metadata={"figure": rows, "threshold": 0})
+
+    return _check
+
+
+no_null_org_checks = [_no_null_org_check(mart) for mart in MARTS]
+
+sla_checks = [mart_freshness_check, ingest_lag_check]
+integrity_checks = [client_event_id_unique_check, batch_conservation_check, dead_letter_rate_check]
+all_checks = [*sla_checks, *integrity_checks, *no_null_org_checks]

@@ -1,0 +1,1 @@
+"""Plain functions behind the SLA and integrity checks, the status command and alerts."""

@@ -1,0 +1,75 @@
+"""The figures the asset checks judge, computed from the database and the landing zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Identifier
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.partition import pending_batches
+
+
+@dataclass(frozen=True)
+class IngestLag:
+    pending_files: int
+    oldest_path: str | None
+    lag_seconds: float  # age of the oldest landed, not yet ingested file; 0 when none
+
+
+@dataclass(frozen=True)
+class MartFreshness:
+    data_fresh_as_of: datetime | None
+    newest_received_at: datetime | None
+    age_seconds: float | None  # now - data_fresh_as_of
+
+    @property
+    def behind(self) -> bool:
+        """Newer data has been ingested than the marts reflect."""
+        if self.newest_received_at is None:
+            return False
+        return self.data_fresh_as_of is None or self.newest_received_at > self.data_fresh_as_of
+
+
+def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None) -> IngestLag:
+    now = now or datetime.now(timezone.utc)
+    pending = pending_batches(conn, root)
+    if not pending:
+        return IngestLag(0, None, 0.0)
+    # A file is renamed into place whole, so its mtime is when it landed.
+    oldest = min(pending, key=lambda b: b.path.stat().st_mtime)
+    return IngestLag(len(pending), oldest.landing_path, max(0.0, now.timestamp() - oldest.path.stat().st_mtime))
+
+
+def mart_freshness(conn: psycopg.Connection, now: datetime | None = None) -> MartFreshness:
+    now = now or datetime.now(timezone.utc)
+    if conn.execute("SELECT to_regclass('marts.org_engagement_daily')").fetchone()[0] is None:
+        newest = conn.execute("SELECT max(max_received_at) FROM raw.analytics_event_batches").fetchone()[0]
+        return MartFreshness(None, newest, None)
+    fresh, newest = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()
+    return MartFreshness(fresh, newest, (now - fresh).total_seconds() if fresh else None)
+
+
+def event_id_integrity(conn: psycopg.Connection) -> dict[str, int]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(load_sql("monitoring/event_id_integrity")).fetchone()
+
+
+def unbalanced_batches(conn: psycopg.Connection) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(load_sql("monitoring/batch_conservation")).fetchall()
+
+
+def dead_letter_rate(conn: psycopg.Connection, days: int = 7) -> tuple[int, int]:
+    """(lines, dead-lettered) over the last `days` received days."""
+    return conn.execute(load_sql("monitoring/dead_letter_rate"), {"days": days}).fetchone()
+
+
+def null_org_rows(conn: psycopg.Connection, mart: str) -> int:
+    return conn.execute(
+        SQL("SELECT count(*) FROM {} WHERE org_id IS NULL").format(Identifier("marts", mart))
+    ).fetchone()[0]
