@@ -1,0 +1,90 @@
+"""Sensors against a real Dagster instance on PostgreSQL (build_sensor_context)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+from analytics_pipeline.defs.automation.sensors import landing_sensor, marts_sensor, rollup_sensor
+from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
+from analytics_pipeline.defs.resources import LandingZoneResource, PiiResource, PostgresResource
+from analytics_pipeline.defs.rollups.assets import user_course_progress, user_lesson_progress
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from tests.conftest import TEST_PII_KEY
+from tests.landing_helpers import event, write_batch, write_reference
+
+
+@pytest.fixture
+def instance(new_database):
+    storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
+    with dg.instance_for_test(overrides={"storage": storage}) as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def landing(tmp_path):
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    return tmp_path
+
+
+@pytest.fixture
+def resources(migrated_db, landing):
+    return {
+        "database": PostgresResource(url=migrated_db),
+        "landing": LandingZoneResource(root=str(landing)),
+        "pii": PiiResource(key=TEST_PII_KEY),
+    }
+
+
+def tick(sensor, instance, resources=None, cursor=None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    result = sensor(context)
+    return result.run_requests or [], result.cursor
+
+
+def test_landing_sensor_requests_each_partition_with_new_files_once(instance, landing, resources, conn):
+    write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    write_batch(landing, "2026-02-03", [event("u1", "c1", day="2026-02-03")])
+
+    requests, cursor = tick(landing_sensor, instance, resources)
+    assert sorted(r.partition_key for r in requests) == ["2026-02-01", "2026-02-03"]
+    assert len({r.run_key for r in requests}) == 2
+
+    repeated, cursor = tick(landing_sensor, instance, resources, cursor)
+    assert repeated == []
+
+    # Both partitions get ingested; then a late file lands for the older day.
+    tokenizer = Tokenizer(TEST_PII_KEY.encode())
+    load_reference(conn, landing, tokenizer)
+    for day in ("2026-02-01", "2026-02-03"):
+        ingest_partition(conn, landing, day, tokenizer)
+    assert tick(landing_sensor, instance, resources, cursor)[0] == []
+    write_batch(landing, "2026-02-01", [event("u1", "c1", "lesson_completed")])
+    late, cursor = tick(landing_sensor, instance, resources, cursor)
+    assert [r.partition_key for r in late] == ["2026-02-01"]
+    assert late[0].run_key not in {r.run_key for r in requests}
+
+
+def test_rollup_and_marts_sensors_follow_materializations(instance, landing, resources):
+    write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
+    assert tick(rollup_sensor, instance)[0] == []
+
+    dg.materialize([lms_reference_snapshots], instance=instance, resources=resources)
+    dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
+    requests, cursor = tick(rollup_sensor, instance)
+    assert [r.partition_key for r in requests] == ["2026-02-02"]
+    assert tick(rollup_sensor, instance, cursor=cursor)[0] == []
+
+    # The reference load alone already asks for a marts build; progress asks again after it.
+    marts_requests, marts_cursor = tick(marts_sensor, instance)
+    assert len(marts_requests) == 1
+    assert tick(marts_sensor, instance, cursor=marts_cursor)[0] == []
+    dg.materialize([user_lesson_progress, user_course_progress], partition_key="2026-02-02",
+                   instance=instance, resources=resources)
+    again, marts_cursor = tick(marts_sensor, instance, cursor=marts_cursor)
+    assert len(again) == 1 and again[0].run_key != marts_requests[0].run_key
+    assert tick(marts_sensor, instance, cursor=marts_cursor)[0] == []

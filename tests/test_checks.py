@@ -1,0 +1,199 @@
+"""Asset checks and alerting, on real tables and a real Dagster instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+import pytest
+
+from analytics_pipeline.defs.checks.checks import (
+    batch_conservation_check,
+    client_event_id_unique_check,
+    dead_letter_rate_check,
+    ingest_lag_check,
+    mart_freshness_check,
+    no_null_org_checks,
+)
+from analytics_pipeline.defs.checks.resources import SlaResource
+from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from tests.conftest import TEST_PII_KEY, pipeline_environment
+from tests.landing_helpers import event, write_batch, write_reference
+
+TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def landing(tmp_path, conn):
+    write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1")])
+    load_reference(conn, tmp_path, TOKENIZER)
+    return tmp_path
+
+
+@pytest.fixture
+def database(migrated_db):
+    return PostgresResource(url=migrated_db)
+
+
+def age_file(path, seconds):
+    stamp = NOW.timestamp() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_ingest_lag_fails_with_error_severity_past_two_minutes(landing, database):
+    resources = dict(database=database, landing=LandingZoneResource(root=str(landing)), sla=SlaResource())
+    fresh_file = write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    age_file(fresh_file, 30)
+    assert ingest_lag_check(**resources).passed
+    late_file = write_batch(landing, "2026-02-01", [event("u2", "c1")])
+    age_file(late_file, 300)
+    result = ingest_lag_check(**resources)
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["figure"].value >= 300 and result.metadata["threshold"].value == 120
+    assert result.metadata["pending_files"].value == 2
+
+
+def _marts_fresh_as_of(conn, fresh_as_of, received_at):
+    # Stand-in marts (dbt builds the real ones in test_pipeline): just the freshness column.
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    conn.execute("CREATE TABLE IF NOT EXISTS marts.org_engagement_daily (org_id text, data_fresh_as_of timestamptz)")
+    conn.execute("TRUNCATE marts.org_engagement_daily, raw.analytics_event_batches")
+    conn.execute("INSERT INTO marts.org_engagement_daily VALUES ('org_a', %s)", (fresh_as_of,))
+    conn.execute(
+        "INSERT INTO raw.analytics_event_batches (received_date, batch_id, landing_path, lines, accepted,"
+        " duplicates, dead_lettered, unresolved_org, max_received_at) VALUES (%s, %s, 'x', 1, 1, 0, 0, 0, %s)",
+        (received_at.date(), "b1", received_at),
+    )
+
+
+def test_mart_freshness_warns_only_when_newer_data_waits_past_the_sla(conn, database):
+    sla = SlaResource()
+    _marts_fresh_as_of(conn, NOW - timedelta(minutes=3), NOW - timedelta(minutes=1))
+    assert mart_freshness_check(database=database, sla=sla).passed  # 3 minutes behind: inside SLA
+
+    _marts_fresh_as_of(conn, NOW - timedelta(minutes=30), NOW - timedelta(minutes=1))
+    stale = mart_freshness_check(database=database, sla=sla)
+    assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
+    assert stale.metadata["figure"].value > 1700 and stale.metadata["threshold"].value == 600
+
+    _marts_fresh_as_of(conn, NOW - timedelta(hours=5), NOW - timedelta(hours=5))
+    quiet = mart_freshness_check(database=database, sla=sla)
+    assert quiet.passed and quiet.metadata["newer_data_waiting"].value is False
+
+
+def test_a_hand_made_duplicate_fails_the_uniqueness_check(conn, landing, database):
+    write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    ingest_partition(conn, landing, "2026-02-01", TOKENIZER)
+    assert client_event_id_unique_check(database=database).passed
+    conn.execute("SELECT raw.ensure_analytics_events_partition('2026-02-02')")
+    conn.execute(
+        "INSERT INTO raw.analytics_events SELECT '2026-02-02', client_event_id, event_type, occurred_at,"
+        " received_at, user_token, org_id, claimed_org_id, course_id, lesson_id, session_id, properties,"
+        " batch_id, line_no, ingested_at FROM raw.analytics_events"
+    )
+    result = client_event_id_unique_check(database=database)
+    assert not result.passed and result.metadata["duplicate_ids"].value == 1
+
+
+def test_a_ledger_that_disagrees_with_stored_rows_fails_conservation(conn, landing, database):
+    write_batch(landing, "2026-02-01", [event("u1", "c1"), b"not json"], name="b1")
+    ingest_partition(conn, landing, "2026-02-01", TOKENIZER)
+    assert batch_conservation_check(database=database).passed
+    # Still adds up on paper, but one accepted event is not where the ledger says.
+    conn.execute("UPDATE raw.analytics_event_batches SET accepted = 0, duplicates = duplicates + 1")
+    result = batch_conservation_check(database=database)
+    assert not result.passed and result.metadata["figure"].value == 1
+
+
+def test_dead_letter_rate_over_the_threshold_warns(conn, landing, database):
+    write_batch(landing, "2026-02-01", [event("u1", "c1")] + [b"{bad"] * 3)
+    ingest_partition(conn, landing, "2026-02-01", TOKENIZER)
+    result = dead_letter_rate_check(database=database, sla=SlaResource())
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["figure"].value == 0.75
+    assert dead_letter_rate_check(database=database, sla=SlaResource(dead_letter_rate_max=0.8)).passed
+
+
+def test_a_null_org_row_in_a_mart_fails_its_check(conn, database):
+    check = next(c for c in no_null_org_checks if "survey_summary" in str(c.check_keys))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    conn.execute("CREATE TABLE marts.survey_summary (org_id text, course_id text)")
+    conn.execute("INSERT INTO marts.survey_summary VALUES ('org_a', 'c1')")
+    assert check(database=database).passed
+    conn.execute("INSERT INTO marts.survey_summary VALUES (NULL, 'c1')")
+    assert not check(database=database).passed
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+    failures_left = 0
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).received.append(body)
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            self.send_response(500)
+        else:
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    _Hook.received, _Hook.failures_left = [], 0
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook
+    server.shutdown()
+
+
+def test_failed_check_alerts_once_with_retry_then_resolves(conn, landing, migrated_db, new_database, tmp_path, webhook):
+    url, hook = webhook
+    from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+
+    stuck = write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    age_file(stuck, 600)
+    storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
+    with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
+        os.environ.update(ANALYTICS_LANDING_DIR=str(landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
+        from analytics_pipeline.definitions import defs
+        from analytics_pipeline.defs.automation.alerts import check_alert_sensor
+
+        checks_job = defs.resolve_job_def("sla_checks_job")
+        repository = defs.get_repository_def()
+
+        def run_checks_then_tick(cursor):
+            checks_job.execute_in_process(instance=instance, raise_on_error=False)
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository)
+            return check_alert_sensor(context).cursor
+
+        hook.failures_left = 1  # the first delivery meets a 500 and is retried
+        cursor = run_checks_then_tick(None)
+        failures = [b for b in hook.received if b["alert"]["check"] == "ingest_lag_check"]
+        assert len(failures) == 2 and failures[0] == failures[1]
+        alert = failures[-1]["alert"]
+        assert alert["asset"] == "raw_analytics_events" and alert["passed"] is False
+        assert alert["severity"] == "ERROR" and alert["threshold"] == 120 and alert["figure"] >= 600
+        assert "ingest_lag_check" in failures[-1]["text"] and "threshold 120" in failures[-1]["text"]
+
+        cursor = run_checks_then_tick(cursor)  # still failing: no second alert
+        assert len([b for b in hook.received if b["alert"]["check"] == "ingest_lag_check"]) == 2
+
+        ingest_partition(conn, landing, "2026-02-01", TOKENIZER)
+        run_checks_then_tick(cursor)
+        resolved = [b for b in hook.received if b["alert"]["check"] == "ingest_lag_check"][-1]
+        assert resolved["alert"]["passed"] is True and "Resolved" in resolved["text"]
