@@ -58,6 +58,49 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_status(args) -> int:
+    import dagster as dg
+
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.monitoring.status import format_status, status_report
+
+    env = bootstrap(args.landing)
+    from analytics_pipeline.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        print(format_status(status_report(env.database_url, env.landing, instance, defs)))
+    return 0
+
+
+def _cmd_dev(args) -> int:
+    """Dagster's webserver and daemon on this project's data, sensors and schedules on."""
+    import os
+    from shutil import which
+
+    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR
+    from analytics_pipeline.environment import bootstrap
+
+    args.landing.mkdir(parents=True, exist_ok=True)
+    env = bootstrap(args.landing)
+    dagster = str(Path(sys.executable).with_name("dagster")) if Path(sys.executable).with_name("dagster").exists() else which("dagster")
+    workspace = DBT_PROJECT_DIR.parent / "workspace.yaml"
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env.dagster_home}, landing {env.landing})")
+    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
+
+
+def _cmd_simulate(args) -> int:
+    from analytics_pipeline.demo.simulator import simulate
+
+    print(f"writing about {args.rate} events/s into {args.landing} (Ctrl-C to stop)")
+    try:
+        written = simulate(args.landing, args.rate, duration_seconds=args.seconds,
+                           on_batch=lambda path, n: print(f"  {n:>4} events -> {path.name}"))
+    except KeyboardInterrupt:
+        return 0
+    print(f"wrote {written} events")
+    return 0
+
+
 def _cmd_prepare(args) -> int:
     from analytics_pipeline.environment import ensure_dbt_manifest
 
@@ -87,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
     run.add_argument("--landing", type=Path, default=Path("landing"))
     run.set_defaults(func=_cmd_run)
+
+    status = sub.add_parser("status", help="ingest lag, freshness and the latest check results")
+    status.add_argument("--landing", type=Path, default=Path("landing"))
+    status.set_defaults(func=_cmd_status)
+
+    dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
+    dev.add_argument("--landing", type=Path, default=Path("landing"))
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=_cmd_dev)
+
+    sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
+    sim.add_argument("--landing", type=Path, default=Path("landing"))
+    sim.add_argument("--rate", type=float, default=20.0, help="events per second")
+    sim.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
+    sim.set_defaults(func=_cmd_simulate)
 
     prepare = sub.add_parser("prepare", help="build the dbt manifest (dbt parse)")
     prepare.set_defaults(func=_cmd_prepare)

@@ -217,7 +217,7 @@ def _corrupt(rng: random.Random, line: str) -> str:
     return json.dumps(event)
 
 
-def _write_atomically(path: Path, lines: list[str], compress: bool) -> None:
+def write_batch_file(path: Path, lines: list[str], compress: bool) -> None:
     """Write elsewhere, then rename in: the landing contract says a file appears whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp"
@@ -291,7 +291,7 @@ def generate(landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 1
             name = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.ndjson"
             compress = rng.random() < 0.2
             path = Path(landing) / "events" / f"received_date={day}" / (name + (".gz" if compress else ""))
-            _write_atomically(path, lines, compress)
+            write_batch_file(path, lines, compress)
             summary.batch_files += 1
             summary.lines += len(lines)
             summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)

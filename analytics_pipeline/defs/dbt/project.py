@@ -1,5 +1,6 @@
 """The dbt project beside the package. Its manifest is built by `analytics-pipeline prepare`
-(`dbt parse`), in CI and before any run: never only by `dagster dev`."""
+(`dbt parse`, with the dbt beside this Python), which every CLI entry point runs first, and
+by `make`, so it exists in CI, under `dagster dev` and in the deploy image alike."""
 
 import shutil
 import sys
@@ -10,7 +11,6 @@ from dagster_dbt import DbtCliResource, DbtProject
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
 
 
 def dbt_executable() -> str:
