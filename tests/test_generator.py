@@ -26,3 +26,16 @@ def test_corpus_has_the_shapes_the_pipeline_must_handle(tmp_path):
     assert any(p.name.endswith(".gz") for p in (tmp_path / "events").rglob("*"))
     days = sorted(p.name for p in (tmp_path / "events").iterdir())
     assert days[0] == "received_date=2026-02-01" and days[-1] == "received_date=2026-02-06"
+
+
+def test_simulator_writes_valid_attributable_batches(tmp_path):
+    from analytics_pipeline.demo.simulator import simulate
+    from analytics_pipeline.ingestion.contract import Rejection, check_line
+
+    generate(tmp_path, orgs=2, learners=10, days=1, seed=1, end_date=date(2026, 2, 1))
+    before = set((tmp_path / "events").rglob("*.ndjson*"))
+    written = simulate(tmp_path, rate=20, duration_seconds=0.35, batch_seconds=0.1, seed=2)
+    new_files = set((tmp_path / "events").rglob("*.ndjson*")) - before
+    lines = [l for p in new_files for l in p.read_bytes().splitlines()]
+    assert len(new_files) >= 3 and len(lines) == written
+    assert not any(isinstance(check_line(l), Rejection) for l in lines)
