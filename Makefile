@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 LANDING ?= landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test dev clean
+.PHONY: install demo test dev bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +23,14 @@ demo: install
 ## The test suite (real PostgreSQL, real dbt, real Dagster).
 test: install
 	$(BIN)/python -m pytest
+
+## Dagster UI + daemon on the demo data, sensors and schedules on: http://localhost:3000
+dev: install
+	$(BIN)/analytics-pipeline dev --landing $(LANDING)
+
+## Benchmarks (not part of the tests): end-to-end freshness under the running daemon.
+bench: install
+	$(BIN)/python bench/freshness.py
 
 clean:
 	rm -rf .analytics $(LANDING) dbt_project/target dbt_project/logs

@@ -12,7 +12,7 @@ from analytics_pipeline.defs.automation.schedules import (
 from analytics_pipeline.defs.automation.sensors import landing_sensor, marts_sensor, rollup_sensor
 from analytics_pipeline.defs.checks.checks import all_checks
 from analytics_pipeline.defs.checks.resources import SlaResource
-from analytics_pipeline.defs.dbt.assets import analytics_dbt_models
+from analytics_pipeline.defs.dbt.assets import analytics_dbt_incremental_models, analytics_dbt_models
 from analytics_pipeline.defs.dbt.project import dbt_resource
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
 from analytics_pipeline.defs.jobs import (
@@ -33,6 +33,7 @@ defs = dg.Definitions(
         user_lesson_progress,
         user_course_progress,
         analytics_dbt_models,
+        analytics_dbt_incremental_models,
         analytics_insights,
     ],
     asset_checks=all_checks,

@@ -150,6 +150,7 @@ def test_rerun_with_nothing_new_changes_nothing(pipeline):
 
 
 def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
+    """5 partition rollups with the incremental marts, 1 full marts build; every dbt test ran and passed."""
     from analytics_pipeline.environment import bootstrap
 
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
@@ -161,17 +162,21 @@ def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
             assert "Postgres" in type(instance.run_storage).__name__
             for key in graph.get_all_asset_keys():
                 assert instance.get_latest_materialization_event(key) is not None, key
-            [marts_run] = instance.get_run_records(dg.RunsFilter(job_name="marts_job"))
-            assert marts_run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
-            evaluations = instance.all_logs(
-                marts_run.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            runs = instance.get_run_records(dg.RunsFilter(job_name="marts_job")) + instance.get_run_records(
+                dg.RunsFilter(job_name="rollup_partition_job")
             )
-            evaluated = {e.dagster_event.event_specific_data.asset_check_key for e in evaluations}
+            assert len(runs) == 6 and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+            evaluations = [
+                e.dagster_event.event_specific_data
+                for r in runs
+                for e in instance.all_logs(r.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+            ]
+            assert all(e.passed for e in evaluations)
+            evaluated = {e.asset_check_key for e in evaluations}
             # The project's own checks end in _check; the rest are the dbt tests.
             dbt_checks = {k for k in graph.asset_check_keys if not k.name.endswith("_check")}
             assert dbt_checks and dbt_checks <= evaluated
             assert {k.asset_key.to_user_string() for k in evaluated if k.name == "no_null_org_check"} == set(MARTS)
-            assert all(e.dagster_event.event_specific_data.passed for e in evaluations)
 
 
 def test_rematerializing_a_partition_gives_identical_tables(pipeline):
@@ -193,3 +198,21 @@ def test_rematerializing_a_partition_gives_identical_tables(pipeline):
             assert result.success
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
     assert table_digests(pipeline["url"]) == before
+
+
+def test_incremental_mart_equals_a_full_rebuild(pipeline):
+    """org_engagement_daily was built partition by partition (late events included);
+    a --full-refresh from all events must give the same table."""
+    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource
+
+    before = table_digests(pipeline["url"])["marts.org_engagement_daily"]
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        from analytics_pipeline.environment import bootstrap
+
+        bootstrap(pipeline["landing"])
+        invocation = dbt_resource().cli(
+            ["run", "--select", "org_engagement_daily", "--full-refresh"],
+            target_path=dbt_project.target_path,
+        ).wait()
+        assert invocation.is_successful()
+    assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before

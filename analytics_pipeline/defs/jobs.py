@@ -3,7 +3,7 @@
 import dagster as dg
 
 from analytics_pipeline.defs.checks.checks import integrity_checks, mart_freshness_check, sla_checks
-from analytics_pipeline.defs.dbt.assets import analytics_dbt_models
+from analytics_pipeline.defs.dbt.assets import analytics_dbt_incremental_models, analytics_dbt_models
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
 from analytics_pipeline.defs.rollups.assets import analytics_insights, user_course_progress, user_lesson_progress
 
@@ -22,8 +22,8 @@ ingest_partition_job = dg.define_asset_job(
 
 rollup_partition_job = dg.define_asset_job(
     "rollup_partition_job",
-    selection=dg.AssetSelection.assets(user_lesson_progress, user_course_progress),
-    description="Fold one partition's events into learner progress.",
+    selection=dg.AssetSelection.assets(user_lesson_progress, user_course_progress, analytics_dbt_incremental_models),
+    description="Fold one partition's events into learner progress and the incremental marts.",
 )
 
 # The no-null-org checks run right after the marts they guard; freshness is judged by its

@@ -42,6 +42,32 @@ def _event(rng: random.Random, enrollment: dict, lessons: list[dict], now: datet
     return event
 
 
+class LiveLanding:
+    """Writes batch files of events happening now, for learners of the landing's snapshots."""
+
+    def __init__(self, landing: Path, seed: int | None = None):
+        reference = landing / "reference"
+        self.landing = landing
+        self.lessons_by_course: dict[str, list[dict]] = {}
+        for lesson in _read_csv(reference / "lessons.csv"):
+            self.lessons_by_course.setdefault(lesson["course_id"], []).append(lesson)
+        self.enrollments = [e for e in _read_csv(reference / "enrollments.csv") if e["course_id"] in self.lessons_by_course]
+        if not self.enrollments:
+            raise ValueError(f"{reference}: no enrollment in a course with lessons to simulate")
+        self.rng = random.Random(seed)
+
+    def write_batch(self, count: int) -> Path:
+        now = datetime.now(timezone.utc)
+        lines = []
+        for _ in range(count):
+            enrollment = self.rng.choice(self.enrollments)
+            lessons = self.lessons_by_course[enrollment["course_id"]]
+            lines.append(json.dumps(_event(self.rng, enrollment, lessons, now)))
+        path = self.landing / "events" / f"received_date={now.date()}" / f"{uuid.uuid4()}.ndjson"
+        write_batch_file(path, lines, compress=False)
+        return path
+
+
 def simulate(
     landing: Path,
     rate: float,
@@ -53,25 +79,11 @@ def simulate(
 ) -> int:
     """Write one batch file every `batch_seconds` holding about `rate` events per second;
     stops after `duration_seconds` (forever when None). Returns the number of events written."""
-    reference = landing / "reference"
-    enrollments = _read_csv(reference / "enrollments.csv")
-    lessons_by_course: dict[str, list[dict]] = {}
-    for lesson in _read_csv(reference / "lessons.csv"):
-        lessons_by_course.setdefault(lesson["course_id"], []).append(lesson)
-    enrollments = [e for e in enrollments if e["course_id"] in lessons_by_course]
-    if not enrollments:
-        raise ValueError(f"{reference}: no enrollment in a course with lessons to simulate")
-    rng = random.Random(seed)
+    live = LiveLanding(landing, seed)
     written, started = 0, time.monotonic()
     while duration_seconds is None or time.monotonic() - started < duration_seconds:
-        now = datetime.now(timezone.utc)
-        count = max(1, round(rng.expovariate(1 / (rate * batch_seconds))))
-        lines = []
-        for _ in range(count):
-            enrollment = rng.choice(enrollments)
-            lines.append(json.dumps(_event(rng, enrollment, lessons_by_course[enrollment["course_id"]], now)))
-        path = landing / "events" / f"received_date={now.date()}" / f"{uuid.uuid4()}.ndjson"
-        write_batch_file(path, lines, compress=False)
+        count = max(1, round(live.rng.expovariate(1 / (rate * batch_seconds))))
+        path = live.write_batch(count)
         written += count
         on_batch(path, count)
         time.sleep(batch_seconds)

@@ -1,4 +1,4 @@
-"""Learner progress: one partition's events folded into current state, idempotently."""
+"""Learner progress: a range of received-date partitions folded into current state, idempotently."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ import psycopg
 from analytics_pipeline.db.sqlfiles import load_sql
 
 
-def merge_lesson_progress(conn: psycopg.Connection, partition_key: str) -> int:
-    """Returns how many learner-lesson rows the partition touched."""
+def _merge(conn: psycopg.Connection, sql_name: str, first_date: str, last_date: str) -> int:
     with conn.transaction():
-        return conn.execute(
-            load_sql("rollups/merge_user_lesson_progress"), {"received_date": partition_key}
-        ).rowcount
+        return conn.execute(load_sql(sql_name), {"first_date": first_date, "last_date": last_date}).rowcount
 
 
-def merge_course_progress(conn: psycopg.Connection, partition_key: str) -> int:
-    """Returns how many learner-course rows the partition touched. Reads lesson progress,
-    so it runs after `merge_lesson_progress` for the same partition."""
-    with conn.transaction():
-        return conn.execute(
-            load_sql("rollups/merge_user_course_progress"), {"received_date": partition_key}
-        ).rowcount
+def merge_lesson_progress(conn: psycopg.Connection, first_date: str, last_date: str) -> int:
+    """Returns how many learner-lesson rows the partitions touched."""
+    return _merge(conn, "rollups/merge_user_lesson_progress", first_date, last_date)
+
+
+def merge_course_progress(conn: psycopg.Connection, first_date: str, last_date: str) -> int:
+    """Returns how many learner-course rows the partitions touched. Reads lesson progress,
+    so it runs after `merge_lesson_progress` for the same partitions."""
+    return _merge(conn, "rollups/merge_user_course_progress", first_date, last_date)

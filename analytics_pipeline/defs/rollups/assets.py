@@ -18,27 +18,31 @@ MART_KEYS = [
 ]
 
 
+# A backfill of many days is one run over the whole range, as for the incremental dbt models
+# in the same job (assets in one job must share a backfill policy).
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["raw_analytics_events"],
     group_name="rollups",
     description="core.user_lesson_progress: per learner and lesson, merged idempotently.",
 )
 def user_lesson_progress(context: dg.AssetExecutionContext, database: PostgresResource):
     with database.connect() as conn:
-        touched = merge_lesson_progress(conn, context.partition_key)
+        touched = merge_lesson_progress(conn, *context.partition_key_range)
     return dg.MaterializeResult(metadata={"rows_touched": touched})
 
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["user_lesson_progress", "lms_lessons"],
     group_name="rollups",
     description="core.user_course_progress: per learner and course, lesson counts re-derived.",
 )
 def user_course_progress(context: dg.AssetExecutionContext, database: PostgresResource):
     with database.connect() as conn:
-        touched = merge_course_progress(conn, context.partition_key)
+        touched = merge_course_progress(conn, *context.partition_key_range)
     return dg.MaterializeResult(metadata={"rows_touched": touched})
 
 

@@ -1,4 +1,4 @@
--- Recompute course state for the learners and courses one partition touched: event-level
+-- Recompute course state for the learners and courses a range of partitions touched: event-level
 -- facts merge idempotently, lesson counts are re-derived from user_lesson_progress.
 WITH partition_events AS (
     SELECT org_id, user_token, course_id,
@@ -7,7 +7,7 @@ WITH partition_events AS (
            bool_or(event_type = 'course_completed') AS course_completed_event,
            max(received_at) AS last_received_at
     FROM raw.analytics_events
-    WHERE received_date = %(received_date)s AND org_id IS NOT NULL
+    WHERE received_date BETWEEN %(first_date)s AND %(last_date)s AND org_id IS NOT NULL
     GROUP BY org_id, user_token, course_id
 ),
 lesson_counts AS (

@@ -1,4 +1,4 @@
--- Fold one received-date partition's events into per-learner lesson state. Every column merges
+-- Fold a range of received-date partitions' events into per-learner lesson state. Every column merges
 -- with LEAST / GREATEST / OR, so re-applying a partition leaves the state unchanged.
 INSERT INTO core.user_lesson_progress AS p (
     org_id, user_token, course_id, lesson_id, first_event_at, last_event_at,
@@ -22,7 +22,7 @@ SELECT
     coalesce(bool_or((properties ->> 'passed')::boolean) FILTER (WHERE event_type = 'quiz_submitted'), false),
     max(received_at)
 FROM raw.analytics_events
-WHERE received_date = %(received_date)s
+WHERE received_date BETWEEN %(first_date)s AND %(last_date)s
   AND org_id IS NOT NULL
   AND lesson_id IS NOT NULL
 GROUP BY org_id, user_token, course_id, lesson_id

@@ -1,4 +1,26 @@
 -- Daily activity per org by event time (occurred_at, UTC): a late event moves its own day.
+-- Incremental by received date: a run for received days [min_received_date, max_received_date]
+-- recomputes, whole, every (org, activity day) that those days' events touch.
+{{ config(
+    materialized='incremental',
+    unique_key=['org_id', 'activity_date'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+with events as (
+    select * from {{ ref('stg_analytics_events') }}
+    where org_id is not null
+    {% if is_incremental() %}
+      and (org_id, activity_date) in (
+          select distinct org_id, activity_date
+          from {{ ref('stg_analytics_events') }}
+          where org_id is not null
+            and received_date between '{{ var("min_received_date") }}'::date and '{{ var("max_received_date") }}'::date
+      )
+    {% endif %}
+)
+
 select
     org_id,
     activity_date,
@@ -13,6 +35,5 @@ select
     ) as quizzes_passed,
     count(*) filter (where event_type = 'course_completed') as courses_completed,
     max(received_at) as data_fresh_as_of
-from {{ ref('stg_analytics_events') }}
-where org_id is not null
+from events
 group by org_id, activity_date
