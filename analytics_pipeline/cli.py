@@ -101,6 +101,44 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _cmd_access(args) -> int:
+    from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
+    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.db.migrations import migrate
+    from analytics_pipeline.db.urls import libpq_url
+
+    url, _ = resolve_urls()
+    migrate(url)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        if args.action == "create-role":
+            ensure_role(conn, args.role, login=args.login, password=args.password,
+                        platform_admin=args.platform_admin)
+            print(f"role {args.role} ready ({'LOGIN' if args.login else 'NOLOGIN'})")
+        elif args.action == "grant":
+            ensure_role(conn, args.role, login=args.login, password=args.password)
+            grant(conn, args.role, args.org, "org_admin" if args.org_admin else "tenant")
+            print(f"{args.role} may read org {args.org}" + (" including survey free text" if args.org_admin else ""))
+        elif args.action == "revoke":
+            removed = revoke(conn, args.role, args.org, "org_admin" if args.org_admin else None)
+            print(f"removed {removed} grant(s)")
+        else:
+            for row in list_grants(conn):
+                login = "LOGIN" if row["can_login"] else "NOLOGIN"
+                print(f"{row['role_name']:<30} {row['org_id']:<20} {row['privilege']:<10} {login}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from analytics_pipeline.access.export import export_mart
+    from analytics_pipeline.db.embedded import resolve_urls
+
+    url, _ = resolve_urls()
+    rows = export_mart(url, args.mart, args.org, args.out, role=args.role)
+    print(f"exported {rows} row(s) of marts.{args.mart} for {args.org} to {args.out}"
+          + (f" as role {args.role}" if args.role else ""))
+    return 0
+
+
 def _cmd_prepare(args) -> int:
     from analytics_pipeline.environment import ensure_dbt_manifest
 
@@ -147,16 +185,39 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
 
+    access = sub.add_parser("access", help="tenant roles and org grants (row-level security)")
+    access.add_argument("action", choices=["create-role", "grant", "revoke", "list"])
+    access.add_argument("--role")
+    access.add_argument("--org")
+    access.add_argument("--org-admin", action="store_true", help="the grant includes survey free text")
+    access.add_argument("--login", action="store_true", help="create the role with LOGIN (default NOLOGIN)")
+    access.add_argument("--password", default=None)
+    access.add_argument("--platform-admin", action="store_true", help="create-role: sees every org")
+    access.set_defaults(func=_cmd_access)
+
+    export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")
+    export.add_argument("--mart", required=True)
+    export.add_argument("--org", required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--role", default=None, help="export as this tenant role: its RLS applies")
+    export.set_defaults(func=_cmd_export)
+
     prepare = sub.add_parser("prepare", help="build the dbt manifest (dbt parse)")
     prepare.set_defaults(func=_cmd_prepare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "access" and args.action != "list" and not (args.role and (args.org or args.action == "create-role")):
+        parser.error("access create-role needs --role; grant and revoke need --role and --org")
     try:
         return args.func(args)
     except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except psycopg.OperationalError as exc:

@@ -61,13 +61,14 @@ def ensure_dbt_manifest() -> None:
 
 def bootstrap(landing: Path | None = None) -> Environment:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    key = pii_key()  # first: production without a key must stop before writing anything
     database_url, storage_url = resolve_urls()
     migrate(database_url)
     landing = (landing or landing_dir()).resolve()
     os.environ["ANALYTICS_DATABASE_URL"] = database_url
     os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(storage_url)
     os.environ["ANALYTICS_LANDING_DIR"] = str(landing)
-    os.environ["ANALYTICS_PII_KEY"] = pii_key().decode()
+    os.environ["ANALYTICS_PII_KEY"] = key.decode()
     os.environ.update(dbt_env(database_url))
     home = ensure_dagster_home()
     ensure_dbt_manifest()

@@ -70,8 +70,9 @@ def main() -> int:
     live = LiveLanding(landing, seed=5)
 
     # Baseline: one file through the same jobs in-process.
-    live.write_batch(20)
+    # Taken just before writing: the file's receivedAt is at or after it.
     landed = datetime.now(timezone.utc)
+    live.write_batch(20)
     subprocess.run([CLI, "run", "--landing", str(landing)], env=env, check=True, capture_output=True)
     baseline = (datetime.now(timezone.utc) - landed).total_seconds()
 
@@ -85,8 +86,8 @@ def main() -> int:
         time.sleep(20)  # webserver, daemon and code server up; first sensor ticks done
         landed_times = []
         for index in range(args.files):
-            live.write_batch(20)
             landed_times.append(datetime.now(timezone.utc))
+            live.write_batch(20)
             print(f"landed file {index + 1}/{args.files}", flush=True)
             time.sleep(args.interval)
         for landed_at in landed_times:

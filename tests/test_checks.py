@@ -197,3 +197,29 @@ def test_failed_check_alerts_once_with_retry_then_resolves(conn, landing, migrat
         run_checks_then_tick(cursor)
         resolved = [b for b in hook.received if b["alert"]["check"] == "ingest_lag_check"][-1]
         assert resolved["alert"]["passed"] is True and "Resolved" in resolved["text"]
+
+
+def test_a_failed_run_is_posted_with_its_job_and_partition(migrated_db, new_database, tmp_path, webhook):
+    url, hook = webhook
+    from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+
+    storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
+    missing_landing = tmp_path / "nowhere"  # reference snapshots missing: the run must fail
+    with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
+        os.environ.update(ANALYTICS_LANDING_DIR=str(missing_landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
+        from analytics_pipeline.definitions import defs
+        from analytics_pipeline.defs.automation.alerts import run_failure_alert_sensor
+
+        result = defs.resolve_job_def("reference_job").execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        [failure] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name=run_failure_alert_sensor.name,
+            dagster_event=failure.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+        ).for_run_failure()
+        run_failure_alert_sensor(context)
+    [posted] = hook.received
+    assert posted["alert"]["kind"] == "run_failure" and posted["alert"]["job"] == "reference_job"
+    assert posted["alert"]["run_id"] == result.run_id and "reference_job" in posted["text"]

@@ -216,3 +216,21 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
         ).wait()
         assert invocation.is_successful()
     assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before
+
+
+def test_status_reports_lag_freshness_and_check_results(pipeline):
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.monitoring.status import format_status, status_report
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        env = bootstrap(pipeline["landing"])
+        from analytics_pipeline.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            report = status_report(env.database_url, env.landing, instance, defs)
+    assert report["ingest_lag"].pending_files == 0
+    assert report["freshness"].data_fresh_as_of.date() == date(2026, 3, 5)
+    assert not report["freshness"].behind
+    results = {c["check"]: c["result"] for c in report["checks"]["view_lesson_dropoff"]}
+    assert results["no_null_org_check"] == "passed"
+    assert "Ingest lag: 0 s" in format_status(report)

@@ -1,0 +1,1 @@
+"""Tenant access: database roles, org grants, and exports under row-level security."""
