@@ -31,7 +31,7 @@ def platform(new_database, tmp_path_factory):
     from analytics_pipeline.pipeline import run_pipeline
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
-    generate(landing, orgs=3, learners=80, days=3, seed=4, end_date=date(2026, 4, 3))
+    generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))
     url = new_database()
     with pipeline_environment(url, new_database(), home):
         env = bootstrap(landing)
@@ -79,7 +79,7 @@ def test_each_role_sees_exactly_its_orgs_in_every_mart_and_core_table(platform):
     ("SET app.org_id = 'org_2'",),
     ("SET search_path = marts, core, access, public",),
     ("SET ROLE analytics_tenant",),
-    ("SELECT set_config('request.header.x-org-id', 'org_2', false)",),
+    ("SELECT set_config('request.header_x_org_id', 'org_2', false)",),
 ])
 def test_nothing_a_session_sets_widens_what_a_tenant_sees(platform, setup):
     with psycopg.connect(platform["url"], autocommit=True) as conn:

@@ -52,18 +52,18 @@ $$;
 -- transaction that swaps a rebuilt table in: a mart is never visible without its policy.
 CREATE FUNCTION access.apply_tenant_policy(target regclass, predicate text DEFAULT 'access.org_visible')
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE
-    schema_name text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = target);
 BEGIN
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
     EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %s', target);
     EXECUTE format('CREATE POLICY tenant_isolation ON %s FOR SELECT USING (%s(org_id))', target, predicate);
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO analytics_tenant, analytics_platform_admin', schema_name);
     EXECUTE format('GRANT SELECT ON %s TO analytics_tenant, analytics_platform_admin', target);
 END
 $$;
 
-GRANT USAGE ON SCHEMA access TO analytics_tenant, analytics_platform_admin;
+-- Schema usage is granted here, once: dbt builds marts on parallel threads, and concurrent
+-- GRANTs on one schema collide ("tuple concurrently updated").
+CREATE SCHEMA IF NOT EXISTS marts;
+GRANT USAGE ON SCHEMA access, marts, core, raw TO analytics_tenant, analytics_platform_admin;
 GRANT SELECT ON access.org_grants TO analytics_tenant, analytics_platform_admin;
 
 SELECT access.apply_tenant_policy('core.user_lesson_progress');
