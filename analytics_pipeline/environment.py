@@ -21,6 +21,22 @@ storage:
   postgres:
     postgres_url:
       env: ANALYTICS_DAGSTER_STORAGE_URL
+# Freshness is measured in seconds here: dequeue runs every second and evaluate sensors
+# side by side rather than one after another.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+    dequeue_use_threads: true
+    # Two cores: more runs at once only make each of them slower.
+    max_concurrent_runs: 4
+sensors:
+  use_threads: true
+  num_workers: 4
+schedules:
+  use_threads: true
+  num_workers: 2
 telemetry:
   enabled: false
 """

@@ -18,10 +18,10 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.ingestion.partition import pending_batches
 from analytics_pipeline.ingestion.reference import changed_snapshots
+from analytics_pipeline.marts import MARTS
 
 # Runs are recorded in the instance in full; the terminal only needs warnings and errors.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-MARTS = ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary")
 
 
 @dataclass

@@ -15,7 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from analytics_pipeline.access.export import MARTS, export_mart
+from analytics_pipeline.access.export import export_mart
+from analytics_pipeline.marts import MARTS
 from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
 from analytics_pipeline.demo.generator import generate
 from tests.conftest import pipeline_environment

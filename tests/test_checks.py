@@ -28,7 +28,6 @@ from tests.conftest import TEST_PII_KEY, pipeline_environment
 from tests.landing_helpers import event, write_batch, write_reference
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
-NOW = datetime.now(timezone.utc)
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def database(migrated_db):
 
 
 def age_file(path, seconds):
-    stamp = NOW.timestamp() - seconds
+    stamp = datetime.now(timezone.utc).timestamp() - seconds
     os.utime(path, (stamp, stamp))
 
 
@@ -77,15 +76,16 @@ def _marts_fresh_as_of(conn, fresh_as_of, received_at):
 
 def test_mart_freshness_warns_only_when_newer_data_waits_past_the_sla(conn, database):
     sla = SlaResource()
-    _marts_fresh_as_of(conn, NOW - timedelta(minutes=3), NOW - timedelta(minutes=1))
+    now = datetime.now(timezone.utc)
+    _marts_fresh_as_of(conn, now - timedelta(minutes=3), now - timedelta(minutes=1))
     assert mart_freshness_check(database=database, sla=sla).passed  # 3 minutes behind: inside SLA
 
-    _marts_fresh_as_of(conn, NOW - timedelta(minutes=30), NOW - timedelta(minutes=1))
+    _marts_fresh_as_of(conn, now - timedelta(minutes=30), now - timedelta(minutes=1))
     stale = mart_freshness_check(database=database, sla=sla)
     assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
     assert stale.metadata["figure"].value > 1700 and stale.metadata["threshold"].value == 600
 
-    _marts_fresh_as_of(conn, NOW - timedelta(hours=5), NOW - timedelta(hours=5))
+    _marts_fresh_as_of(conn, now - timedelta(hours=5), now - timedelta(hours=5))
     quiet = mart_freshness_check(database=database, sla=sla)
     assert quiet.passed and quiet.metadata["newer_data_waiting"].value is False
 

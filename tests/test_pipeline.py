@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from analytics_pipeline.demo.generator import FIRST_NAMES, LAST_NAMES, generate
-from analytics_pipeline.defs.checks.checks import MARTS
+from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment
 from tests.expected_metrics import expected_marts, read_landing
 

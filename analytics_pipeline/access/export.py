@@ -10,8 +10,8 @@ import psycopg
 from psycopg import sql
 
 from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.marts import MARTS
 
-MARTS = ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary")
 
 
 def export_mart(database_url: str, mart: str, org: str, out: Path, role: str | None = None,

@@ -7,6 +7,7 @@ import dagster as dg
 
 from analytics_pipeline.defs.checks.resources import SlaResource
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
+from analytics_pipeline.marts import MARTS
 from analytics_pipeline.monitoring.figures import (
     dead_letter_rate,
     event_id_integrity,
@@ -16,7 +17,6 @@ from analytics_pipeline.monitoring.figures import (
     unbalanced_batches,
 )
 
-MARTS = ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary")
 
 
 @dg.asset_check(

@@ -4,18 +4,11 @@ import dagster as dg
 
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import PostgresResource
+from analytics_pipeline.marts import MARTS
 from analytics_pipeline.rollups.insights import refresh_insights
 from analytics_pipeline.rollups.progress import merge_course_progress, merge_lesson_progress
 
-MART_KEYS = [
-    dg.AssetKey(name)
-    for name in (
-        "view_course_completion_rate",
-        "view_lesson_dropoff",
-        "org_engagement_daily",
-        "survey_summary",
-    )
-]
+MART_KEYS = [dg.AssetKey(name) for name in MARTS]
 
 
 # A backfill of many days is one run over the whole range, as for the incremental dbt models
