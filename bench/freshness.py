@@ -83,7 +83,13 @@ def main() -> int:
                            stdout=(work / "dev.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     latencies: list[float] = []
     try:
-        time.sleep(20)  # webserver, daemon and code server up; first sensor ticks done
+        # Warm-up, not measured: the daemon's first ticks roll up and rebuild the seeded
+        # history. One file through the whole path, then a pause, and the backlog is gone.
+        warm_up_landed = datetime.now(timezone.utc)
+        live.write_batch(20)
+        warm_up = wait_reflected(url, warm_up_landed, timeout=SLA_SECONDS)
+        print(f"warm-up file reflected after {warm_up:.1f} s (start-up backlog included)", flush=True)
+        time.sleep(30)
         landed_times = []
         for index in range(args.files):
             landed_times.append(datetime.now(timezone.utc))
@@ -107,7 +113,7 @@ def main() -> int:
     for name, seconds, ratio in rows:
         print(f"{name:<40}{seconds:>10.1f}{ratio:>12.2f}")
     print(f"p95 / goal ({GOAL_P95_SECONDS} s) = {p95 / GOAL_P95_SECONDS:.2f}; p95 / SLA ({SLA_SECONDS} s) = {p95 / SLA_SECONDS:.2f}")
-    results = {"files": args.files, "interval_seconds": args.interval, "baseline_seconds": baseline,
+    results = {"files": args.files, "warm_up_seconds": warm_up, "interval_seconds": args.interval, "baseline_seconds": baseline,
                "p50_seconds": p50, "p95_seconds": p95, "latencies": latencies,
                "goal_p95_seconds": GOAL_P95_SECONDS, "measured_at": datetime.now(timezone.utc).isoformat()}
     (ROOT / "bench" / "results" / "freshness.json").write_text(json.dumps(results, indent=2))

@@ -4,6 +4,8 @@ set) and a fresh database per use, so tests never see each other's data."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,3 +87,12 @@ def pipeline_environment(database_url: str, dagster_url: str, home: Path):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def cli_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("analytics-pipeline")), *args]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The installed console script, as a user runs it, with the current environment."""
+    return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600)

@@ -4,8 +4,6 @@ real Dagster instance (dagster-postgres). Every mart figure is checked against p
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,34 +14,9 @@ import pytest
 
 from analytics_pipeline.demo.generator import FIRST_NAMES, LAST_NAMES, generate
 from analytics_pipeline.marts import MARTS
-from tests.conftest import pipeline_environment
+from tests.conftest import pipeline_environment, run_cli
+from tests.db_helpers import table_digests
 from tests.expected_metrics import expected_marts, read_landing
-
-TRACKED_TABLES = [
-    "raw.analytics_events", "raw.analytics_event_ids", "raw.analytics_event_batches",
-    "raw.analytics_dead_letters", "raw.survey_free_text", "raw.enrollments",
-    "core.user_lesson_progress", "core.user_course_progress", "core.analytics_insights",
-    "marts.view_course_completion_rate", "marts.view_lesson_dropoff",
-    "marts.org_engagement_daily", "marts.survey_summary",
-]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    cli = Path(sys.executable).with_name("analytics-pipeline")
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=600)
-
-
-def table_digests(url: str) -> dict[str, str]:
-    """A content hash per table; insights' computed_at is a wall-clock stamp, so it is left out."""
-    with psycopg.connect(url) as conn:
-        return {
-            table: conn.execute(
-                f"SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
-                f"(SELECT (to_jsonb(t) - 'computed_at')::text AS r FROM {table} AS t) AS rows"
-            ).fetchone()[0]
-            for table in TRACKED_TABLES
-        }
-
 
 @pytest.fixture(scope="module")
 def pipeline(new_database, tmp_path_factory):

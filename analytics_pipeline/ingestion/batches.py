@@ -8,6 +8,7 @@ the ledger row and skips the batch instead of counting it again.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +36,7 @@ class BatchResult:
     duplicates: int
     dead_lettered: int
     unresolved_org: int
+    quarantined: str | None = None  # why the whole file was set aside, when it was
 
 
 @dataclass
@@ -70,7 +72,18 @@ def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
     )
 
 
+class UnreadableBatch(Exception):
+    """The file itself cannot be read (corrupt or truncated compression): no line is trusted."""
+
+
 def parse_batch(batch: BatchFile, tokenizer: Tokenizer) -> _ParsedBatch:
+    try:
+        return _parse_lines(batch, tokenizer)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableBatch(f"{type(exc).__name__}: {exc}"[:500]) from exc
+
+
+def _parse_lines(batch: BatchFile, tokenizer: Tokenizer) -> _ParsedBatch:
     parsed = _ParsedBatch(events=[], dead_letters=[])
     for line_no, raw in enumerate(read_lines(batch), start=1):
         parsed.lines = line_no
@@ -94,9 +107,26 @@ def is_ingested(conn: psycopg.Connection, batch: BatchFile) -> bool:
     ).fetchone() is not None
 
 
+def _quarantine(conn: psycopg.Connection, batch: BatchFile, reason: str) -> BatchResult | None:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
+        inserted = conn.execute(
+            "INSERT INTO raw.analytics_quarantined_files (received_date, batch_id, landing_path, reason)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (batch.received_date, batch.batch_id, batch.landing_path, reason),
+        ).rowcount
+    if not inserted:
+        return None
+    return BatchResult(batch.received_date, batch.batch_id, 0, 0, 0, 0, 0, quarantined=reason)
+
+
 def ingest_batch(conn: psycopg.Connection, batch: BatchFile, tokenizer: Tokenizer) -> BatchResult | None:
-    """Ingest a batch file; None when it was already ingested (by this or a concurrent run)."""
-    parsed = parse_batch(batch, tokenizer)
+    """Ingest a batch file; None when it was already ingested (by this or a concurrent run).
+    An unreadable file is quarantined whole instead, with its reason."""
+    try:
+        parsed = parse_batch(batch, tokenizer)
+    except UnreadableBatch as exc:
+        return _quarantine(conn, batch, str(exc))
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
         if is_ingested(conn, batch):

@@ -174,7 +174,7 @@ def _rejection_from(error: ValidationError) -> Rejection:
 def check_line(raw: bytes) -> Event | Rejection:
     """Validate one landing line against the contract."""
     if len(raw) > MAX_LINE_BYTES:
-        return Rejection("line_too_long", f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES}-byte limit")
+        return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
     if not raw.strip():
         return Rejection("empty_line", "empty line")
     # PostgreSQL text cannot hold NUL, raw or JSON-escaped.

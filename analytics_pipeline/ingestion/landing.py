@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES
+
 _PARTITION_DIR = re.compile(r"^received_date=(\d{4}-\d{2}-\d{2})$")
 _SUFFIXES = (".ndjson.gz", ".ndjson")
 
@@ -53,10 +55,15 @@ def list_batch_files(root: Path, partition_key: str | None = None) -> list[Batch
     return found
 
 
-def read_lines(batch: BatchFile) -> Iterator[bytes]:
+def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
     """The raw lines of a batch file, without their line ending. A trailing newline at the end
-    of the file does not make an extra empty line."""
+    of the file does not make an extra empty line. A line longer than `limit` comes out as
+    its first limit + 1 bytes (enough to reject it) and is never held in memory whole."""
     opener = gzip.open if batch.path.name.endswith(".gz") else open
     with opener(batch.path, "rb") as handle:
-        for line in handle:
+        while line := handle.readline(limit + 1):
+            if len(line) > limit and not line.endswith(b"\n"):
+                rest = line
+                while rest and not rest.endswith(b"\n"):
+                    rest = handle.readline(1 << 20)
             yield line.rstrip(b"\r\n")

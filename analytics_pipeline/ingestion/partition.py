@@ -7,22 +7,21 @@ from pathlib import Path
 
 import psycopg
 
+from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.batches import BatchResult, ingest_batch
 from analytics_pipeline.ingestion.landing import BatchFile, list_batch_files
 from analytics_pipeline.ingestion.pii import Tokenizer
 
 
 def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | None = None) -> list[BatchFile]:
-    """Landed batch files that the batch ledger does not list yet."""
+    """Landed batch files that neither the batch ledger nor the quarantine lists yet."""
     landed = list_batch_files(root, partition_key)
     if not landed:
         return []
     ingested = {
         (day.isoformat(), batch_id)
         for day, batch_id in conn.execute(
-            "SELECT received_date, batch_id FROM raw.analytics_event_batches"
-            + (" WHERE received_date = %s" if partition_key else ""),
-            (partition_key,) if partition_key else (),
+            load_sql("ingest/handled_batches"), {"received_date": partition_key}
         )
     }
     return [b for b in landed if (b.partition_key, b.batch_id) not in ingested]

@@ -72,9 +72,14 @@ def raw_analytics_events(
         ["| batch | lines | accepted | duplicates | dead-lettered |", "| --- | ---: | ---: | ---: | ---: |"]
         + [f"| {r.batch_id} | {r.lines} | {r.accepted} | {r.duplicates} | {r.dead_lettered} |" for r in results]
     )
+    quarantined = [r for r in results if r.quarantined]
     yield dg.MaterializeResult(
         asset_key="raw_analytics_events",
-        metadata={**totals, "batches": len(results)},
+        metadata={
+            **totals,
+            "batches": len(results) - len(quarantined),
+            "quarantined_files": dg.MetadataValue.json({r.batch_id: r.quarantined for r in quarantined}),
+        },
     )
     yield dg.MaterializeResult(
         asset_key="analytics_event_batches",
