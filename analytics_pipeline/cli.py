@@ -139,6 +139,24 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_replay(args) -> int:
+    import dagster as dg
+
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.pipeline import format_summary, run_pipeline, run_replay
+
+    env = bootstrap(args.landing)
+    from analytics_pipeline.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        # Reference snapshots first: a replay judges lines against the current ones.
+        run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
+        partitions = run_replay(instance, defs, args.reason, args.since, progress=print)
+        print(f"partitions changed by the replay: {', '.join(partitions) or 'none'}")
+        print(format_summary(run_pipeline(env.database_url, env.landing, instance, defs)))
+    return 0
+
+
 def _cmd_prepare(args) -> int:
     from analytics_pipeline.environment import ensure_dbt_manifest
 
@@ -201,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--role", default=None, help="export as this tenant role: its RLS applies")
     export.set_defaults(func=_cmd_export)
+
+    replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
+    replay.add_argument("--landing", type=Path, default=Path("landing"))
+    replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
+    replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
+    replay.set_defaults(func=_cmd_replay)
 
     prepare = sub.add_parser("prepare", help="build the dbt manifest (dbt parse)")
     prepare.set_defaults(func=_cmd_prepare)

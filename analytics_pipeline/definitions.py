@@ -15,6 +15,7 @@ from analytics_pipeline.defs.checks.resources import SlaResource
 from analytics_pipeline.defs.dbt.assets import analytics_dbt_incremental_models, analytics_dbt_models
 from analytics_pipeline.defs.dbt.project import dbt_resource
 from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
+from analytics_pipeline.defs.ingestion.replay import replay_dead_letters_job
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
     integrity_checks_job,
@@ -37,7 +38,15 @@ defs = dg.Definitions(
         analytics_insights,
     ],
     asset_checks=all_checks,
-    jobs=[reference_job, ingest_partition_job, rollup_partition_job, marts_job, sla_checks_job, integrity_checks_job],
+    jobs=[
+        reference_job,
+        ingest_partition_job,
+        rollup_partition_job,
+        marts_job,
+        sla_checks_job,
+        integrity_checks_job,
+        replay_dead_letters_job,
+    ],
     sensors=[landing_sensor, rollup_sensor, marts_sensor, check_alert_sensor, run_failure_alert_sensor],
     schedules=[ingest_catch_up_schedule, rollup_catch_up_schedule, sla_checks_schedule, integrity_checks_schedule],
     resources={**shared_resources(), "dbt": dbt_resource(), "sla": SlaResource()},

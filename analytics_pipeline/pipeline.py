@@ -87,6 +87,29 @@ def run_pipeline(
     return summary
 
 
+def run_replay(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    reason: str | None = None,
+    since: str | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[str]:
+    """Replay dead letters, then re-run the rollups of every partition it changed and the
+    marts. Returns those partitions."""
+    config = {"ops": {"replay_dead_letters_op": {"config": {"reason": reason, "since": since}}}}
+    result = defs.resolve_job_def("replay_dead_letters_job").execute_in_process(
+        instance=instance, run_config={**config, **_QUIET}
+    )
+    partitions = sorted({m.partition for m in result.asset_materializations_for_node("replay_dead_letters_op")})
+    for key in partitions:
+        progress(f"rolling up partition {key} again")
+        _execute(defs, "rollup_partition_job", instance, partition_key=key)
+    if partitions:
+        progress("building dbt marts and insights")
+        _execute(defs, "marts_job", instance)
+    return partitions
+
+
 def format_summary(summary: RunSummary) -> str:
     lines = []
     if summary.nothing_new:

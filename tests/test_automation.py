@@ -49,6 +49,12 @@ def test_landing_sensor_requests_each_partition_with_new_files_once(instance, la
     write_batch(landing, "2026-02-01", [event("u1", "c1")])
     write_batch(landing, "2026-02-01", [event("u1", "c1")])
     write_batch(landing, "2026-02-03", [event("u1", "c1", day="2026-02-03")])
+    tokenizer = Tokenizer(TEST_PII_KEY.encode())
+
+    # Snapshots not loaded yet: reference first, no ingestion before it.
+    [reference_run], _ = tick(landing_sensor, instance, resources)
+    assert reference_run.job_name == "reference_job" and reference_run.partition_key is None
+    load_reference(conn, landing, tokenizer)
 
     requests, cursor = tick(landing_sensor, instance, resources)
     assert sorted(r.partition_key for r in requests) == ["2026-02-01", "2026-02-03"]
@@ -58,8 +64,6 @@ def test_landing_sensor_requests_each_partition_with_new_files_once(instance, la
     assert repeated == []
 
     # Both partitions get ingested; then a late file lands for the older day.
-    tokenizer = Tokenizer(TEST_PII_KEY.encode())
-    load_reference(conn, landing, tokenizer)
     for day in ("2026-02-01", "2026-02-03"):
         ingest_partition(conn, landing, day, tokenizer)
     assert tick(landing_sensor, instance, resources, cursor)[0] == []

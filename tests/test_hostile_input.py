@@ -45,7 +45,7 @@ HOSTILE = [
     (b"[]", "invalid_json"),
 ]
 SURVIVORS = [  # hostile-looking but within the contract: stored safely as data
-    j(courseId="c1'; DROP TABLE raw.analytics_events; --"),
+    j(orgId="org_a'; DROP TABLE raw.analytics_events; --"),
     j(sessionId='"},{"injected": true}'),
 ]
 
@@ -72,7 +72,7 @@ def test_a_hostile_corpus_is_fully_accounted_for(conn, landing):
     assert reasons == {i + 1: code for i, (_, code) in enumerate(HOSTILE)}
     assert (results["one-huge-line"].lines, results["one-huge-line"].dead_lettered) == (1, 1)
     assert (results["empty"].lines, results["empty"].accepted) == (0, 0)
-    assert conn.execute("SELECT count(*) FROM raw.analytics_events WHERE course_id LIKE '%DROP TABLE%'").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM raw.analytics_events WHERE claimed_org_id LIKE '%DROP TABLE%'").fetchone()[0] == 1
     totals = conn.execute("SELECT sum(lines), sum(accepted + duplicates + dead_lettered) FROM raw.analytics_event_batches").fetchone()
     assert totals[0] == totals[1] == len(lines) + 1
     excerpt = conn.execute("SELECT excerpt FROM raw.analytics_dead_letters WHERE reason_code = 'line_too_long' LIMIT 1").fetchone()[0]

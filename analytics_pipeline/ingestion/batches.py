@@ -76,18 +76,36 @@ class UnreadableBatch(Exception):
     """The file itself cannot be read (corrupt or truncated compression): no line is trusted."""
 
 
-def parse_batch(batch: BatchFile, tokenizer: Tokenizer) -> _ParsedBatch:
+def check_event(raw: bytes, courses: frozenset[str]):
+    """The contract, then the reference data: a course the snapshot does not know (yet) is
+    dead-lettered, and can be replayed once the snapshot catches up."""
+    outcome = check_line(raw)
+    if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
+        return Rejection("unknown_course", f"courseId {outcome.courseId[:80]!r} is not in the courses snapshot")
+    return outcome
+
+
+def known_courses(conn: psycopg.Connection) -> frozenset[str]:
+    return frozenset(r[0] for r in conn.execute("SELECT course_id FROM raw.courses"))
+
+
+def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
+                only_lines: set[int] | None = None) -> _ParsedBatch:
+    """Validate a batch file's lines (or only the given line numbers)."""
     try:
-        return _parse_lines(batch, tokenizer)
+        return _parse_lines(batch, tokenizer, courses, only_lines)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableBatch(f"{type(exc).__name__}: {exc}"[:500]) from exc
 
 
-def _parse_lines(batch: BatchFile, tokenizer: Tokenizer) -> _ParsedBatch:
+def _parse_lines(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
+                 only_lines: set[int] | None) -> _ParsedBatch:
     parsed = _ParsedBatch(events=[], dead_letters=[])
     for line_no, raw in enumerate(read_lines(batch), start=1):
         parsed.lines = line_no
-        outcome = check_line(raw)
+        if only_lines is not None and line_no not in only_lines:
+            continue
+        outcome = check_event(raw, courses)
         if isinstance(outcome, Rejection):
             parsed.dead_letters.append(
                 (batch.received_date, batch.batch_id, line_no, batch.landing_path,
@@ -109,7 +127,7 @@ def is_ingested(conn: psycopg.Connection, batch: BatchFile) -> bool:
 
 def _quarantine(conn: psycopg.Connection, batch: BatchFile, reason: str) -> BatchResult | None:
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
+        lock_batch(conn, batch)
         inserted = conn.execute(
             "INSERT INTO raw.analytics_quarantined_files (received_date, batch_id, landing_path, reason)"
             " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -120,30 +138,40 @@ def _quarantine(conn: psycopg.Connection, batch: BatchFile, reason: str) -> Batc
     return BatchResult(batch.received_date, batch.batch_id, 0, 0, 0, 0, 0, quarantined=reason)
 
 
-def ingest_batch(conn: psycopg.Connection, batch: BatchFile, tokenizer: Tokenizer) -> BatchResult | None:
+def lock_batch(conn: psycopg.Connection, batch: BatchFile) -> None:
+    """Serialize everything that writes one batch (ingestion, replay), until commit."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
+
+
+def write_events(conn: psycopg.Connection, batch: BatchFile, events: list[tuple]) -> tuple[int, int]:
+    """Dedupe, resolve and store validated rows of a batch, inside the caller's transaction.
+    Returns (accepted, unresolved_org)."""
+    conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (batch.received_date,))
+    conn.execute(load_sql("ingest/create_stage"))
+    with conn.cursor() as cur, cur.copy(f"COPY pg_temp.stage_events ({STAGE_COLUMNS}) FROM STDIN") as copy:
+        for row in events:
+            copy.write_row(row)
+    return conn.execute(
+        load_sql("ingest/merge_batch"), {"received_date": batch.received_date, "batch_id": batch.batch_id}
+    ).fetchone()
+
+
+def ingest_batch(conn: psycopg.Connection, batch: BatchFile, tokenizer: Tokenizer,
+                 courses: frozenset[str]) -> BatchResult | None:
     """Ingest a batch file; None when it was already ingested (by this or a concurrent run).
     An unreadable file is quarantined whole instead, with its reason."""
     try:
-        parsed = parse_batch(batch, tokenizer)
+        parsed = parse_batch(batch, tokenizer, courses)
     except UnreadableBatch as exc:
         return _quarantine(conn, batch, str(exc))
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
+        lock_batch(conn, batch)
         if is_ingested(conn, batch):
             return None
-        conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (batch.received_date,))
-        conn.execute(load_sql("ingest/create_stage"))
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY pg_temp.stage_events ({STAGE_COLUMNS}) FROM STDIN") as copy:
-                for row in parsed.events:
-                    copy.write_row(row)
-            with cur.copy(f"COPY raw.analytics_dead_letters ({DEAD_LETTER_COLUMNS}) FROM STDIN") as copy:
-                for row in parsed.dead_letters:
-                    copy.write_row(row)
-        accepted, unresolved = conn.execute(
-            load_sql("ingest/merge_batch"),
-            {"received_date": batch.received_date, "batch_id": batch.batch_id},
-        ).fetchone()
+        accepted, unresolved = write_events(conn, batch, parsed.events)
+        with conn.cursor() as cur, cur.copy(f"COPY raw.analytics_dead_letters ({DEAD_LETTER_COLUMNS}) FROM STDIN") as copy:
+            for row in parsed.dead_letters:
+                copy.write_row(row)
         result = BatchResult(
             received_date=batch.received_date,
             batch_id=batch.batch_id,

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import BatchResult, ingest_batch
+from analytics_pipeline.ingestion.batches import BatchResult, ingest_batch, known_courses
 from analytics_pipeline.ingestion.landing import BatchFile, list_batch_files
 from analytics_pipeline.ingestion.pii import Tokenizer
 
@@ -36,8 +36,9 @@ def ingest_partition(
 ) -> list[BatchResult]:
     """Ingest every pending batch of one partition; returns what this call ingested."""
     results = []
+    courses = known_courses(conn)
     for batch in pending_batches(conn, root, partition_key):
-        result = ingest_batch(conn, batch, tokenizer)
+        result = ingest_batch(conn, batch, tokenizer, courses)
         if result is None:  # a concurrent run took it first
             continue
         results.append(result)

@@ -11,10 +11,11 @@ from collections import defaultdict
 
 import dagster as dg
 
-from analytics_pipeline.defs.jobs import ingest_partition_job, marts_job, rollup_partition_job
+from analytics_pipeline.defs.jobs import ingest_partition_job, marts_job, reference_job, rollup_partition_job
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
 from analytics_pipeline.ingestion.partition import pending_batches
+from analytics_pipeline.ingestion.reference import ReferenceDataError, changed_snapshots
 
 RUNNING = dg.DefaultSensorStatus.RUNNING
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -26,15 +27,28 @@ def landing_interval_seconds() -> int:
 
 
 @dg.sensor(
-    job=ingest_partition_job,
+    jobs=[ingest_partition_job, reference_job],
     minimum_interval_seconds=landing_interval_seconds(),
     default_status=RUNNING,
-    description="Requests ingestion of every received-date partition with files not yet ingested.",
+    description="Reloads changed reference snapshots, then requests ingestion of every "
+    "received-date partition with files not yet ingested.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResource, landing: LandingZoneResource):
     requested: dict[str, str] = json.loads(context.cursor or "{}")
     with database.connect() as conn:
+        try:
+            changed = changed_snapshots(conn, landing.path)
+        except ReferenceDataError as exc:
+            return dg.SensorResult(skip_reason=f"not ingesting: {exc}", cursor=context.cursor)
         pending = pending_batches(conn, landing.path)
+    if changed:
+        # Events are judged against the snapshots (courses, enrollments): load those first;
+        # ingestion follows on the first tick that finds them current.
+        digest = hashlib.sha1("".join(sorted(changed.values())).encode()).hexdigest()[:16]
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(job_name=reference_job.name, run_key=f"reference:{digest}")],
+            cursor=context.cursor,
+        )
     by_partition: dict[str, list[str]] = defaultdict(list)
     for batch in pending:
         by_partition[batch.partition_key].append(batch.batch_id)
@@ -47,7 +61,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
         # one more file (a late one included) triggers again.
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
         if requested.get(key) != fingerprint:
-            requests.append(dg.RunRequest(partition_key=key, run_key=f"ingest:{key}:{fingerprint}"))
+            requests.append(dg.RunRequest(
+                job_name=ingest_partition_job.name, partition_key=key, run_key=f"ingest:{key}:{fingerprint}"
+            ))
             requested[key] = fingerprint
     cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:

@@ -14,21 +14,9 @@ new_ids AS (
     RETURNING client_event_id
 ),
 resolved AS (
-    -- The claimed org when the learner is enrolled there for this course, else the learner's
-    -- single enrollment for the course, else NULL (kept in raw, never reaches a tenant mart).
-    SELECT f.*, COALESCE(claimed.org_id, single.org_id) AS org_id
+    SELECT f.*, raw.resolve_org(f.claimed_org_id, f.user_token, f.course_id) AS org_id
     FROM first_in_batch AS f
     JOIN new_ids USING (client_event_id)
-    LEFT JOIN raw.enrollments AS claimed
-        ON claimed.org_id = f.claimed_org_id
-       AND claimed.user_token = f.user_token
-       AND claimed.course_id = f.course_id
-    LEFT JOIN LATERAL (
-        SELECT min(e.org_id) AS org_id
-        FROM raw.enrollments AS e
-        WHERE e.user_token = f.user_token AND e.course_id = f.course_id
-        HAVING count(*) = 1
-    ) AS single ON true
 ),
 inserted AS (
     INSERT INTO raw.analytics_events (

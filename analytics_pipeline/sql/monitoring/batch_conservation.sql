@@ -2,7 +2,8 @@
 WITH stored AS (
     SELECT received_date, batch_id, count(*) AS n FROM raw.analytics_events GROUP BY 1, 2
 ), dead AS (
-    SELECT received_date, batch_id, count(*) AS n FROM raw.analytics_dead_letters GROUP BY 1, 2
+    SELECT received_date, batch_id, count(*) AS n FROM raw.analytics_dead_letters
+    WHERE replayed_at IS NULL GROUP BY 1, 2
 )
 SELECT b.received_date, b.batch_id, b.lines, b.accepted, b.duplicates, b.dead_lettered,
        coalesce(s.n, 0) AS stored_events, coalesce(d.n, 0) AS stored_dead_letters

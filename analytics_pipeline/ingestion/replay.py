@@ -1,0 +1,85 @@
+"""Dead-letter replay: re-read dead-lettered lines from the landing zone, validate them
+against the current contract and reference data, ingest those that now pass into their
+batch's partition, and resolve again the orgs of events kept without one.
+
+Per batch, in one transaction under the batch's lock: the events, the dead letters marked
+replayed (or given their current reason), and the ledger moved from dead-lettered to
+accepted or duplicate, so lines = accepted + duplicates + dead-lettered still holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.batches import (
+    UnreadableBatch,
+    known_courses,
+    lock_batch,
+    parse_batch,
+    write_events,
+)
+from analytics_pipeline.ingestion.landing import BatchFile
+from analytics_pipeline.ingestion.pii import Tokenizer
+
+
+@dataclass
+class ReplaySummary:
+    replayed: int = 0  # dead letters that now pass (accepted or duplicate)
+    accepted: int = 0
+    still_dead: int = 0
+    missing_files: list[str] = field(default_factory=list)
+    orgs_resolved: int = 0
+    partitions: set[str] = field(default_factory=set)  # received dates whose events changed
+
+
+def _replay_batch(conn: psycopg.Connection, batch: BatchFile, line_nos: list[int], tokenizer: Tokenizer,
+                  courses: frozenset[str], summary: ReplaySummary) -> None:
+    parsed = parse_batch(batch, tokenizer, courses, only_lines=set(line_nos))
+    passing = [row[0] for row in parsed.events]
+    with conn.transaction():
+        lock_batch(conn, batch)
+        accepted, unresolved = write_events(conn, batch, parsed.events) if passing else (0, 0)
+        conn.execute(
+            "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
+            " WHERE received_date = %s AND batch_id = %s AND line_no = ANY(%s)",
+            (batch.received_date, batch.batch_id, passing),
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s"
+                " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
+                [(code, reason, day, batch_id, line_no)
+                 for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters],
+            )
+        conn.execute(load_sql("ingest/record_replay"), {
+            "accepted": accepted, "duplicates": len(passing) - accepted, "unresolved_org": unresolved,
+            "received_date": batch.received_date, "batch_id": batch.batch_id,
+        })
+    summary.replayed += len(passing)
+    summary.accepted += accepted
+    summary.still_dead += len(parsed.dead_letters)
+    if accepted:
+        summary.partitions.add(batch.received_date.isoformat())
+
+
+def replay_dead_letters(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer,
+                        reason: str | None = None, since: date | None = None) -> ReplaySummary:
+    summary = ReplaySummary()
+    courses = known_courses(conn)
+    pending = conn.execute(load_sql("ingest/pending_dead_letters"), {"reason": reason, "since": since}).fetchall()
+    for received_date, batch_id, landing_path, line_nos in pending:
+        batch = BatchFile(received_date, batch_id, root / landing_path, landing_path)
+        try:
+            _replay_batch(conn, batch, line_nos, tokenizer, courses, summary)
+        except (FileNotFoundError, UnreadableBatch):
+            summary.missing_files.append(landing_path)  # stays dead-lettered, as it was
+    with conn.transaction():
+        for day, resolved in conn.execute(load_sql("ingest/resolve_missing_orgs")).fetchall():
+            summary.orgs_resolved += resolved
+            summary.partitions.add(day.isoformat())
+    return summary
