@@ -128,3 +128,43 @@ def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     assert summary.partitions_run == ["2026-05-03"]
     assert day_row(date(2026, 5, 1)) == (2, 2)
     assert day_row(date(2026, 5, 3)) == (1, 1)
+
+
+def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_completes(tmp_path, new_database):
+    from analytics_pipeline.environment import bootstrap
+
+    generate(tmp_path, orgs=2, learners=80, days=1, seed=8, end_date=date(2026, 7, 1))
+    url = new_database()
+    files = len(list((tmp_path / "events").rglob("*.ndjson*")))
+
+    def cut_connections_mid_ingest():
+        deadline = time.monotonic() + 60
+        while batches_ingested(url) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+    with pipeline_environment(url, new_database(), tmp_path / "home"):
+        bootstrap(tmp_path)
+        from analytics_pipeline.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
+            cutter = threading.Thread(target=cut_connections_mid_ingest)
+            cutter.start()
+            result = defs.resolve_job_def("ingest_partition_job").execute_in_process(
+                instance=instance, partition_key="2026-07-01")
+            cutter.join()
+            retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+            failures = [e for e in instance.all_logs(result.run_id) if e.dagster_event and
+                        e.dagster_event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert result.success and retries and failures
+    assert "terminat" in str(failures[0].dagster_event.event_specific_data.error.cause or
+                             failures[0].dagster_event.event_specific_data.error).lower()
+    with psycopg.connect(url) as conn:
+        batches, unbalanced = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE accepted <> (SELECT count(*) FROM raw.analytics_events e"
+            " WHERE e.received_date = b.received_date AND e.batch_id = b.batch_id)) FROM raw.analytics_event_batches b"
+        ).fetchone()
+    assert (batches, unbalanced) == (files, 0)
