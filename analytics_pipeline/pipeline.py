@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.partition import pending_batches
 from analytics_pipeline.ingestion.reference import changed_snapshots
 from analytics_pipeline.marts import MARTS
@@ -53,8 +54,6 @@ def run_pipeline(
     progress: Callable[[str], None] = lambda message: None,
 ) -> RunSummary:
     summary = RunSummary()
-    partitions_def = defs.resolve_job_def("ingest_partition_job").partitions_def
-    valid_keys = set(partitions_def.get_partition_keys(dynamic_partitions_store=instance))
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         changed = changed_snapshots(conn, landing)
         landed = sorted({b.partition_key for b in pending_batches(conn, landing)})
@@ -63,7 +62,7 @@ def run_pipeline(
         _execute(defs, "reference_job", instance)
         summary.reference_reloaded = True
     for key in landed:
-        if key not in valid_keys:
+        if not daily_partitions.has_partition_key(key):
             summary.skipped_partitions.append(key)
             continue
         progress(f"ingesting partition {key}")

@@ -3,9 +3,7 @@ real Dagster instance (dagster-postgres). Every mart figure is checked against p
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -87,7 +85,7 @@ def test_every_line_is_accounted_for(pipeline):
     assert duplicates > 0 and invalid > 0 and unresolved > 0
     landed = list((pipeline["landing"] / "events").glob("*/*.ndjson*"))
     assert len(per_batch) == len(landed)
-    for path, lines, accepted, dead, events_rows, dead_rows in per_batch:
+    for path, _lines, accepted, dead, events_rows, dead_rows in per_batch:
         assert (accepted, dead) == (events_rows, dead_rows), path
 
 

@@ -18,7 +18,7 @@ import psycopg
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.contract import Rejection, check_line
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
-from analytics_pipeline.ingestion.pii import EMAIL, Tokenizer, redact_excerpt
+from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
 STAGE_COLUMNS = (
     "line_no, client_event_id, event_type, occurred_at, received_at, user_token, "
