@@ -150,7 +150,7 @@ def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
             assert {k.asset_key.to_user_string() for k in evaluated if k.name == "no_null_org_check"} == set(MARTS)
 
 
-def test_rematerializing_a_partition_gives_identical_tables(pipeline):
+def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tables(pipeline):
     from analytics_pipeline.environment import bootstrap
 
     before = table_digests(pipeline["url"])
@@ -167,6 +167,16 @@ def test_rematerializing_a_partition_gives_identical_tables(pipeline):
                 partition_key="2026-03-03", resources=shared_resources(), instance=instance,
             )
             assert result.success
+            # A backfill of the whole range as one run (single-run backfill policy): the
+            # incremental mart gets the range's window as its --vars.
+            backfill = defs.resolve_job_def("rollup_partition_job").execute_in_process(
+                instance=instance,
+                tags={"dagster/asset_partition_range_start": "2026-03-01",
+                      "dagster/asset_partition_range_end": "2026-03-05"},
+            )
+            assert backfill.success
+            windows = {m.partition for m in backfill.asset_materializations_for_node("analytics_dbt_incremental_models")}
+            assert windows == {f"2026-03-0{day}" for day in range(1, 6)}
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
     assert table_digests(pipeline["url"]) == before
 
