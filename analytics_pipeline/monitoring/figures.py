@@ -47,10 +47,10 @@ def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None
 
 def mart_freshness(conn: psycopg.Connection, now: datetime | None = None) -> MartFreshness:
     now = now or datetime.now(timezone.utc)
+    newest = conn.execute(load_sql("monitoring/newest_ingested")).fetchone()[0]
     if conn.execute("SELECT to_regclass('marts.org_engagement_daily')").fetchone()[0] is None:
-        newest = conn.execute("SELECT max(max_received_at) FROM raw.analytics_event_batches").fetchone()[0]
         return MartFreshness(None, newest, None)
-    fresh, newest = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()
+    fresh = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()[0]
     return MartFreshness(fresh, newest, (now - fresh).total_seconds() if fresh else None)
 
 

@@ -18,7 +18,6 @@ from analytics_pipeline.monitoring.figures import (
 )
 
 
-
 @dg.asset_check(
     asset="analytics_insights",
     description="The marts reflect ingested data within the freshness SLA (10 minutes by default). "
