@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.defs.automation.sensors import MARTS_INPUTS
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.partition import pending_batches
 from analytics_pipeline.ingestion.reference import changed_snapshots
@@ -46,6 +47,46 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
     )
 
 
+def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+    return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION
+    ))
+
+
+def _latest(instance: dg.DagsterInstance, key: str) -> int:
+    records = instance.fetch_materializations(dg.AssetKey(key), limit=1).records
+    return records[0].storage_id if records else -1
+
+
+def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -> set[str]:
+    """Partitions that took in files after the instance last recorded their ingestion: a run
+    stopped between the commit and the materialization, so no sensor or rollup knows."""
+    unrecorded = set()
+    for day, last_ingested_at in conn.execute(load_sql("ingest/last_ingest_by_partition")):
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_analytics_events"), asset_partitions=[day.isoformat()]),
+            limit=1,
+        ).records
+        if not records or records[0].timestamp < last_ingested_at.timestamp():
+            unrecorded.add(day.isoformat())
+    return unrecorded
+
+
+def unfinished_rollups(instance: dg.DagsterInstance, defs: dg.Definitions) -> set[str]:
+    """Partitions ingested since their rollup last completed: a run stopped between the two."""
+    ingested = _latest_by_partition(instance, dg.AssetKey("raw_analytics_events"))
+    stale = set()
+    for key in defs.resolve_job_def("rollup_partition_job").asset_layer.executable_asset_keys:
+        rolled = _latest_by_partition(instance, key)
+        stale |= {partition for partition, at in ingested.items() if rolled.get(partition, -1) < at}
+    return stale
+
+
+def marts_behind(instance: dg.DagsterInstance) -> bool:
+    """Something upstream of the marts changed after the last complete marts run."""
+    return max(_latest(instance, key) for key in MARTS_INPUTS) > _latest(instance, "analytics_insights")
+
+
 def run_pipeline(
     database_url: str,
     landing: Path,
@@ -56,7 +97,7 @@ def run_pipeline(
     summary = RunSummary()
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         changed = changed_snapshots(conn, landing)
-        landed = sorted({b.partition_key for b in pending_batches(conn, landing)})
+        landed = sorted({b.partition_key for b in pending_batches(conn, landing)} | unrecorded_ingests(conn, instance))
     if changed:
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")
         _execute(defs, "reference_job", instance)
@@ -69,7 +110,12 @@ def run_pipeline(
         _execute(defs, "ingest_partition_job", instance, partition_key=key)
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)
-    if not summary.nothing_new:
+    # What an earlier, interrupted run ingested but did not roll up, or did not publish.
+    for key in sorted(unfinished_rollups(instance, defs)):
+        progress(f"rolling up partition {key}, left unfinished by an earlier run")
+        _execute(defs, "rollup_partition_job", instance, partition_key=key)
+        summary.partitions_run.append(key)
+    if not summary.nothing_new or marts_behind(instance):
         progress("building dbt marts and insights")
         _execute(defs, "marts_job", instance)
         summary.marts_rebuilt = True

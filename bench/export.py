@@ -1,28 +1,18 @@
 """Export of 1 M mart rows to CSV: `analytics-pipeline export` (COPY … TO STDOUT, streamed)
-beside pandas `read_sql` + `to_csv` of the same rows, in the same run, on the same server.
-
-    .venv/bin/python bench/export.py [--rows 1000000]
-"""
+beside pandas `read_sql` + `to_csv` of the same rows, in the same run, on the same server."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import sys
-import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-import pgserver
 import psycopg
 
 from analytics_pipeline.access.export import export_mart
-from analytics_pipeline.db.migrations import migrate
+from bench.common import Figure, new_database
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 5.0
 
 
@@ -30,14 +20,8 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    server = pgserver.get_server(work / "pg", cleanup_mode="delete")
-    url = server.get_uri()
-    migrate(url)
+def measure(env, work: Path, rows: int) -> tuple[list[Figure], dict]:
+    url = new_database(env, "bench_export")
     with psycopg.connect(url, autocommit=True) as conn:
         # A mart-shaped table for one org: dbt would need a far larger corpus to make 1 M rows.
         conn.execute(
@@ -46,11 +30,11 @@ def main() -> int:
             " i %% 37 AS video_plays, i %% 11 AS videos_completed, i %% 13 AS lessons_completed,"
             " i %% 7 AS quizzes_submitted, i %% 5 AS quizzes_passed, i %% 3 AS courses_completed,"
             " now() AS data_fresh_as_of FROM generate_series(1, %s) AS i",
-            (args.rows,),
+            (rows,),
         )
     memory_before = peak_rss_mib()
     start = time.perf_counter()
-    rows = export_mart(url, "org_engagement_daily", "org_1", work / "export.csv")
+    exported = export_mart(url, "org_engagement_daily", "org_1", work / "export.csv")
     export_seconds = time.perf_counter() - start
     export_memory = peak_rss_mib() - memory_before
 
@@ -60,21 +44,9 @@ def main() -> int:
     frame.to_csv(work / "pandas.csv", index=False)
     pandas_seconds = time.perf_counter() - start
     pandas_memory = peak_rss_mib() - memory_before
-    server.cleanup()
+    assert exported == len(frame) == rows
 
-    assert rows == len(frame) == args.rows
-    print(f"\n{'export of ' + format(rows, ',') + ' rows':<44}{'seconds':>9}{'rows/s':>12}{'peak RSS +MiB':>15}")
-    print(f"{'pandas read_sql + to_csv (baseline)':<44}{pandas_seconds:>9.2f}{rows / pandas_seconds:>12,.0f}{pandas_memory:>15.0f}")
-    print(f"{'analytics-pipeline export (COPY, streamed)':<44}{export_seconds:>9.2f}{rows / export_seconds:>12,.0f}{export_memory:>15.0f}")
-    print(f"speed-up over the baseline: {pandas_seconds / export_seconds:.1f}x; target {TARGET_SECONDS:.0f} s: "
-          f"{export_seconds / TARGET_SECONDS:.2f} of it")
-    (ROOT / "bench" / "results" / "export.json").write_text(json.dumps({
-        "rows": rows, "export_seconds": export_seconds, "export_peak_rss_increase_mib": export_memory,
-        "pandas_seconds": pandas_seconds, "pandas_peak_rss_increase_mib": pandas_memory,
-        "measured_at": datetime.now(timezone.utc).isoformat(),
-    }, indent=2))
-    return 0 if export_seconds <= TARGET_SECONDS else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    figure = Figure(f"export {rows:,} mart rows to CSV", export_seconds, "s", "pandas read_sql + to_csv",
+                    pandas_seconds, False, f"<= {TARGET_SECONDS:.0f} s", export_seconds <= TARGET_SECONDS)
+    return [figure], {"export": {"rows": rows, "peak_rss_increase_mib": export_memory,
+                                 "pandas_peak_rss_increase_mib": pandas_memory}}

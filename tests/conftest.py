@@ -13,10 +13,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from analytics_pipeline.db.migrations import migrate
-from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.db.urls import libpq_url, with_database
 
 TEST_PII_KEY = "test-pii-key-not-secret"
 
@@ -44,16 +43,12 @@ def new_database(server_url):
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return _with_db(server_url, name)
+        return with_database(server_url, name)
 
     yield create
     with psycopg.connect(server_url, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _with_db(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture

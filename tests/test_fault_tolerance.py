@@ -130,9 +130,11 @@ def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     assert day_row(date(2026, 5, 3)) == (1, 1)
 
 
-def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_completes(tmp_path, new_database):
+def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_completes(tmp_path, new_database, monkeypatch):
     from analytics_pipeline.environment import bootstrap
 
+    # Small groups of files per transaction, so the cut falls between two commits of the step.
+    monkeypatch.setattr("analytics_pipeline.ingestion.partition.GROUP_LINES", 50)
     generate(tmp_path, orgs=2, learners=80, days=1, seed=8, end_date=date(2026, 7, 1))
     url = new_database()
     files = len(list((tmp_path / "events").rglob("*.ndjson*")))

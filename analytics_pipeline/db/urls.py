@@ -17,6 +17,11 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server and credentials, another database."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def dbt_env(url: str) -> dict[str, str]:
     """The variables dbt_project/profiles.yml reads, so dbt connects where everything else does."""
     params = conninfo_to_dict(libpq_url(url))

@@ -1,50 +1,33 @@
-"""Ingest one batch file: validate, tokenize, dedupe, resolve orgs, write, record the ledger.
+"""Read and validate one batch file: each line becomes a staged event row or a dead letter.
 
-Everything a batch writes (events, ids, dead letters, free text, its ledger row) commits in
-one transaction, under an advisory lock on the batch. So a run killed mid-batch leaves
-nothing behind, and two runs of one partition at once serialize per batch: the second finds
-the ledger row and skips the batch instead of counting it again.
+Nothing here touches the database, so a partition's files can be parsed while the previous
+group of files is being written (`partition.py`).
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 import psycopg
 
-from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.contract import Rejection, check_line
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
-STAGE_COLUMNS = (
-    "line_no, client_event_id, event_type, occurred_at, received_at, user_token, "
-    "claimed_org_id, course_id, lesson_id, session_id, properties, free_text"
-)
-DEAD_LETTER_COLUMNS = "received_date, batch_id, line_no, landing_path, reason_code, reason, excerpt"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    received_date: date
-    batch_id: str
-    lines: int
-    accepted: int
-    duplicates: int
-    dead_lettered: int
-    unresolved_org: int
-    quarantined: str | None = None  # why the whole file was set aside, when it was
-
 
 @dataclass
-class _ParsedBatch:
-    events: list[tuple]
-    dead_letters: list[tuple]
+class ParsedBatch:
+    batch: BatchFile
+    events: list[tuple] = field(default_factory=list)  # rows for pg_temp.stage_events, minus the batch columns
+    dead_letters: list[tuple] = field(default_factory=list)
     lines: int = 0
-    max_received_at: object = None
+    max_received_at: datetime | None = None
+    # Set when the file itself cannot be read (corrupt or truncated compression, gone):
+    # then no line of it is trusted, and it is set aside whole.
+    unreadable: str | None = None
 
 
 def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
@@ -72,10 +55,6 @@ def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
     )
 
 
-class UnreadableBatch(Exception):
-    """The file itself cannot be read (corrupt or truncated compression): no line is trusted."""
-
-
 def check_event(raw: bytes, courses: frozenset[str]):
     """The contract, then the reference data: a course the snapshot does not know (yet) is
     dead-lettered, and can be replayed once the snapshot catches up."""
@@ -90,17 +69,20 @@ def known_courses(conn: psycopg.Connection) -> frozenset[str]:
 
 
 def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
-                only_lines: set[int] | None = None) -> _ParsedBatch:
-    """Validate a batch file's lines (or only the given line numbers)."""
+                only_lines: set[int] | None = None) -> ParsedBatch:
+    """Validate a batch file's lines (or only the given line numbers). An unreadable file
+    comes back with `unreadable` set and no events or dead letters."""
+    parsed = ParsedBatch(batch)
     try:
-        return _parse_lines(batch, tokenizer, courses, only_lines)
+        _parse_lines(parsed, tokenizer, courses, only_lines)
     except (OSError, EOFError, zlib.error) as exc:
-        raise UnreadableBatch(f"{type(exc).__name__}: {exc}"[:500]) from exc
+        return ParsedBatch(batch, unreadable=f"{type(exc).__name__}: {exc}"[:500])
+    return parsed
 
 
-def _parse_lines(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
-                 only_lines: set[int] | None) -> _ParsedBatch:
-    parsed = _ParsedBatch(events=[], dead_letters=[])
+def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str],
+                 only_lines: set[int] | None) -> None:
+    batch = parsed.batch
     for line_no, raw in enumerate(read_lines(batch), start=1):
         parsed.lines = line_no
         if only_lines is not None and line_no not in only_lines:
@@ -115,74 +97,3 @@ def _parse_lines(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str]
         parsed.events.append(_event_row(line_no, outcome, tokenizer))
         if parsed.max_received_at is None or outcome.receivedAt > parsed.max_received_at:
             parsed.max_received_at = outcome.receivedAt
-    return parsed
-
-
-def is_ingested(conn: psycopg.Connection, batch: BatchFile) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM raw.analytics_event_batches WHERE received_date = %s AND batch_id = %s",
-        (batch.received_date, batch.batch_id),
-    ).fetchone() is not None
-
-
-def _quarantine(conn: psycopg.Connection, batch: BatchFile, reason: str) -> BatchResult | None:
-    with conn.transaction():
-        lock_batch(conn, batch)
-        inserted = conn.execute(
-            "INSERT INTO raw.analytics_quarantined_files (received_date, batch_id, landing_path, reason)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (batch.received_date, batch.batch_id, batch.landing_path, reason),
-        ).rowcount
-    if not inserted:
-        return None
-    return BatchResult(batch.received_date, batch.batch_id, 0, 0, 0, 0, 0, quarantined=reason)
-
-
-def lock_batch(conn: psycopg.Connection, batch: BatchFile) -> None:
-    """Serialize everything that writes one batch (ingestion, replay), until commit."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (batch.landing_path,))
-
-
-def write_events(conn: psycopg.Connection, batch: BatchFile, events: list[tuple]) -> tuple[int, int]:
-    """Dedupe, resolve and store validated rows of a batch, inside the caller's transaction.
-    Returns (accepted, unresolved_org)."""
-    conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (batch.received_date,))
-    conn.execute(load_sql("ingest/create_stage"))
-    with conn.cursor() as cur, cur.copy(f"COPY pg_temp.stage_events ({STAGE_COLUMNS}) FROM STDIN") as copy:
-        for row in events:
-            copy.write_row(row)
-    return conn.execute(
-        load_sql("ingest/merge_batch"), {"received_date": batch.received_date, "batch_id": batch.batch_id}
-    ).fetchone()
-
-
-def ingest_batch(conn: psycopg.Connection, batch: BatchFile, tokenizer: Tokenizer,
-                 courses: frozenset[str]) -> BatchResult | None:
-    """Ingest a batch file; None when it was already ingested (by this or a concurrent run).
-    An unreadable file is quarantined whole instead, with its reason."""
-    try:
-        parsed = parse_batch(batch, tokenizer, courses)
-    except UnreadableBatch as exc:
-        return _quarantine(conn, batch, str(exc))
-    with conn.transaction():
-        lock_batch(conn, batch)
-        if is_ingested(conn, batch):
-            return None
-        accepted, unresolved = write_events(conn, batch, parsed.events)
-        with conn.cursor() as cur, cur.copy(f"COPY raw.analytics_dead_letters ({DEAD_LETTER_COLUMNS}) FROM STDIN") as copy:
-            for row in parsed.dead_letters:
-                copy.write_row(row)
-        result = BatchResult(
-            received_date=batch.received_date,
-            batch_id=batch.batch_id,
-            lines=parsed.lines,
-            accepted=accepted,
-            duplicates=len(parsed.events) - accepted,
-            dead_lettered=len(parsed.dead_letters),
-            unresolved_org=unresolved,
-        )
-        conn.execute(
-            load_sql("ingest/record_batch"),
-            {**result.__dict__, "landing_path": batch.landing_path, "max_received_at": parsed.max_received_at},
-        )
-    return result

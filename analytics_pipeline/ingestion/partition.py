@@ -1,16 +1,24 @@
-"""Partition-level ingestion: the landing files of one received date not yet in the ledger."""
+"""Partition-level ingestion: the landing files of one received date not yet in the ledger.
+
+Files are parsed in groups of about GROUP_LINES lines; while one group is written (the work
+is then PostgreSQL's, on its own core), the next is parsed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import BatchResult, ingest_batch, known_courses
+from analytics_pipeline.ingestion.batches import ParsedBatch, known_courses, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile, list_batch_files
 from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.writer import BatchResult, write_group
+
+GROUP_LINES = 20_000
 
 
 def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | None = None) -> list[BatchFile]:
@@ -21,10 +29,26 @@ def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | N
     ingested = {
         (day.isoformat(), batch_id)
         for day, batch_id in conn.execute(
-            load_sql("ingest/handled_batches"), {"received_date": partition_key}
+            load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None}
         )
     }
     return [b for b in landed if (b.partition_key, b.batch_id) not in ingested]
+
+
+def parsed_groups(batches: Iterable[BatchFile], tokenizer: Tokenizer, courses: frozenset[str],
+                  group_lines: int) -> Iterator[list[ParsedBatch]]:
+    """Parsed files, a group at a time, each group of one partition and about `group_lines` lines."""
+    group: list[ParsedBatch] = []
+    lines = 0
+    for batch in batches:
+        if group and (lines >= group_lines or batch.received_date != group[0].batch.received_date):
+            yield group
+            group, lines = [], 0
+        parsed = parse_batch(batch, tokenizer, courses)
+        group.append(parsed)
+        lines += parsed.lines
+    if group:
+        yield group
 
 
 def ingest_partition(
@@ -34,14 +58,24 @@ def ingest_partition(
     tokenizer: Tokenizer,
     on_batch: Callable[[BatchResult], None] | None = None,
 ) -> list[BatchResult]:
-    """Ingest every pending batch of one partition; returns what this call ingested."""
-    results = []
+    """Ingest every pending batch of one partition; returns what this call ingested (files a
+    concurrent run took first are not in it)."""
+    results: list[BatchResult] = []
+
+    def collect(written: Future) -> None:
+        for result in written.result():
+            results.append(result)
+            if on_batch:
+                on_batch(result)
+
     courses = known_courses(conn)
-    for batch in pending_batches(conn, root, partition_key):
-        result = ingest_batch(conn, batch, tokenizer, courses)
-        if result is None:  # a concurrent run took it first
-            continue
-        results.append(result)
-        if on_batch:
-            on_batch(result)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+        in_flight: Future | None = None
+        pending = pending_batches(conn, root, partition_key)
+        for group in parsed_groups(pending, tokenizer, courses, GROUP_LINES):
+            if in_flight:
+                collect(in_flight)
+            in_flight = writer.submit(write_group, conn, group)
+        if in_flight:
+            collect(in_flight)
     return results

@@ -16,15 +16,10 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import (
-    UnreadableBatch,
-    known_courses,
-    lock_batch,
-    parse_batch,
-    write_events,
-)
+from analytics_pipeline.ingestion.batches import ParsedBatch, known_courses, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile
 from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.writer import lock_batches, write_events
 
 
 @dataclass
@@ -37,13 +32,13 @@ class ReplaySummary:
     partitions: set[str] = field(default_factory=set)  # received dates whose events changed
 
 
-def _replay_batch(conn: psycopg.Connection, batch: BatchFile, line_nos: list[int], tokenizer: Tokenizer,
-                  courses: frozenset[str], summary: ReplaySummary) -> None:
-    parsed = parse_batch(batch, tokenizer, courses, only_lines=set(line_nos))
+def _replay_batch(conn: psycopg.Connection, parsed: ParsedBatch, summary: ReplaySummary) -> None:
+    batch = parsed.batch
     passing = [row[0] for row in parsed.events]
     with conn.transaction():
-        lock_batch(conn, batch)
-        accepted, unresolved = write_events(conn, batch, parsed.events) if passing else (0, 0)
+        lock_batches(conn, [batch])
+        written = write_events(conn, batch.received_date, [parsed]) if passing else {}
+        accepted, unresolved = written.get(batch.batch_id, (0, 0))
         conn.execute(
             "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
             " WHERE received_date = %s AND batch_id = %s AND line_no = ANY(%s)",
@@ -74,10 +69,11 @@ def replay_dead_letters(conn: psycopg.Connection, root: Path, tokenizer: Tokeniz
     pending = conn.execute(load_sql("ingest/pending_dead_letters"), {"reason": reason, "since": since}).fetchall()
     for received_date, batch_id, landing_path, line_nos in pending:
         batch = BatchFile(received_date, batch_id, root / landing_path, landing_path)
-        try:
-            _replay_batch(conn, batch, line_nos, tokenizer, courses, summary)
-        except (FileNotFoundError, UnreadableBatch):
+        parsed = parse_batch(batch, tokenizer, courses, only_lines=set(line_nos))
+        if parsed.unreadable:
             summary.missing_files.append(landing_path)  # stays dead-lettered, as it was
+            continue
+        _replay_batch(conn, parsed, summary)
     with conn.transaction():
         for day, resolved in conn.execute(load_sql("ingest/resolve_missing_orgs")).fetchall():
             summary.orgs_resolved += resolved

@@ -1,5 +1,7 @@
--- Validated, tokenized rows of one batch, before dedupe and org resolution.
+-- Validated, tokenized rows of a group of batch files, before dedupe and org resolution.
 CREATE TEMP TABLE stage_events (
+    batch_seq       integer     NOT NULL,  -- the file's place in the group: earlier files win
+    batch_id        text        NOT NULL,
     line_no         integer     NOT NULL,
     client_event_id uuid        NOT NULL,
     event_type      text        NOT NULL,

@@ -1,21 +1,22 @@
--- Dedupe one staged batch against the event-id ledger, resolve each event's org, and write it.
--- Returns (accepted, unresolved_org). Every CTE runs even where nothing reads it.
-WITH first_in_batch AS (
-    -- A client retry inside one batch: the first line wins.
+-- Dedupe the staged files of one partition against the event-id ledger, resolve each event's
+-- org, and write it. Returns (batch_id, accepted, unresolved_org) for each file with an
+-- accepted event. Every CTE runs even where nothing reads it.
+WITH first_in_group AS (
+    -- A client retry inside the group: the first file, then the first line, wins.
     SELECT DISTINCT ON (client_event_id) *
     FROM pg_temp.stage_events
-    ORDER BY client_event_id, line_no
+    ORDER BY client_event_id, batch_seq, line_no
 ),
 new_ids AS (
     -- Ids seen in an earlier batch or day conflict here and are dropped as duplicates.
     INSERT INTO raw.analytics_event_ids (client_event_id, received_date, batch_id)
-    SELECT client_event_id, %(received_date)s, %(batch_id)s FROM first_in_batch
+    SELECT client_event_id, %(received_date)s, batch_id FROM first_in_group
     ON CONFLICT (client_event_id) DO NOTHING
     RETURNING client_event_id
 ),
 resolved AS (
     SELECT f.*, raw.resolve_org(f.claimed_org_id, f.user_token, f.course_id) AS org_id
-    FROM first_in_batch AS f
+    FROM first_in_group AS f
     JOIN new_ids USING (client_event_id)
 ),
 inserted AS (
@@ -24,9 +25,9 @@ inserted AS (
         org_id, claimed_org_id, course_id, lesson_id, session_id, properties, batch_id, line_no
     )
     SELECT %(received_date)s, client_event_id, event_type, occurred_at, received_at, user_token,
-           org_id, claimed_org_id, course_id, lesson_id, session_id, properties, %(batch_id)s, line_no
+           org_id, claimed_org_id, course_id, lesson_id, session_id, properties, batch_id, line_no
     FROM resolved
-    RETURNING org_id
+    RETURNING batch_id, org_id
 ),
 survey_text AS (
     INSERT INTO raw.survey_free_text (client_event_id, received_date, org_id, course_id, user_token, free_text)
@@ -34,5 +35,6 @@ survey_text AS (
     FROM resolved
     WHERE free_text IS NOT NULL
 )
-SELECT count(*) AS accepted, count(*) FILTER (WHERE org_id IS NULL) AS unresolved_org
+SELECT batch_id, count(*) AS accepted, count(*) FILTER (WHERE org_id IS NULL) AS unresolved_org
 FROM inserted
+GROUP BY batch_id

@@ -1,0 +1,93 @@
+"""Shared by the benchmarks: a throw-away embedded PostgreSQL, generated corpora, percentiles,
+and the results table."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+# The demo generator makes about 14 events per learner in a one-day window.
+EVENTS_PER_LEARNER_DAY = 14
+DAY = date(2026, 6, 1)
+
+
+@dataclass
+class Figure:
+    measure: str
+    value: float
+    unit: str
+    baseline: str
+    baseline_value: float
+    higher_is_better: bool
+    target: str = ""
+    meets_target: bool | None = None
+
+    @property
+    def ratio(self) -> float:
+        """How many times better than the baseline (above 1 is better)."""
+        if self.higher_is_better:
+            return self.value / self.baseline_value
+        return self.baseline_value / self.value
+
+
+def work_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+
+
+def bench_environment(work: Path):
+    """The project's own environment (embedded PostgreSQL, Dagster home, dbt manifest) in `work`."""
+    os.environ["ANALYTICS_HOME"] = str(work / "home")
+    os.environ.pop("DAGSTER_HOME", None)
+    from analytics_pipeline.environment import bootstrap
+
+    return bootstrap(work / "landing")
+
+
+def new_database(env, name: str) -> str:
+    """A fresh, migrated database on the benchmark's server."""
+    from analytics_pipeline.db.embedded import ensure_database
+    from analytics_pipeline.db.migrations import migrate
+    from analytics_pipeline.db.urls import with_database
+
+    ensure_database(env.database_url, name)
+    url = with_database(env.database_url, name)
+    migrate(url)
+    return url
+
+
+def generate_day(landing: Path, events: int, day: date = DAY, seed: int = 11):
+    """About `events` landing lines for one received date (with the demo's retries and bad lines)."""
+    from analytics_pipeline.demo.generator import generate
+
+    return generate(landing, orgs=20, learners=max(1, events // EVENTS_PER_LEARNER_DAY), days=1,
+                    seed=seed, end_date=day)
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def report(figures: list[Figure], notes: dict) -> str:
+    header = f"{'measure':<52}{'value':>14}  {'baseline':<44}{'baseline':>14}{'ratio':>8}  target"
+    lines = [header, "-" * len(header)]
+    for f in figures:
+        verdict = "" if f.meets_target is None else (" (met)" if f.meets_target else " (NOT met)")
+        lines.append(
+            f"{f.measure:<52}{f.value:>10,.1f} {f.unit:<3}  {f.baseline:<44}{f.baseline_value:>10,.1f} {f.unit:<3}"
+            f"{f.ratio:>7.2f}x  {f.target}{verdict}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps({
+        "measured_at": datetime.now(timezone.utc).isoformat(),
+        "cpus": os.cpu_count(),
+        "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
+        "notes": notes,
+    }, indent=2, default=str))
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Incremental cost: ingest and roll up one new day on top of 1 day of history, and on top of
+30 days; the cost should grow with the new data, not with the history."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from analytics_pipeline.rollups.progress import merge_course_progress, merge_lesson_progress
+from analytics_pipeline.settings import pii_key
+from analytics_pipeline.demo.generator import generate
+from bench.common import DAY, Figure, new_database
+
+BENCH_SQL = Path(__file__).with_name("sql")
+
+
+def build_history(conn: psycopg.Connection, landing: Path, tokenizer: Tokenizer, days: int) -> int:
+    """`days` days of history before DAY: the generated history day, copied into earlier days."""
+    history_day = DAY - timedelta(days=1)
+    ingest_partition(conn, landing, history_day.isoformat(), tokenizer)
+    first = history_day - timedelta(days=days - 1)
+    for offset in range(days - 1):
+        conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (first + timedelta(days=offset),))
+    if days > 1:
+        conn.execute((BENCH_SQL / "clone_history.sql").read_text(), {"copies": days - 1, "day": history_day})
+    merge_lesson_progress(conn, first.isoformat(), history_day.isoformat())
+    merge_course_progress(conn, first.isoformat(), history_day.isoformat())
+    conn.execute("VACUUM ANALYZE")
+    return conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
+
+
+def new_day(conn: psycopg.Connection, landing: Path, tokenizer: Tokenizer) -> tuple[float, int]:
+    start = time.perf_counter()
+    lines = sum(r.lines for r in ingest_partition(conn, landing, DAY.isoformat(), tokenizer))
+    merge_lesson_progress(conn, DAY.isoformat(), DAY.isoformat())
+    merge_course_progress(conn, DAY.isoformat(), DAY.isoformat())
+    return time.perf_counter() - start, lines
+
+
+def measure(env, work: Path, day_events: int) -> tuple[list[Figure], dict]:
+    landing = work / "incremental-landing"
+    # Both days from one generation, so they share learners, enrollments and reference data.
+    generate(landing, orgs=20, learners=day_events // 10, days=2, seed=21, end_date=DAY)
+    tokenizer = Tokenizer(pii_key())
+    timings, notes = {}, {}
+    for days in (1, 30):
+        url = new_database(env, f"bench_incremental_{days}")
+        with psycopg.connect(url, autocommit=True) as conn:
+            load_reference(conn, landing, tokenizer)
+            history = build_history(conn, landing, tokenizer, days)
+            seconds, lines = new_day(conn, landing, tokenizer)
+        timings[days] = seconds
+        notes[f"{days}_day_history"] = {"history_events": history, "new_day_lines": lines, "seconds": seconds}
+    figure = Figure("one new day, ingest + roll up, on 30-day history", timings[30], "s",
+                    "the same on 1-day history", timings[1], False, "<= 1.3x the baseline",
+                    timings[30] <= 1.3 * timings[1])
+    return [figure], {"incremental": notes}

@@ -1,0 +1,105 @@
+"""Ingest throughput on ~1 M generated events (parse, validate, tokenize, dedupe, write,
+ledgers) beside (a) a plain COPY of the same rows into an unindexed table and (b) pandas
+`DataFrame.to_sql(method="multi")` of the same rows, on the same server in the same run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import psycopg
+from sqlalchemy import create_engine
+
+from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.ingestion.landing import list_batch_files, read_lines
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from analytics_pipeline.settings import pii_key
+from bench.common import DAY, Figure, generate_day, new_database
+
+# The events' columns with raw.analytics_events' types, and no key, index or constraint.
+TYPES = {"client_event_id": "uuid", "event_type": "text", "occurred_at": "timestamptz", "received_at": "timestamptz",
+         "user_id": "text", "org_id": "text", "course_id": "text", "lesson_id": "text", "session_id": "text",
+         "properties": "jsonb", "free_text": "text"}
+COLUMNS = tuple(TYPES)
+TABLE = "CREATE TABLE bench_plain_events ({})".format(", ".join(f"{c} {t}" for c, t in TYPES.items()))
+
+
+def plain_rows(landing: Path) -> list[tuple]:
+    """The landed events as plain column tuples, parsed but not validated: what the
+    baselines load."""
+    rows = []
+    for batch in list_batch_files(landing):
+        for raw in read_lines(batch):
+            try:
+                e = orjson.loads(raw)
+                props = e.get("properties") or {}
+                rows.append((e["clientEventId"], e["eventType"], e["occurredAt"], e["receivedAt"], e["userId"],
+                             e.get("orgId"), e["courseId"], e.get("lessonId"), e.get("sessionId"),
+                             orjson.dumps(props).decode(), props.get("freeText")))
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                continue
+    return rows
+
+
+def plain_copy(url: str, rows: list[tuple]) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TABLE)
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cur:
+            with cur.copy(f"COPY bench_plain_events ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return time.perf_counter() - start
+
+
+def pandas_to_sql(url: str, rows: list[tuple]) -> float:
+    engine = create_engine(libpq_url(url).replace("postgresql://", "postgresql+psycopg://"))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    start = time.perf_counter()
+    frame.to_sql("bench_to_sql_events", engine, method="multi", chunksize=1000, index=False)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure], dict]:
+    landing = work / "ingest-landing"
+    generated = generate_day(landing, events)
+    url = new_database(env, "bench_ingest")
+    tokenizer = Tokenizer(pii_key())
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_reference(conn, landing, tokenizer)
+        start = time.perf_counter()
+        results = ingest_partition(conn, landing, DAY.isoformat(), tokenizer)
+        ingest_seconds = time.perf_counter() - start
+        stored = conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
+    lines = sum(r.lines for r in results)
+    accepted = sum(r.accepted for r in results)
+    # Nothing lost: every landed line is accounted for, and what was accepted is stored.
+    assert lines == generated.lines, (lines, generated.lines)
+    assert lines == accepted + sum(r.duplicates + r.dead_lettered for r in results)
+    assert stored == accepted
+
+    rows = plain_rows(landing)
+    copy_seconds = plain_copy(new_database(env, "bench_copy"), rows)
+    sample = rows[:to_sql_rows]
+    to_sql_seconds = pandas_to_sql(new_database(env, "bench_to_sql"), sample)
+
+    ingest_rate = lines / ingest_seconds
+    copy_rate = len(rows) / copy_seconds
+    to_sql_rate = len(sample) / to_sql_seconds
+    figures = [
+        Figure("ingest, events/s (1 M events)", ingest_rate, "/s", "plain COPY, unindexed table",
+               copy_rate, True, ">= 0.5x", ingest_rate >= 0.5 * copy_rate),
+        Figure("ingest, events/s (1 M events)", ingest_rate, "/s",
+               f"pandas to_sql(method='multi'), {len(sample):,} rows", to_sql_rate, True, ">= 20x",
+               ingest_rate >= 20 * to_sql_rate),
+    ]
+    notes = {"ingest": {"lines": lines, "accepted": accepted, "batch_files": len(results),
+                        "seconds": ingest_seconds, "copy_rows": len(rows), "copy_seconds": copy_seconds,
+                        "to_sql_rows": len(sample), "to_sql_seconds": to_sql_seconds}}
+    return figures, notes

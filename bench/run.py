@@ -1,0 +1,57 @@
+"""Throughput benchmarks, each figure beside its baseline measured in the same run on the same
+embedded PostgreSQL: ingest, incremental cost, the marts at 10 M events, export.
+
+    .venv/bin/python -m bench.run [--only ingest,incremental,marts,export] [--events N] ...
+
+Prints a table and writes bench/results/latest.json. Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import export, incremental, ingest, marts
+from bench.common import bench_environment, report, work_dir
+
+PARTS = ("ingest", "incremental", "marts", "export")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts to run")
+    parser.add_argument("--events", type=int, default=1_000_000, help="ingest: events to generate")
+    parser.add_argument("--to-sql-rows", type=int, default=20_000,
+                        help="ingest: rows for the to_sql baseline (it runs at ~2 k rows/s)")
+    parser.add_argument("--day-events", type=int, default=100_000, help="incremental, marts: events in a day")
+    parser.add_argument("--history-events", type=int, default=10_000_000, help="marts: events of history")
+    parser.add_argument("--queries", type=int, default=200, help="marts: dashboard queries per mart")
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    parts = [p for p in args.only.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+
+    work = work_dir("throughput")
+    env = bench_environment(work)
+    figures, notes = [], {}
+    for part in parts:
+        print(f"running {part} …", flush=True)
+        if part == "ingest":
+            found = ingest.measure(env, work, args.events, args.to_sql_rows)
+        elif part == "incremental":
+            found = incremental.measure(env, work, args.day_events)
+        elif part == "marts":
+            found = marts.measure(env, args.day_events, args.history_events, args.queries)
+        else:
+            found = export.measure(env, work, args.export_rows)
+        figures += found[0]
+        notes.update(found[1])
+    print()
+    print(report(figures, notes))
+    return 0 if all(f.meets_target is not False for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
