@@ -88,6 +88,25 @@ def _cmd_dev(args) -> int:
     os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
 
 
+def _cmd_collect(args) -> int:
+    import logging
+
+    import uvicorn
+
+    from analytics_pipeline.collector.app import create_app
+    from analytics_pipeline.db.urls import libpq_url
+    from analytics_pipeline.environment import bootstrap
+
+    args.landing.mkdir(parents=True, exist_ok=True)
+    env = bootstrap(args.landing)
+    # One JSON line per batch on stdout: what log shippers expect.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    print(f"collecting on http://{args.host}:{args.port}/api/analytics/events/batch into {env.landing}", flush=True)
+    uvicorn.run(create_app(env.landing, libpq_url(env.database_url)), host=args.host, port=args.port,
+                access_log=False, log_level="warning")
+    return 0
+
+
 def _cmd_simulate(args) -> int:
     from analytics_pipeline.demo.simulator import simulate
 
@@ -196,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=_cmd_dev)
+
+    collect = sub.add_parser("collect", help="serve the batch endpoint clients post events to")
+    collect.add_argument("--landing", type=Path, default=Path("landing"))
+    collect.add_argument("--host", default="127.0.0.1")
+    collect.add_argument("--port", type=int, default=8080)
+    collect.set_defaults(func=_cmd_collect)
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
     sim.add_argument("--landing", type=Path, default=Path("landing"))

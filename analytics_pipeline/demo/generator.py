@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+from analytics_pipeline.ingestion.landing import write_batch_file
+
 FIRST_NAMES = ["Adaline", "Bertrand", "Cosima", "Dorian", "Evangeline", "Fitzgerald", "Gwendolyn",
                "Horatio", "Isolde", "Jericho", "Katarina", "Leopold", "Marisol", "Nikolai",
                "Ottoline", "Peregrine", "Quintessa", "Rosalind", "Sebastiano", "Thaddeus"]
@@ -217,13 +219,9 @@ def _corrupt(rng: random.Random, line: str) -> str:
     return json.dumps(event)
 
 
-def write_batch_file(path: Path, lines: list[str], compress: bool) -> None:
-    """Write elsewhere, then rename in: the landing contract says a file appears whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp"
+def write_batch_lines(path: Path, lines: list[str], compress: bool) -> None:
     payload = ("\n".join(lines) + "\n").encode()
-    tmp.write_bytes(gzip.compress(payload, mtime=0) if compress else payload)
-    os.replace(tmp, path)
+    write_batch_file(path, gzip.compress(payload, mtime=0) if compress else payload)
 
 
 def _write_reference(root: Path, gen: _Generator) -> None:
@@ -291,7 +289,7 @@ def generate(landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 1
             name = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.ndjson"
             compress = rng.random() < 0.2
             path = Path(landing) / "events" / f"received_date={day}" / (name + (".gz" if compress else ""))
-            write_batch_file(path, lines, compress)
+            write_batch_lines(path, lines, compress)
             summary.batch_files += 1
             summary.lines += len(lines)
             summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)

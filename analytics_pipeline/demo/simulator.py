@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from analytics_pipeline.demo.generator import write_batch_file
+from analytics_pipeline.demo.generator import write_batch_lines
 
 LESSON_EVENTS = ["lesson_started", "video_played", "video_progress", "lesson_completed", "quiz_started"]
 
@@ -64,7 +64,7 @@ class LiveLanding:
             lessons = self.lessons_by_course[enrollment["course_id"]]
             lines.append(json.dumps(_event(self.rng, enrollment, lessons, now)))
         path = self.landing / "events" / f"received_date={now.date()}" / f"{uuid.uuid4()}.ndjson"
-        write_batch_file(path, lines, compress=False)
+        write_batch_lines(path, lines, compress=False)
         return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,3 +68,23 @@ def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]
                 while rest and not rest.endswith(b"\n"):
                     rest = handle.readline(1 << 20)
             yield line.rstrip(b"\r\n")
+
+
+def write_batch_file(path: Path, payload: bytes, *, durable: bool = False) -> None:
+    """Write elsewhere, then rename in: the landing contract says a file appears whole.
+    `durable` also flushes the file and the rename to disk before returning, for a writer
+    that acknowledges the events to a client (the collector)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(payload)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    if durable:
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

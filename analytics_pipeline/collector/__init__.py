@@ -1,0 +1,1 @@
+"""The batch endpoint clients post events to: validated, answered per event, landed durably."""

@@ -1,0 +1,2 @@
+-- The analytics data lives beside Dagster's own storage, in its own database.
+CREATE DATABASE analytics;
