@@ -1,0 +1,93 @@
+"""deploy/: every file parses, the production dagster.yaml loads into a real DagsterInstance
+on the test PostgreSQL, and compose and Helm agree on image, code location and variables."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from psycopg.conninfo import conninfo_to_dict
+
+from analytics_pipeline.db.urls import libpq_url
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def load(name: str):
+    return yaml.safe_load((DEPLOY / name).read_text())
+
+
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(DEPLOY)) for p in DEPLOY.rglob("*.y*ml")))
+def test_every_yaml_file_parses(name):
+    assert isinstance(load(name), dict)
+
+
+def test_dockerfile_builds_the_code_location():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", text, re.M)
+    assert "dbt parse" in text and "deploy/dagster.yaml ${DAGSTER_HOME}/dagster.yaml" in text
+    assert "--module-name analytics_pipeline.definitions" in text
+    for copied in re.findall(r"^COPY (\S+)", text, re.M):
+        if not copied.startswith("deploy/"):
+            assert (DEPLOY.parent / copied).exists(), copied
+
+
+def test_production_dagster_yaml_loads_into_a_real_instance(new_database, tmp_path, monkeypatch):
+    params = {"port": "5432", "password": ""} | conninfo_to_dict(libpq_url(new_database()))
+    host = str(params.get("host") or "")
+    if host.startswith("/"):  # the embedded server listens on a socket: libpq finds it through PGHOST
+        monkeypatch.setenv("PGHOST", host)
+        host = ""
+    for var, value in (("HOST", host), ("PORT", params["port"]), ("USER", params["user"]),
+                       ("PASSWORD", params["password"]), ("DB", params["dbname"])):
+        monkeypatch.setenv(f"DAGSTER_PG_{var}", str(value))
+    shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+        assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+        assert instance.run_monitoring_enabled and instance.run_retries_enabled
+        # Really on the database: a run written is a run read back.
+        run = instance.create_run_for_job(dg.GraphDefinition(name="noop").to_job())
+        assert instance.get_run_by_id(run.run_id) is not None
+
+
+def analytics_variables(names) -> set[str]:
+    return {n for n in names if n.startswith("ANALYTICS_")}
+
+
+def test_compose_and_helm_name_the_same_image_location_and_variables():
+    compose = load("docker-compose.yml")
+    helm = load("helm/values.yaml")
+    secret = load("helm/analytics-pipeline-env.secret.yaml")
+    deployment = helm["dagster-user-deployments"]["deployments"][0]
+
+    helm_image = f"{deployment['image']['repository']}:{deployment['image']['tag']}"
+    dagster_services = ("user_code", "webserver", "daemon", "collector")
+    assert {compose["services"][s]["image"] for s in dagster_services} == {helm_image}
+    assert compose["services"]["user_code"]["environment"]["DAGSTER_CURRENT_IMAGE"] == helm_image
+
+    workspace = load("workspace.yaml")["load_from"][0]["grpc_server"]
+    assert workspace["location_name"] == deployment["name"]
+    assert f"--location-name {deployment['name']}" in " ".join(compose["services"]["user_code"]["command"])
+    assert "analytics_pipeline.definitions" in deployment["dagsterApiGrpcArgs"]
+
+    compose_vars = analytics_variables(compose["x-analytics-env"])
+    helm_vars = analytics_variables([e["name"] for e in deployment["env"]]) | analytics_variables(secret["stringData"])
+    run_vars = analytics_variables(v.split("=", 1)[0] for v in helm["runLauncher"]["config"]["k8sRunLauncher"]["envVars"])
+    assert compose_vars == helm_vars
+    assert run_vars | analytics_variables(secret["stringData"]) == helm_vars  # run pods get the same
+    assert helm["runLauncher"]["type"] == "K8sRunLauncher"
+    # Every variable the code reads is set in production.
+    code = "\n".join(p.read_text() for p in (DEPLOY.parent / "analytics_pipeline").rglob("*.py"))
+    read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', code)) - {"ANALYTICS_HOME", "ANALYTICS_LANDING_SENSOR_SECONDS",
+                                                             "ANALYTICS_DAGSTER_STORAGE_URL"}
+    read -= {n for n in read if n.startswith("ANALYTICS_DBT_")}  # derived from the database URL
+    assert read <= compose_vars, read - compose_vars
