@@ -158,6 +158,26 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.db.urls import libpq_url
+    from analytics_pipeline.monitoring.figures import mart_freshness
+    from analytics_pipeline.reports.charts import html_page, org_charts
+
+    url, _ = resolve_urls()
+    with psycopg.connect(libpq_url(url)) as conn:
+        if conn.execute("SELECT to_regclass('marts.view_course_completion_rate')").fetchone()[0] is None:
+            raise ValueError("the marts are not built yet: run `analytics-pipeline run` first")
+        charts = org_charts(conn, args.org)
+        fresh = mart_freshness(conn).data_fresh_as_of
+    if not charts.completion:
+        raise ValueError(f"no mart rows for org {args.org!r}")
+    args.out.write_text(html_page(charts, fresh.isoformat() if fresh else "unknown"), encoding="utf-8")
+    print(f"wrote {args.out}: completion of {len(charts.completion)} course(s), "
+          f"{len(charts.funnels)} drop-off funnel(s) for {args.org}")
+    return 0
+
+
 def _cmd_replay(args) -> int:
     import dagster as dg
 
@@ -244,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--role", default=None, help="export as this tenant role: its RLS applies")
     export.set_defaults(func=_cmd_export)
+
+    report = sub.add_parser("report", help="one org's completion chart and drop-off funnels as an HTML page")
+    report.add_argument("--org", required=True)
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
     replay.add_argument("--landing", type=Path, default=Path("landing"))

@@ -215,3 +215,30 @@ def test_status_reports_lag_freshness_and_check_results(pipeline):
     results = {c["check"]: c["result"] for c in report["checks"]["view_lesson_dropoff"]}
     assert results["no_null_org_check"] == "passed"
     assert "Ingest lag: 0 s" in format_status(report)
+
+
+def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
+    expected, _, _ = expected_marts(pipeline["landing"])
+    org = sorted(expected.org_id)[0]
+    out = tmp_path / "report.html"
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        done = run_cli("report", "--org", org, "--out", str(out))
+        missing = run_cli("report", "--org", "no_such_org", "--out", str(tmp_path / "none.html"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text()
+    assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for row in expected[expected.org_id == org].itertuples():
+        # Each course's completion, as the bar's label: completed/enrolled.
+        assert f"({row.completed_learners}/{row.enrolled_learners})" in page
+    assert page.count("Drop-off funnel") == expected[expected.org_id == org].course_id.nunique()
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: no mart rows for org 'no_such_org'"
+
+    from analytics_pipeline.environment import bootstrap
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        bootstrap(pipeline["landing"])
+        with dg.DagsterInstance.get() as instance:
+            metadata = instance.get_latest_materialization_event(dg.AssetKey("analytics_insights")).asset_materialization.metadata
+    chart = metadata[f"charts_{org}"].value
+    assert f"### {org}: course completion" in chart and "█" in chart
+    assert {f"charts_{o}" for o in expected.org_id} <= set(metadata)

@@ -5,10 +5,13 @@ import dagster as dg
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import PostgresResource
 from analytics_pipeline.marts import MARTS
+from analytics_pipeline.reports.charts import markdown, org_charts
 from analytics_pipeline.rollups.insights import refresh_insights
 from analytics_pipeline.rollups.progress import merge_course_progress, merge_lesson_progress
 
 MART_KEYS = [dg.AssetKey(name) for name in MARTS]
+# Charts are per-org metadata entries; past this many orgs, `analytics-pipeline report` serves.
+MAX_CHARTED_ORGS = 25
 
 
 # A backfill of many days is one run over the whole range, as for the incremental dbt models
@@ -47,6 +50,7 @@ def user_course_progress(context: dg.AssetExecutionContext, database: PostgresRe
 def analytics_insights(database: PostgresResource):
     with database.connect() as conn:
         insights = refresh_insights(conn)
+        charts = {i["org_id"]: markdown(org_charts(conn, i["org_id"])) for i in insights[:MAX_CHARTED_ORGS]}
     table = "\n".join(
         ["| org | active 7d | completion | summary |", "| --- | ---: | ---: | --- |"]
         + [
@@ -60,5 +64,6 @@ def analytics_insights(database: PostgresResource):
             "orgs": len(insights),
             "data_fresh_as_of": fresh.isoformat() if fresh else "no data",
             "insights": dg.MetadataValue.md(table),
+            **{f"charts_{org}": dg.MetadataValue.md(chart) for org, chart in charts.items()},
         }
     )

@@ -1,0 +1,1 @@
+"""Per-org charts: markdown for the Dagster UI, a self-contained HTML page for people."""
