@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -41,14 +42,13 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_run(args) -> int:
+    if not args.landing.is_dir():
+        raise ConfigurationError(f"landing directory {args.landing} does not exist")
     import dagster as dg
 
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.pipeline import format_summary, run_pipeline
 
-    if not args.landing.is_dir():
-        print(f"error: landing directory {args.landing} does not exist", file=sys.stderr)
-        return 2
     env = bootstrap(args.landing)
     from analytics_pipeline.definitions import defs  # after bootstrap: needs the dbt manifest
 
@@ -151,8 +151,13 @@ def _cmd_export(args) -> int:
     from analytics_pipeline.access.export import export_mart
     from analytics_pipeline.db.embedded import resolve_urls
 
+    from tqdm import tqdm
+
     url, _ = resolve_urls()
-    rows = export_mart(url, args.mart, args.org, args.out, role=args.role)
+    # Bars draw only on a terminal (disable=None), never into logs or pipes.
+    with tqdm(unit="B", unit_scale=True, desc=f"exporting {args.mart}", disable=None) as bar:
+        rows = export_mart(url, args.mart, args.org, args.out, role=args.role,
+                           on_chunk=lambda written: bar.update(written - bar.n))
     print(f"exported {rows} row(s) of marts.{args.mart} for {args.org} to {args.out}"
           + (f" as role {args.role}" if args.role else ""))
     return 0
@@ -193,6 +198,20 @@ def _cmd_replay(args) -> int:
         partitions = run_replay(instance, defs, args.reason, args.since, progress=print)
         print(f"partitions changed by the replay: {', '.join(partitions) or 'none'}")
         print(format_summary(run_pipeline(env.database_url, env.landing, instance, defs)))
+    return 0
+
+
+def _cmd_docs(args) -> int:
+    from analytics_pipeline.environment import bootstrap
+
+    bootstrap()
+    from analytics_pipeline.defs.dbt.project import dbt_resource
+
+    # The catalog reads the built relations: run after `analytics-pipeline run`.
+    invocation = dbt_resource().cli(["docs", "generate", "--quiet"], target_path=args.out.resolve()).wait()
+    if not invocation.is_successful():
+        raise ValueError("dbt docs generate failed; see the dbt log above")
+    print(f"dbt docs in {args.out / 'index.html'} (serve with: dbt docs serve --target-path {args.out})")
     return 0
 
 
@@ -276,27 +295,34 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
     replay.set_defaults(func=_cmd_replay)
 
+    docs = sub.add_parser("docs", help="dbt docs generate: the models' documentation site, with the catalog")
+    docs.add_argument("--out", type=Path, default=Path("dbt-docs"))
+    docs.set_defaults(func=_cmd_docs)
+
     prepare = sub.add_parser("prepare", help="build the dbt manifest (dbt parse)")
     prepare.set_defaults(func=_cmd_prepare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's notices about its own beta APIs are for this project's developers, not its users.
+    warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "access" and args.action != "list" and not (args.role and (args.org or args.action == "create-role")):
         parser.error("access create-role needs --role; grant and revoke need --role and --org")
     try:
         return args.func(args)
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ConfigurationError, ValueError) as exc:
+        return _fail(str(exc))
     except psycopg.OperationalError as exc:
-        print(f"error: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot reach the database: {exc}")
+
+
+def _fail(message: str) -> int:
+    """One line on stderr (libpq's messages span several), exit status 2."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

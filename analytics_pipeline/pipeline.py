@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 from psycopg.rows import dict_row
+from tqdm import tqdm
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
@@ -102,7 +103,8 @@ def run_pipeline(
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")
         _execute(defs, "reference_job", instance)
         summary.reference_reloaded = True
-    for key in landed:
+    # Bars draw only on a terminal (disable=None), never into logs or pipes.
+    for key in tqdm(landed, desc="partitions", unit="partition", disable=None):
         if not daily_partitions.has_partition_key(key):
             summary.skipped_partitions.append(key)
             continue
@@ -146,7 +148,7 @@ def run_replay(
         instance=instance, run_config={**config, **_QUIET}
     )
     partitions = sorted({m.partition for m in result.asset_materializations_for_node("replay_dead_letters_op")})
-    for key in partitions:
+    for key in tqdm(partitions, desc="re-rolling partitions", unit="partition", disable=None):
         progress(f"rolling up partition {key} again")
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
     if partitions:

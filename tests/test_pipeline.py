@@ -242,3 +242,18 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
     chart = metadata[f"charts_{org}"].value
     assert f"### {org}: course completion" in chart and "█" in chart
     assert {f"charts_{o}" for o in expected.org_id} <= set(metadata)
+
+
+def test_dbt_docs_generate_documents_every_mart(pipeline, tmp_path):
+    import json
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        done = run_cli("docs", "--out", str(tmp_path / "docs"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "docs" / "manifest.json").read_text())
+    assert (tmp_path / "docs" / "index.html").exists()
+    for mart in MARTS:
+        node = f"model.analytics_pipeline.{mart}"
+        assert node in catalog["nodes"] and catalog["nodes"][node]["columns"], mart
+        assert manifest["nodes"][node]["description"], mart  # documented in schema.yml

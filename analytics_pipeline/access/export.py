@@ -13,7 +13,6 @@ from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.marts import MARTS
 
 
-
 def export_mart(database_url: str, mart: str, org: str, out: Path, role: str | None = None,
                 on_chunk=lambda written: None) -> int:
     """Returns the number of data rows written."""

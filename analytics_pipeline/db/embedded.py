@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from analytics_pipeline.db.urls import check_postgres_url
 from analytics_pipeline.settings import state_dir
 
 ANALYTICS_DB = "analytics"
@@ -40,6 +41,9 @@ def resolve_urls() -> tuple[str, str]:
     """
     analytics = os.environ.get("ANALYTICS_DATABASE_URL")
     dagster = os.environ.get("DAGSTER_POSTGRES_URL")
+    for name, url in (("ANALYTICS_DATABASE_URL", analytics), ("DAGSTER_POSTGRES_URL", dagster)):
+        if url:
+            check_postgres_url(name, url)
     if analytics:
         return analytics, dagster or analytics
     server = start_embedded_server()

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from analytics_pipeline.settings import ConfigurationError
+
+
+def check_postgres_url(name: str, url: str) -> None:
+    """A clear error for a variable that does not hold a PostgreSQL URL, before anything uses it."""
+    try:
+        scheme = make_url(url).get_backend_name()
+    except ArgumentError:
+        scheme = None
+    if scheme != "postgresql":
+        raise ConfigurationError(f"{name} is not a PostgreSQL URL (postgresql://user:password@host:port/db)")
 
 
 def sqlalchemy_psycopg2_url(url: str) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+from tqdm import tqdm
+
 from analytics_pipeline.ingestion.landing import write_batch_file
 
 FIRST_NAMES = ["Adaline", "Bertrand", "Cosima", "Dorian", "Evangeline", "Fitzgerald", "Gwendolyn",
@@ -280,7 +282,8 @@ def generate(landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 1
                     target_day = day if index + 1 == len(days_sorted) or rng.random() < 0.5 else days_sorted[index + 1]
                     rng.choice(batches[target_day]).append(line)
                     summary.retried_lines += 1
-    for day in days_sorted:
+    # The bar draws only on a terminal (disable=None), never into logs or pipes.
+    for day in tqdm(days_sorted, desc="writing batch files", unit="day", disable=None):
         for lines in batches[day]:
             for i, line in enumerate(lines):
                 if rng.random() < 0.01:

@@ -1,6 +1,7 @@
 -- Daily activity per org by event time (occurred_at, UTC): a late event moves its own day.
 -- Incremental by received date: a run for received days [min_received_date, max_received_date]
--- recomputes, whole, every (org, activity day) that those days' events touch.
+-- recomputes, whole, every (org, activity day) that those days' events touch. Without the
+-- vars (a hand-run `dbt build`, `dbt docs generate`) the window is all days: slow, never wrong.
 {{ config(
     materialized='incremental',
     unique_key=['org_id', 'activity_date'],
@@ -16,7 +17,8 @@ with events as (
           select distinct org_id, activity_date
           from {{ ref('stg_analytics_events') }}
           where org_id is not null
-            and received_date between '{{ var("min_received_date") }}'::date and '{{ var("max_received_date") }}'::date
+            and received_date between '{{ var("min_received_date", "0001-01-01") }}'::date
+                                  and '{{ var("max_received_date", "9999-12-31") }}'::date
       )
     {% endif %}
 )

@@ -1,0 +1,56 @@
+"""What a user sees at the terminal: progress bars on a TTY, one clear line on bad input."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import termios
+
+from tests.conftest import cli_command, run_cli
+
+
+def run_on_a_terminal(*args: str) -> str:
+    """The command with a pseudo-terminal as stdout and stderr, as in an interactive shell."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    process = subprocess.Popen(cli_command(*args), stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0, output[-2000:]
+    return output.decode(errors="replace")
+
+
+def test_generate_draws_a_progress_bar_on_a_terminal_only(tmp_path):
+    on_terminal = run_on_a_terminal("generate", "--landing", str(tmp_path / "a"), "--days", "3", "--learners", "20")
+    assert "writing batch files" in on_terminal and "100%" in on_terminal and "3/3" in on_terminal
+    piped = run_cli("generate", "--landing", str(tmp_path / "b"), "--days", "3", "--learners", "20")
+    assert piped.returncode == 0 and "writing batch files" not in piped.stdout + piped.stderr
+
+
+def test_bad_input_gets_one_clear_line(tmp_path, monkeypatch):
+    missing = run_cli("run", "--landing", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"error: landing directory {tmp_path / 'nowhere'} does not exist"
+
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/analytics")
+    unreachable = run_cli("report", "--org", "org_1")
+    assert unreachable.returncode == 2 and len(unreachable.stderr.strip().splitlines()) == 1
+    assert unreachable.stderr.startswith("error: cannot reach the database:")
+
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", "not a url")
+    bad_url = run_cli("report", "--org", "org_1")
+    assert bad_url.returncode == 2 and len(bad_url.stderr.strip().splitlines()) == 1, bad_url.stderr
+    assert bad_url.stderr.startswith("error: ")
