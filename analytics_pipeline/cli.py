@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.settings import ConfigurationError
+from analytics_pipeline.settings import ConfigurationError, landing_root
 
 
 def _cmd_db(args) -> int:
@@ -50,7 +50,9 @@ def _cmd_run(args) -> int:
     from analytics_pipeline.pipeline import format_summary, run_pipeline
 
     env = bootstrap(args.landing)
-    from analytics_pipeline.definitions import defs  # after bootstrap: needs the dbt manifest
+    from analytics_pipeline.definitions import (
+        defs,  # after bootstrap: needs the dbt manifest
+    )
 
     with dg.DagsterInstance.get() as instance:
         summary = run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
@@ -148,10 +150,10 @@ def _cmd_access(args) -> int:
 
 
 def _cmd_export(args) -> int:
+    from tqdm import tqdm
+
     from analytics_pipeline.access.export import export_mart
     from analytics_pipeline.db.embedded import resolve_urls
-
-    from tqdm import tqdm
 
     url, _ = resolve_urls()
     # Bars draw only on a terminal (disable=None), never into logs or pipes.
@@ -242,11 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_cmd_generate)
 
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
-    run.add_argument("--landing", type=Path, default=Path("landing"))
+    run.add_argument("--landing", type=landing_root, default="landing",
+                     help="a folder, or an object-store URL (s3://bucket/prefix)")
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="ingest lag, freshness and the latest check results")
-    status.add_argument("--landing", type=Path, default=Path("landing"))
+    status.add_argument("--landing", type=landing_root, default="landing",
+                        help="a folder, or an object-store URL (s3://bucket/prefix)")
     status.set_defaults(func=_cmd_status)
 
     dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
@@ -290,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
-    replay.add_argument("--landing", type=Path, default=Path("landing"))
+    replay.add_argument("--landing", type=landing_root, default="landing",
+                        help="a folder, or an object-store URL (s3://bucket/prefix)")
     replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
     replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
     replay.set_defaults(func=_cmd_replay)

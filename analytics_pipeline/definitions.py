@@ -2,19 +2,32 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.automation.alerts import check_alert_sensor, run_failure_alert_sensor
+from analytics_pipeline.defs.automation.alerts import (
+    check_alert_sensor,
+    run_failure_alert_sensor,
+)
 from analytics_pipeline.defs.automation.schedules import (
     ingest_catch_up_schedule,
     integrity_checks_schedule,
     rollup_catch_up_schedule,
     sla_checks_schedule,
 )
-from analytics_pipeline.defs.automation.sensors import landing_sensor, marts_sensor, rollup_sensor
+from analytics_pipeline.defs.automation.sensors import (
+    landing_sensor,
+    marts_sensor,
+    rollup_sensor,
+)
 from analytics_pipeline.defs.checks.checks import all_checks
 from analytics_pipeline.defs.checks.resources import SlaResource
-from analytics_pipeline.defs.dbt.assets import analytics_dbt_incremental_models, analytics_dbt_models
+from analytics_pipeline.defs.dbt.assets import (
+    analytics_dbt_incremental_models,
+    analytics_dbt_models,
+)
 from analytics_pipeline.defs.dbt.project import dbt_resource
-from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
+from analytics_pipeline.defs.ingestion.assets import (
+    lms_reference_snapshots,
+    raw_analytics_events,
+)
 from analytics_pipeline.defs.ingestion.replay import replay_dead_letters_job
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
@@ -25,7 +38,11 @@ from analytics_pipeline.defs.jobs import (
     sla_checks_job,
 )
 from analytics_pipeline.defs.resources import shared_resources
-from analytics_pipeline.defs.rollups.assets import analytics_insights, user_course_progress, user_lesson_progress
+from analytics_pipeline.defs.rollups.assets import (
+    analytics_insights,
+    user_course_progress,
+    user_lesson_progress,
+)
 
 defs = dg.Definitions(
     assets=[

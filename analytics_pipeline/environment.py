@@ -13,7 +13,7 @@ from pathlib import Path
 from analytics_pipeline.db.embedded import resolve_urls
 from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import dbt_env, sqlalchemy_psycopg2_url
-from analytics_pipeline.settings import landing_dir, pii_key, state_dir
+from analytics_pipeline.settings import landing_dir, landing_root, pii_key, state_dir
 
 DAGSTER_YAML = """\
 # Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL.
@@ -65,7 +65,11 @@ def ensure_dagster_home() -> Path:
 
 def ensure_dbt_manifest() -> None:
     """dagster-dbt reads the manifest at import time: build it when missing or stale."""
-    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_project, dbt_resource
+    from analytics_pipeline.defs.dbt.project import (
+        DBT_PROJECT_DIR,
+        dbt_project,
+        dbt_resource,
+    )
 
     manifest = dbt_project.manifest_path
     sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
@@ -80,7 +84,7 @@ def bootstrap(landing: Path | None = None) -> Environment:
     key = pii_key()  # first: production without a key must stop before writing anything
     database_url, storage_url = resolve_urls()
     migrate(database_url)
-    landing = (landing or landing_dir()).resolve()
+    landing = landing_root(landing) if landing else landing_dir()
     os.environ["ANALYTICS_DATABASE_URL"] = database_url
     os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(storage_url)
     os.environ["ANALYTICS_LANDING_DIR"] = str(landing)

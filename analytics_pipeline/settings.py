@@ -19,8 +19,18 @@ def state_dir() -> Path:
     return path
 
 
+def landing_root(value: str | Path) -> Path:
+    """A landing zone location: a local folder, or an object-store URL (s3://bucket/prefix,
+    gs://…) opened through fsspec/UPath, which behaves as a Path."""
+    if "://" in str(value):
+        from upath import UPath
+
+        return UPath(str(value))
+    return Path(value).resolve()
+
+
 def landing_dir() -> Path:
-    return Path(os.environ.get("ANALYTICS_LANDING_DIR", "landing")).resolve()
+    return landing_root(os.environ.get("ANALYTICS_LANDING_DIR", "landing"))
 
 
 def is_production() -> bool:

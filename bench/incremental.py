@@ -9,13 +9,15 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from analytics_pipeline.rollups.progress import merge_course_progress, merge_lesson_progress
+from analytics_pipeline.rollups.progress import (
+    merge_course_progress,
+    merge_lesson_progress,
+)
 from analytics_pipeline.settings import pii_key
-from analytics_pipeline.demo.generator import generate
 from bench.common import DAY, Figure, new_database
 
 BENCH_SQL = Path(__file__).with_name("sql")

@@ -16,9 +16,9 @@ import pytest
 from psycopg import sql
 
 from analytics_pipeline.access.export import export_mart
-from analytics_pipeline.marts import MARTS
 from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
 from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment
 
 CORE = ("user_lesson_progress", "user_course_progress", "analytics_insights")

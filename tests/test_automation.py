@@ -6,10 +6,24 @@ import dagster as dg
 import pytest
 
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
-from analytics_pipeline.defs.automation.sensors import landing_sensor, marts_sensor, rollup_sensor
-from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
-from analytics_pipeline.defs.resources import LandingZoneResource, PiiResource, PostgresResource
-from analytics_pipeline.defs.rollups.assets import user_course_progress, user_lesson_progress
+from analytics_pipeline.defs.automation.sensors import (
+    landing_sensor,
+    marts_sensor,
+    rollup_sensor,
+)
+from analytics_pipeline.defs.ingestion.assets import (
+    lms_reference_snapshots,
+    raw_analytics_events,
+)
+from analytics_pipeline.defs.resources import (
+    LandingZoneResource,
+    PiiResource,
+    PostgresResource,
+)
+from analytics_pipeline.defs.rollups.assets import (
+    user_course_progress,
+    user_lesson_progress,
+)
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference

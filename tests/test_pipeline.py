@@ -16,6 +16,7 @@ from tests.conftest import pipeline_environment, run_cli
 from tests.db_helpers import table_digests
 from tests.expected_metrics import expected_marts, read_landing
 
+
 @pytest.fixture(scope="module")
 def pipeline(new_database, tmp_path_factory):
     landing = tmp_path_factory.mktemp("landing")
@@ -159,7 +160,10 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
         from analytics_pipeline.definitions import defs
         from analytics_pipeline.defs.ingestion.assets import raw_analytics_events
         from analytics_pipeline.defs.resources import shared_resources
-        from analytics_pipeline.defs.rollups.assets import user_course_progress, user_lesson_progress
+        from analytics_pipeline.defs.rollups.assets import (
+            user_course_progress,
+            user_lesson_progress,
+        )
 
         with dg.DagsterInstance.get() as instance:
             result = dg.materialize(

@@ -2,10 +2,24 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.checks.checks import integrity_checks, mart_freshness_check, sla_checks
-from analytics_pipeline.defs.dbt.assets import analytics_dbt_incremental_models, analytics_dbt_models
-from analytics_pipeline.defs.ingestion.assets import lms_reference_snapshots, raw_analytics_events
-from analytics_pipeline.defs.rollups.assets import analytics_insights, user_course_progress, user_lesson_progress
+from analytics_pipeline.defs.checks.checks import (
+    integrity_checks,
+    mart_freshness_check,
+    sla_checks,
+)
+from analytics_pipeline.defs.dbt.assets import (
+    analytics_dbt_incremental_models,
+    analytics_dbt_models,
+)
+from analytics_pipeline.defs.ingestion.assets import (
+    lms_reference_snapshots,
+    raw_analytics_events,
+)
+from analytics_pipeline.defs.rollups.assets import (
+    analytics_insights,
+    user_course_progress,
+    user_lesson_progress,
+)
 
 reference_job = dg.define_asset_job(
     "reference_job",

@@ -10,6 +10,7 @@ import psycopg
 
 from analytics_pipeline.db.urls import dbt_env, libpq_url
 from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.settings import landing_root
 
 
 class PostgresResource(dg.ConfigurableResource):
@@ -36,7 +37,7 @@ class LandingZoneResource(dg.ConfigurableResource):
 
     @property
     def path(self) -> Path:
-        return Path(self.root)
+        return landing_root(self.root)
 
 
 class PiiResource(dg.ConfigurableResource):

@@ -60,14 +60,29 @@ def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]
     """The raw lines of a batch file, without their line ending. A trailing newline at the end
     of the file does not make an extra empty line. A line longer than `limit` comes out as
     its first limit + 1 bytes (enough to reject it) and is never held in memory whole."""
-    opener = gzip.open if batch.path.name.endswith(".gz") else open
-    with opener(batch.path, "rb") as handle:
+    with batch.path.open("rb") as stored, (
+        gzip.GzipFile(fileobj=stored) if batch.path.name.endswith(".gz") else stored
+    ) as handle:
         while line := handle.readline(limit + 1):
             if len(line) > limit and not line.endswith(b"\n"):
                 rest = line
                 while rest and not rest.endswith(b"\n"):
                     rest = handle.readline(1 << 20)
             yield line.rstrip(b"\r\n")
+
+
+def landed_at(path: Path) -> float:
+    """When a batch file appeared (epoch seconds): files are renamed in whole, so their
+    modification time, or an object store's creation time."""
+    stat = path.stat()
+    if stat.st_mtime:
+        return stat.st_mtime
+    info = getattr(stat, "info", {})
+    for key in ("LastModified", "last_modified", "created", "mtime"):
+        value = info.get(key)
+        if value is not None:
+            return value.timestamp() if hasattr(value, "timestamp") else float(value)
+    return 0.0
 
 
 def write_batch_file(path: Path, payload: bytes, *, durable: bool = False) -> None:

@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.landing import landed_at
 from analytics_pipeline.ingestion.partition import pending_batches
 
 
@@ -40,9 +41,9 @@ def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None
     pending = pending_batches(conn, root)
     if not pending:
         return IngestLag(0, None, 0.0)
-    # A file is renamed into place whole, so its mtime is when it landed.
-    oldest = min(pending, key=lambda b: b.path.stat().st_mtime)
-    return IngestLag(len(pending), oldest.landing_path, max(0.0, now.timestamp() - oldest.path.stat().st_mtime))
+    landed = {b.landing_path: landed_at(b.path) for b in pending}
+    oldest = min(landed, key=landed.get)
+    return IngestLag(len(pending), oldest, max(0.0, now.timestamp() - landed[oldest]))
 
 
 def mart_freshness(conn: psycopg.Connection, now: datetime | None = None) -> MartFreshness:

@@ -11,7 +11,12 @@ from collections import defaultdict
 
 import dagster as dg
 
-from analytics_pipeline.defs.jobs import ingest_partition_job, marts_job, reference_job, rollup_partition_job
+from analytics_pipeline.defs.jobs import (
+    ingest_partition_job,
+    marts_job,
+    reference_job,
+    rollup_partition_job,
+)
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
 from analytics_pipeline.ingestion.partition import pending_batches

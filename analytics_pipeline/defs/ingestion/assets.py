@@ -3,7 +3,11 @@
 import dagster as dg
 
 from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.defs.resources import LandingZoneResource, PiiResource, PostgresResource
+from analytics_pipeline.defs.resources import (
+    LandingZoneResource,
+    PiiResource,
+    PostgresResource,
+)
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.reference import REFERENCE_TABLES, load_reference
 

@@ -5,7 +5,11 @@ from datetime import date
 
 import dagster as dg
 
-from analytics_pipeline.defs.resources import LandingZoneResource, PiiResource, PostgresResource
+from analytics_pipeline.defs.resources import (
+    LandingZoneResource,
+    PiiResource,
+    PostgresResource,
+)
 from analytics_pipeline.ingestion.replay import replay_dead_letters
 
 

@@ -7,7 +7,10 @@ from analytics_pipeline.defs.resources import PostgresResource
 from analytics_pipeline.marts import MARTS
 from analytics_pipeline.reports.charts import markdown, org_charts
 from analytics_pipeline.rollups.insights import refresh_insights
-from analytics_pipeline.rollups.progress import merge_course_progress, merge_lesson_progress
+from analytics_pipeline.rollups.progress import (
+    merge_course_progress,
+    merge_lesson_progress,
+)
 
 MART_KEYS = [dg.AssetKey(name) for name in MARTS]
 # Charts are per-org metadata entries; past this many orgs, `analytics-pipeline report` serves.
