@@ -73,16 +73,9 @@ def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]
 
 def landed_at(path: Path) -> float:
     """When a batch file appeared (epoch seconds): files are renamed in whole, so their
-    modification time, or an object store's creation time."""
+    modification time; object stores without one (fsspec's memory store) give a creation time."""
     stat = path.stat()
-    if stat.st_mtime:
-        return stat.st_mtime
-    info = getattr(stat, "info", {})
-    for key in ("LastModified", "last_modified", "created", "mtime"):
-        value = info.get(key)
-        if value is not None:
-            return value.timestamp() if hasattr(value, "timestamp") else float(value)
-    return 0.0
+    return stat.st_mtime or getattr(stat, "st_birthtime", 0.0)
 
 
 def write_batch_file(path: Path, payload: bytes, *, durable: bool = False) -> None:
