@@ -21,13 +21,22 @@ def status_report(database_url: str, landing: Path, instance: dg.DagsterInstance
     checks: dict[str, list[dict]] = {}
     for key in sorted(keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
         record = latest.get(key)
-        evaluation = record.event.dagster_event.event_specific_data if record and record.event and record.event.dagster_event else None
         checks.setdefault(key.asset_key.to_user_string(), []).append({
             "check": key.name,
-            "result": "never run" if evaluation is None else ("passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"),
+            "result": _result(record),
             "at": datetime.fromtimestamp(record.create_timestamp, timezone.utc).isoformat(timespec="seconds") if record else None,
         })
     return {"ingest_lag": lag, "freshness": fresh, "checks": checks}
+
+
+def _result(record) -> str:
+    if record is None:
+        return "never run"
+    evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+    if not isinstance(evaluation, dg.AssetCheckEvaluation):
+        # Planned in a run that has not reported (still running, or stopped before it could).
+        return f"no result yet ({record.status.value.lower()})"
+    return "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
 
 
 def format_status(report: dict) -> str:

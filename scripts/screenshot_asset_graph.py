@@ -1,0 +1,121 @@
+"""A picture of the asset graph from the running Dagster UI, for the README.
+
+Starts `analytics-pipeline dev` on the local state (run `make demo` first, so the graph has
+materializations to show), waits for the webserver, and drives Debian's headless Chromium
+through Selenium: the global asset lineage, every group expanded (the UI's Alt+E), saved
+to docs/asset-graph.png. Needs `apt-get install chromium chromium-driver` and
+`pip install -e '.[docs]'`.
+
+    .venv/bin/python scripts/screenshot_asset_graph.py [--port 3123] [--out docs/asset-graph.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
+# Without the background-networking flags Chromium keeps dialling Google's hosts, which a
+# closed network refuses.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=3000,1700", "--force-device-scale-factor=0.6"]
+# The webserver's first-visit dialog, answered the way its "Skip" button does.
+SKIP_NUX = b'{"query": "mutation { setNuxSeen }"}'
+IN_FLIGHT = json.dumps({"query": "{ runsOrError(filter: {statuses: [QUEUED, STARTING, STARTED]})"
+                                 " { ... on Runs { results { runId } } } }"}).encode()
+
+
+def graphql(base: str, body: bytes) -> dict:
+    request = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def wait_until_idle(base: str, settle: float = 30, timeout: float = 600) -> None:
+    """The daemon's sensors start runs when it comes up: let them finish, so the picture shows
+    their results rather than runs cut short when this script stops the UI."""
+    time.sleep(settle)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not graphql(base, IN_FLIGHT)["data"]["runsOrError"]["results"]:
+            return
+        time.sleep(5)
+    raise SystemExit(f"error: runs still in flight after {timeout:.0f} s")
+
+
+def take(url: str, chromium: str, out: Path) -> None:
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    try:
+        driver.get(url)
+        WebDriverWait(driver, 120).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "svg")))
+        time.sleep(5)  # the layout settles after the first paint
+        ActionChains(driver).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
+        # The UI remembers expanded groups; a fresh load lays the whole graph out to fit.
+        driver.refresh()
+        WebDriverWait(driver, 120).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "svg")))
+        time.sleep(8)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(out))
+    finally:
+        driver.quit()
+
+
+def wait_for(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=3123)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "asset-graph.png")
+    parser.add_argument("--landing", type=Path, default=ROOT / "landing")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not (chromium and shutil.which("chromedriver")):
+        raise SystemExit("error: Chromium not found; install Debian's packages: apt-get install chromium chromium-driver")
+
+    dev = subprocess.Popen([CLI, "dev", "--landing", str(args.landing), "--port", str(args.port)],
+                           cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        wait_for(f"{base}/server_info", timeout=180)
+        graphql(base, SKIP_NUX)
+        wait_until_idle(base)
+        take(f"{base}/asset-groups", chromium, args.out)
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=60)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
