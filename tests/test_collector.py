@@ -3,6 +3,7 @@ concurrent clients, and a SIGKILL under load: no acknowledged event lost, none t
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import socket
@@ -153,6 +154,8 @@ def test_health_and_metrics(collector):
     metrics = requests.get(collector.url + "/metrics", timeout=10).text
     assert 'collector_events_total{outcome="accepted"} 3.0' in metrics
     assert 'collector_batch_requests_total{status="200"} 2.0' in metrics
+    logged = [json.loads(line) for line in collector.log.read_text().splitlines() if line.startswith("{")]
+    assert [(entry["status"], entry["accepted"]) for entry in logged if entry["event"] == "batch"] == [(200, 2), (200, 1)]
 
 
 class Client(threading.Thread):
