@@ -6,7 +6,7 @@ is then PostgreSQL's, on its own core), the next is parsed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -56,26 +56,18 @@ def ingest_partition(
     root: Path,
     partition_key: str,
     tokenizer: Tokenizer,
-    on_batch: Callable[[BatchResult], None] | None = None,
 ) -> list[BatchResult]:
     """Ingest every pending batch of one partition; returns what this call ingested (files a
     concurrent run took first are not in it)."""
     results: list[BatchResult] = []
-
-    def collect(written: Future) -> None:
-        for result in written.result():
-            results.append(result)
-            if on_batch:
-                on_batch(result)
-
     courses = known_courses(conn)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
         in_flight: Future | None = None
         pending = pending_batches(conn, root, partition_key)
         for group in parsed_groups(pending, tokenizer, courses, GROUP_LINES):
             if in_flight:
-                collect(in_flight)
+                results += in_flight.result()
             in_flight = writer.submit(write_group, conn, group)
         if in_flight:
-            collect(in_flight)
+            results += in_flight.result()
     return results
