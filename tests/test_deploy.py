@@ -31,6 +31,9 @@ def test_dockerfile_builds_the_code_location():
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "dbt parse" in text and "deploy/dagster.yaml ${DAGSTER_HOME}/dagster.yaml" in text
     assert "--module-name analytics_pipeline.definitions" in text
+    helm_landing = {e["name"]: e["value"] for e in load("helm/values.yaml")["dagster-user-deployments"]
+                    ["deployments"][0]["env"]}["ANALYTICS_LANDING_DIR"]
+    assert helm_landing.startswith("s3://") and "pip install '.[s3]'" in text  # the image can read it
     for copied in re.findall(r"^COPY (\S+)", text, re.M):
         if not copied.startswith("deploy/"):
             assert (DEPLOY.parent / copied).exists(), copied
