@@ -14,10 +14,19 @@ new_ids AS (
     ON CONFLICT (client_event_id) DO NOTHING
     RETURNING client_event_id
 ),
+candidate_orgs AS (
+    -- Per (learner, course) of the group, the orgs enrolling it: one join for the group,
+    -- not two index probes per event.
+    SELECT e.user_token, e.course_id, array_agg(e.org_id) AS orgs
+    FROM raw.enrollments AS e
+    WHERE (e.user_token, e.course_id) IN (SELECT user_token, course_id FROM first_in_group)
+    GROUP BY e.user_token, e.course_id
+),
 resolved AS (
-    SELECT f.*, raw.resolve_org(f.claimed_org_id, f.user_token, f.course_id) AS org_id
+    SELECT f.*, raw.pick_org(f.claimed_org_id, c.orgs) AS org_id
     FROM first_in_group AS f
     JOIN new_ids USING (client_event_id)
+    LEFT JOIN candidate_orgs AS c USING (user_token, course_id)
 ),
 inserted AS (
     INSERT INTO raw.analytics_events (
