@@ -31,7 +31,7 @@ dev: install
 ## Benchmarks (not part of the tests): end-to-end freshness under the running daemon.
 bench: install
 	-$(BIN)/python -m bench.run
-	$(BIN)/python bench/freshness.py
+	$(BIN)/python -m bench.freshness
 
 clean:
 	rm -rf .analytics $(LANDING) dbt_project/target dbt_project/logs

@@ -8,7 +8,7 @@ import os
 import statistics
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,18 @@ def generate_day(landing: Path, events: int, day: date = DAY, seed: int = 11):
 
 
 def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def clone_history(conn, day: date, copies: int) -> date:
+    """Copy `day`'s events into the `copies` days before it (sql/clone_history.sql); returns
+    the first day of the history."""
+    first = day - timedelta(days=copies)
+    for offset in range(copies):
+        conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (first + timedelta(days=offset),))
+    if copies:
+        conn.execute((ROOT / "bench" / "sql" / "clone_history.sql").read_text(), {"copies": copies, "day": day})
+    return first
 
 
 def report(figures: list[Figure], notes: dict) -> str:

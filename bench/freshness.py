@@ -6,7 +6,7 @@ max(marts.org_engagement_daily.data_fresh_as_of) reaches the file's receivedAt. 
 measured in the same run on the same database: one file pushed through the same jobs
 in-process by `analytics-pipeline run`, with no sensor or run-launch overhead.
 
-    .venv/bin/python bench/freshness.py [--files 20] [--interval 10]
+    .venv/bin/python -m bench.freshness [--files 20] [--interval 10]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
+
+from bench.common import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
@@ -63,10 +64,6 @@ class FreshnessWatcher(threading.Thread):
                 if index not in self.latency and fresh and fresh >= landed_at:
                     self.latency[index] = (now - landed_at).total_seconds()
             time.sleep(0.5)
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def main() -> int:

@@ -18,20 +18,14 @@ from analytics_pipeline.rollups.progress import (
     merge_lesson_progress,
 )
 from analytics_pipeline.settings import pii_key
-from bench.common import DAY, Figure, new_database
-
-BENCH_SQL = Path(__file__).with_name("sql")
+from bench.common import DAY, Figure, clone_history, new_database
 
 
 def build_history(conn: psycopg.Connection, landing: Path, tokenizer: Tokenizer, days: int) -> int:
     """`days` days of history before DAY: the generated history day, copied into earlier days."""
     history_day = DAY - timedelta(days=1)
     ingest_partition(conn, landing, history_day.isoformat(), tokenizer)
-    first = history_day - timedelta(days=days - 1)
-    for offset in range(days - 1):
-        conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (first + timedelta(days=offset),))
-    if days > 1:
-        conn.execute((BENCH_SQL / "clone_history.sql").read_text(), {"copies": days - 1, "day": history_day})
+    first = clone_history(conn, history_day, days - 1)
     merge_lesson_progress(conn, first.isoformat(), history_day.isoformat())
     merge_course_progress(conn, first.isoformat(), history_day.isoformat())
     conn.execute("VACUUM ANALYZE")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 import psycopg
@@ -15,9 +14,8 @@ import psycopg
 from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.marts import MARTS
-from bench.common import DAY, Figure, percentile
+from bench.common import DAY, Figure, clone_history, percentile
 
-BENCH_SQL = Path(__file__).with_name("sql")
 SLA_SECONDS = 600
 DASHBOARD_ROLE = "bench_dashboard"
 
@@ -47,11 +45,7 @@ def measure(env, day_events: int, history_events: int, queries: int) -> tuple[li
         _run(defs, instance, "ingest_partition_job", partition_key=history_day.isoformat())
         with psycopg.connect(env.database_url, autocommit=True) as conn:
             per_day = conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
-            copies = max(0, history_events // per_day - 1)
-            first = history_day - timedelta(days=copies)
-            for offset in range(copies):
-                conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (first + timedelta(days=offset),))
-            conn.execute((BENCH_SQL / "clone_history.sql").read_text(), {"copies": copies, "day": history_day})
+            first = clone_history(conn, history_day, max(0, history_events // per_day - 1))
             conn.execute("VACUUM ANALYZE")
             history = conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
         # Baseline: the same rollup and marts built over the whole history at once.

@@ -4,6 +4,7 @@ set) and a fresh database per use, so tests never see each other's data."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -82,6 +83,13 @@ def pipeline_environment(database_url: str, dagster_url: str, home: Path):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def cli_command(*args: str) -> list[str]:

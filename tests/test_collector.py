@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -21,18 +20,12 @@ import requests
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from tests.conftest import TEST_PII_KEY, cli_command, pipeline_environment
+from tests.conftest import TEST_PII_KEY, cli_command, free_port, pipeline_environment
 from tests.landing_helpers import event, write_reference
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
 USERS = [f"u{i}" for i in range(8)]
 BATCH_PATH = "/api/analytics/events/batch"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:

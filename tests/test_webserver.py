@@ -4,7 +4,6 @@ every check of the project (what a person sees in the UI)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,12 @@ import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
 
-from tests.conftest import pipeline_environment
+from tests.conftest import free_port, pipeline_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = """
 { assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks { checks { name } } } } }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
