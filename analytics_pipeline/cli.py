@@ -50,9 +50,8 @@ def _cmd_run(args) -> int:
     from analytics_pipeline.pipeline import format_summary, run_pipeline
 
     env = bootstrap(args.landing)
-    from analytics_pipeline.definitions import (
-        defs,  # after bootstrap: needs the dbt manifest
-    )
+    # After bootstrap: the definitions read the dbt manifest.
+    from analytics_pipeline.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
         summary = run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
@@ -225,6 +224,9 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
+LANDING_HELP = "a folder, or an object-store URL (s3://bucket/prefix)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,13 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_cmd_generate)
 
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
-    run.add_argument("--landing", type=landing_root, default="landing",
-                     help="a folder, or an object-store URL (s3://bucket/prefix)")
+    run.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="ingest lag, freshness and the latest check results")
-    status.add_argument("--landing", type=landing_root, default="landing",
-                        help="a folder, or an object-store URL (s3://bucket/prefix)")
+    status.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     status.set_defaults(func=_cmd_status)
 
     dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
@@ -294,8 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
-    replay.add_argument("--landing", type=landing_root, default="landing",
-                        help="a folder, or an object-store URL (s3://bucket/prefix)")
+    replay.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
     replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
     replay.set_defaults(func=_cmd_replay)
