@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from analytics_pipeline.db.embedded import configure_server
 from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import libpq_url, with_database
 
@@ -30,6 +31,7 @@ def server_url(tmp_path_factory) -> Iterator[str]:
     import pgserver
 
     server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    configure_server(server.get_uri())  # as the project's own embedded server
     yield server.get_uri()
     server.cleanup()
 

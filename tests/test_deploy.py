@@ -3,15 +3,18 @@ on the test PostgreSQL, and compose and Helm agree on image, code location and v
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
+from analytics_pipeline.db.embedded import SERVER_SETTINGS, configure_server
 from analytics_pipeline.db.urls import libpq_url
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -60,6 +63,17 @@ def test_production_dagster_yaml_loads_into_a_real_instance(new_database, tmp_pa
         # Really on the database: a run written is a run read back.
         run = instance.create_run_for_job(dg.GraphDefinition(name="noop").to_job())
         assert instance.get_run_by_id(run.run_id) is not None
+
+
+def test_embedded_and_compose_servers_get_the_wal_settings(server_url):
+    command = load("docker-compose.yml")["services"]["postgres"]["command"]
+    flags = dict(command[i + 1].split("=", 1) for i, part in enumerate(command) if part == "-c")
+    assert flags == SERVER_SETTINGS
+    if not os.environ.get("ANALYTICS_DATABASE_URL"):  # the test server is embedded: configured as ours
+        with psycopg.connect(server_url) as conn:
+            assert conn.execute("SHOW max_wal_size").fetchone()[0] == SERVER_SETTINGS["max_wal_size"]
+            assert conn.execute("SHOW wal_compression").fetchone()[0] != "off"
+        assert configure_server(server_url) == {}  # a later start finds them in place
 
 
 def analytics_variables(names) -> set[str]:

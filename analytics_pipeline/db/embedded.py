@@ -13,6 +13,12 @@ from analytics_pipeline.settings import state_dir
 
 ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"
+# Event ids are client UUIDs, so ingestion inserts into its indexes at random pages. After a
+# checkpoint, the first change to each page logs the whole page: with uncompressed WAL that
+# made the rest of a 1 M-event ingest 3-5x slower (bench/README.md). A bigger WAL budget
+# keeps a burst of ingestion from forcing checkpoints. Both reload without a restart;
+# deploy/docker-compose.yml sets the same on its server.
+SERVER_SETTINGS = {"wal_compression": "on", "max_wal_size": "4GB"}
 
 
 def start_embedded_server(data_dir: Path | None = None):
@@ -21,7 +27,24 @@ def start_embedded_server(data_dir: Path | None = None):
 
     data_dir = data_dir or state_dir() / "pgdata"
     # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
-    return pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    configure_server(server.get_uri())
+    return server
+
+
+def configure_server(server_url: str) -> dict[str, str]:
+    """Apply SERVER_SETTINGS to the embedded server, once: later starts find them in place.
+    Returns the settings it had to change."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        applied = dict(conn.execute(
+            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
+        ).fetchall())
+        missing = {name: value for name, value in SERVER_SETTINGS.items() if applied.get(name) != value}
+        for name, value in missing.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        if missing:
+            conn.execute("SELECT pg_reload_conf()")
+    return missing
 
 
 def ensure_database(server_url: str, name: str) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import orjson
 import psycopg
 
-from analytics_pipeline.ingestion.contract import Rejection, check_line
+from analytics_pipeline.ingestion.contract import Event, Rejection, check_line
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
@@ -30,10 +30,10 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
-def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
-    properties = event.properties.model_dump(exclude_none=True)
+def _event_row(line_no: int, event: Event, tokenizer: Tokenizer) -> tuple:
+    properties = {k: v for k, v in event.get("properties", {}).items() if v is not None}
     free_text = properties.pop("freeText", None)
-    name = event.user.name if event.user else None
+    name = (event.get("user") or {}).get("name")
     if free_text:
         free_text = tokenizer.scrub(free_text, name=name)
     properties_json = orjson.dumps(properties).decode()
@@ -41,26 +41,26 @@ def _event_row(line_no: int, event, tokenizer: Tokenizer) -> tuple:
         properties_json = tokenizer.scrub(properties_json, name=name)
     return (
         line_no,
-        event.clientEventId,
-        event.eventType,
-        event.occurredAt,
-        event.receivedAt,
-        tokenizer.token(event.userId),
-        event.orgId,
-        event.courseId,
-        event.lessonId,
-        event.sessionId,
+        event["clientEventId"],
+        event["eventType"],
+        event["occurredAt"],
+        event["receivedAt"],
+        tokenizer.token(event["userId"]),
+        event.get("orgId"),
+        event["courseId"],
+        event.get("lessonId"),
+        event.get("sessionId"),
         properties_json,
         free_text,
     )
 
 
-def check_event(raw: bytes, courses: frozenset[str]):
+def check_event(raw: bytes, courses: frozenset[str], now: datetime | None = None):
     """The contract, then the reference data: a course the snapshot does not know (yet) is
     dead-lettered, and can be replayed once the snapshot catches up."""
-    outcome = check_line(raw)
-    if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
-        return Rejection("unknown_course", f"courseId {outcome.courseId[:80]!r} is not in the courses snapshot")
+    outcome = check_line(raw, now)
+    if not isinstance(outcome, Rejection) and outcome["courseId"] not in courses:
+        return Rejection("unknown_course", f"courseId {outcome['courseId'][:80]!r} is not in the courses snapshot")
     return outcome
 
 
@@ -83,11 +83,12 @@ def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
 def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str],
                  only_lines: set[int] | None) -> None:
     batch = parsed.batch
+    now = datetime.now(timezone.utc)
     for line_no, raw in enumerate(read_lines(batch), start=1):
         parsed.lines = line_no
         if only_lines is not None and line_no not in only_lines:
             continue
-        outcome = check_event(raw, courses)
+        outcome = check_event(raw, courses, now)
         if isinstance(outcome, Rejection):
             parsed.dead_letters.append(
                 (batch.received_date, batch.batch_id, line_no, batch.landing_path,
@@ -95,5 +96,5 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
             )
             continue
         parsed.events.append(_event_row(line_no, outcome, tokenizer))
-        if parsed.max_received_at is None or outcome.receivedAt > parsed.max_received_at:
-            parsed.max_received_at = outcome.receivedAt
+        if parsed.max_received_at is None or outcome["receivedAt"] > parsed.max_received_at:
+            parsed.max_received_at = outcome["receivedAt"]

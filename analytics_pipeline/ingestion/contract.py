@@ -1,27 +1,28 @@
-"""The event contract with the LMS API (shared/DESIGN.md), as pydantic models.
+"""The event contract with the LMS API (shared/DESIGN.md), as pydantic-validated TypedDicts.
 
-`check_line` turns one landing line into either a validated `Event` or a `Rejection` with a
-precise reason; it never raises on bad input.
+`check_line` turns one landing line into either a validated `Event` (a dict) or a
+`Rejection` with a precise reason; it never raises on bad input. TypedDicts rather than
+models: ingestion validates every landed line, and pydantic builds a dict for a fraction of
+what a model instance costs, straight from the JSON bytes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args, get_type_hints
 from uuid import UUID
 
-import orjson
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
     ValidationError,
-    model_validator,
 )
+from typing_extensions import NotRequired, TypedDict
 
 MAX_LINE_BYTES = 64 * 1024
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -30,80 +31,71 @@ CLOCK_SKEW = timedelta(hours=1)
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600)]
+OPEN = ConfigDict(extra="allow")
 
 
-class _Props(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Props(TypedDict):
+    __pydantic_config__ = OPEN  # type: ignore[misc]
 
 
-class VideoProps(_Props):
-    positionSeconds: Seconds | None = None
-    durationSeconds: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] | None = None
-
-    @model_validator(mode="after")
-    def _position_within_duration(self):
-        if (
-            self.positionSeconds is not None
-            and self.durationSeconds is not None
-            and self.positionSeconds > self.durationSeconds
-        ):
-            raise ValueError("positionSeconds is greater than durationSeconds")
-        return self
+class VideoProps(TypedDict):
+    __pydantic_config__ = OPEN  # type: ignore[misc]
+    positionSeconds: NotRequired[Seconds | None]
+    durationSeconds: NotRequired[Annotated[float, Field(gt=0, le=7 * 24 * 3600)] | None]
 
 
-class QuizAnsweredProps(_Props):
+def _position_within_duration(props: VideoProps) -> VideoProps:
+    position, duration = props.get("positionSeconds"), props.get("durationSeconds")
+    if position is not None and duration is not None and position > duration:
+        raise ValueError("positionSeconds is greater than durationSeconds")
+    return props
+
+
+class QuizAnsweredProps(TypedDict):
+    __pydantic_config__ = OPEN  # type: ignore[misc]
     questionId: NonEmpty
     correct: bool
 
 
-class QuizSubmittedProps(_Props):
+class QuizSubmittedProps(TypedDict):
+    __pydantic_config__ = OPEN  # type: ignore[misc]
     score: Annotated[float, Field(ge=0)]
     maxScore: Annotated[float, Field(gt=0)]
     passed: bool
 
-    @model_validator(mode="after")
-    def _score_within_max(self):
-        if self.score > self.maxScore:
-            raise ValueError("score is greater than maxScore")
-        return self
+
+def _score_within_max(props: QuizSubmittedProps) -> QuizSubmittedProps:
+    if props["score"] > props["maxScore"]:
+        raise ValueError("score is greater than maxScore")
+    return props
 
 
-class SurveyProps(_Props):
+class SurveyProps(TypedDict):
+    __pydantic_config__ = OPEN  # type: ignore[misc]
     rating: Annotated[int, Field(ge=1, le=5, strict=True)]
-    freeText: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    freeText: NotRequired[Annotated[str, StringConstraints(max_length=10_000)] | None]
 
 
-class UserInfo(BaseModel):
+class UserInfo(TypedDict):
     """Personal data: read only to scrub it from free text, never stored."""
 
-    model_config = ConfigDict(extra="allow")
-    email: str | None = None
-    name: str | None = None
+    __pydantic_config__ = OPEN  # type: ignore[misc]
+    email: NotRequired[str | None]
+    name: NotRequired[str | None]
 
 
-class _EventBase(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class _EventBase(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
     clientEventId: UUID
     occurredAt: AwareDatetime
     receivedAt: AwareDatetime
     userId: NonEmpty
     courseId: NonEmpty
-    orgId: NonEmpty | None = None
-    sessionId: NonEmpty | None = None
-    lessonId: NonEmpty | None = None
-    properties: _Props = Field(default_factory=_Props)
-    user: UserInfo | None = None
-
-    @model_validator(mode="after")
-    def _plausible_times(self):
-        if self.receivedAt < EARLIEST or self.occurredAt < EARLIEST:
-            raise ValueError("timestamp before 2000-01-01")
-        if self.receivedAt > datetime.now(timezone.utc) + CLOCK_SKEW:
-            raise ValueError("receivedAt is in the future")
-        if self.occurredAt > self.receivedAt + CLOCK_SKEW:
-            raise ValueError("occurredAt is after receivedAt")
-        return self
+    orgId: NotRequired[NonEmpty | None]
+    sessionId: NotRequired[NonEmpty | None]
+    lessonId: NotRequired[NonEmpty | None]
+    properties: NotRequired[Props]
+    user: NotRequired[UserInfo | None]
 
 
 class CourseEvent(_EventBase):
@@ -118,7 +110,7 @@ class LessonEvent(_EventBase):
 class VideoEvent(_EventBase):
     eventType: Literal["video_played", "video_paused", "video_progress", "video_completed"]
     lessonId: NonEmpty
-    properties: VideoProps = Field(default_factory=VideoProps)
+    properties: NotRequired[Annotated[VideoProps, AfterValidator(_position_within_duration)]]
 
 
 class QuizAnsweredEvent(_EventBase):
@@ -130,7 +122,7 @@ class QuizAnsweredEvent(_EventBase):
 class QuizSubmittedEvent(_EventBase):
     eventType: Literal["quiz_submitted"]
     lessonId: NonEmpty
-    properties: QuizSubmittedProps
+    properties: Annotated[QuizSubmittedProps, AfterValidator(_score_within_max)]
 
 
 class SurveyEvent(_EventBase):
@@ -138,16 +130,10 @@ class SurveyEvent(_EventBase):
     properties: SurveyProps
 
 
-Event = Annotated[
-    Union[CourseEvent, LessonEvent, VideoEvent, QuizAnsweredEvent, QuizSubmittedEvent, SurveyEvent],
-    Field(discriminator="eventType"),
-]
+EVENT_MODELS = (CourseEvent, LessonEvent, VideoEvent, QuizAnsweredEvent, QuizSubmittedEvent, SurveyEvent)
+Event = Annotated[Union[EVENT_MODELS], Field(discriminator="eventType")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-EVENT_TYPES = frozenset(
-    value
-    for model in (CourseEvent, LessonEvent, VideoEvent, QuizAnsweredEvent, QuizSubmittedEvent, SurveyEvent)
-    for value in model.model_fields["eventType"].annotation.__args__
-)
+EVENT_TYPES = frozenset(value for model in EVENT_MODELS for value in get_args(get_type_hints(model)["eventType"]))
 
 
 @dataclass(frozen=True)
@@ -160,6 +146,10 @@ def _rejection_from(error: ValidationError) -> Rejection:
     first = error.errors(include_url=False)[0]
     loc = ".".join(str(part) for part in first["loc"] if part not in EVENT_TYPES)
     kind = first["type"]
+    if kind == "json_invalid":
+        return Rejection("invalid_json", f"not valid UTF-8 JSON: {first['msg']}"[:300])
+    if kind in ("model_attributes_type", "dict_type") and not loc:
+        return Rejection("invalid_json", "expected a JSON object")
     if kind == "union_tag_not_found" or (kind == "missing" and loc):
         field = loc or "eventType"
         return Rejection("missing_field", f"missing required field {field}")
@@ -171,8 +161,22 @@ def _rejection_from(error: ValidationError) -> Rejection:
     return Rejection("invalid_value", f"{where}{message}"[:500])
 
 
-def check_line(raw: bytes) -> Event | Rejection:
-    """Validate one landing line against the contract."""
+def _implausible_times(event: Event, now: datetime) -> Rejection | None:
+    """Times no client can honestly send."""
+    received, occurred = event["receivedAt"], event["occurredAt"]
+    if received < EARLIEST or occurred < EARLIEST:
+        return Rejection("invalid_value", "timestamp before 2000-01-01")
+    if received > now + CLOCK_SKEW:
+        return Rejection("invalid_value", "receivedAt is in the future")
+    if occurred > received + CLOCK_SKEW:
+        return Rejection("invalid_value", "occurredAt is after receivedAt")
+    return None
+
+
+def check_line(raw: bytes, now: datetime | None = None) -> Event | Rejection:
+    """Validate one landing line against the contract. `now` is the clock reading to judge
+    receivedAt by: a caller checking many lines reads it once (read per line, the clock
+    costs as much as a third of the validation)."""
     if len(raw) > MAX_LINE_BYTES:
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
     if not raw.strip():
@@ -181,12 +185,7 @@ def check_line(raw: bytes) -> Event | Rejection:
     if b"\x00" in raw or b"\\u0000" in raw:
         return Rejection("invalid_encoding", "line contains a NUL character")
     try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
-    if not isinstance(payload, dict):
-        return Rejection("invalid_json", f"expected a JSON object, got {type(payload).__name__}")
-    try:
-        return EVENT_ADAPTER.validate_python(payload)
+        event = EVENT_ADAPTER.validate_json(raw)
     except ValidationError as exc:
         return _rejection_from(exc)
+    return _implausible_times(event, now or datetime.now(timezone.utc)) or event

@@ -23,6 +23,10 @@ STAGE_COLUMNS = (
     "claimed_org_id, course_id, lesson_id, session_id, properties, free_text"
 )
 DEAD_LETTER_COLUMNS = "received_date, batch_id, line_no, landing_path, reason_code, reason, excerpt"
+LEDGER_COLUMNS = (
+    "received_date, batch_id, landing_path, lines, accepted, duplicates, dead_lettered, unresolved_org, "
+    "max_received_at"
+)
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,10 @@ def write_group(conn: psycopg.Connection, group: list[ParsedBatch]) -> list[Batc
                     for row in parsed.dead_letters:
                         copy.write_row(row)
             results = [_result(p, written.get(p.batch.batch_id, (0, 0))) for p in readable]
-            cur.executemany(load_sql("ingest/record_batch"), [
-                {**r.__dict__, "landing_path": p.batch.landing_path, "max_received_at": p.max_received_at}
-                for r, p in zip(results, readable)
-            ])
+            with cur.copy(f"COPY raw.analytics_event_batches ({LEDGER_COLUMNS}) FROM STDIN") as copy:
+                for r, p in zip(results, readable):
+                    copy.write_row((received_date, r.batch_id, p.batch.landing_path, r.lines, r.accepted,
+                                    r.duplicates, r.dead_lettered, r.unresolved_org, p.max_received_at))
             cur.executemany(load_sql("ingest/record_quarantine"), [
                 {"received_date": received_date, "batch_id": p.batch.batch_id,
                  "landing_path": p.batch.landing_path, "reason": p.unreadable}

@@ -14,4 +14,8 @@ CREATE TEMP TABLE stage_events (
     session_id      text,
     properties      jsonb       NOT NULL,
     free_text       text
-) ON COMMIT DROP
+) ON COMMIT DROP;
+
+-- The merge sorts the group twice (by event id to dedupe, by learner to resolve orgs): in
+-- memory rather than through temp files.
+SET LOCAL work_mem = '64MB'
