@@ -18,10 +18,12 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.batches import ParsedBatch
 from analytics_pipeline.ingestion.landing import BatchFile
 
-STAGE_COLUMNS = (
-    "batch_seq, batch_id, line_no, client_event_id, event_type, occurred_at, received_at, user_token, "
-    "claimed_org_id, course_id, lesson_id, session_id, properties, free_text"
-)
+# pg_temp.stage_events' columns and their types, in the order of the rows written to it.
+STAGE_COLUMNS = {
+    "batch_seq": "int4", "batch_id": "text", "line_no": "int4", "client_event_id": "uuid", "event_type": "text",
+    "occurred_at": "timestamptz", "received_at": "timestamptz", "user_token": "text", "claimed_org_id": "text",
+    "course_id": "text", "lesson_id": "text", "session_id": "text", "properties": "text", "free_text": "text",
+}
 DEAD_LETTER_COLUMNS = "received_date, batch_id, line_no, landing_path, reason_code, reason, excerpt"
 LEDGER_COLUMNS = (
     "received_date, batch_id, landing_path, lines, accepted, duplicates, dead_lettered, unresolved_org, "
@@ -53,7 +55,11 @@ def write_events(conn: psycopg.Connection, received_date: date,
     Returns {batch_id: (accepted, unresolved_org)} for files with an accepted event."""
     conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     conn.execute(load_sql("ingest/create_stage"))
-    with conn.cursor() as cur, cur.copy(f"COPY pg_temp.stage_events ({STAGE_COLUMNS}) FROM STDIN") as copy:
+    # Binary: formatting a row costs Python half what text does, and PostgreSQL reads
+    # uuids and timestamps without parsing them.
+    stage = f"COPY pg_temp.stage_events ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    with conn.cursor() as cur, cur.copy(stage) as copy:
+        copy.set_types(list(STAGE_COLUMNS.values()))
         for seq, batch in enumerate(parsed):
             head = (seq, batch.batch.batch_id)
             for row in batch.events:

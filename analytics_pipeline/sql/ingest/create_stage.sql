@@ -12,7 +12,7 @@ CREATE TEMP TABLE stage_events (
     course_id       text        NOT NULL,
     lesson_id       text,
     session_id      text,
-    properties      jsonb       NOT NULL,
+    properties      text        NOT NULL,  -- JSON text: the merge casts it (a binary COPY would take jsonb JSON-encoded again)
     free_text       text
 ) ON COMMIT DROP;
 

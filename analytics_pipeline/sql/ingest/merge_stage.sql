@@ -34,7 +34,7 @@ inserted AS (
         org_id, claimed_org_id, course_id, lesson_id, session_id, properties, batch_id, line_no
     )
     SELECT %(received_date)s, client_event_id, event_type, occurred_at, received_at, user_token,
-           org_id, claimed_org_id, course_id, lesson_id, session_id, properties, batch_id, line_no
+           org_id, claimed_org_id, course_id, lesson_id, session_id, properties::jsonb, batch_id, line_no
     FROM resolved
     RETURNING batch_id, org_id
 ),
