@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 import psycopg
 
-from analytics_pipeline.ingestion.contract import Event, Rejection, check_line
+from analytics_pipeline.ingestion.contract import Event, Rejection, check_line, latest_received_at
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
@@ -55,10 +55,10 @@ def _event_row(line_no: int, event: Event, tokenizer: Tokenizer) -> tuple:
     )
 
 
-def check_event(raw: bytes, courses: frozenset[str], now: datetime | None = None):
+def check_event(raw: bytes, courses: frozenset[str], latest: datetime | None = None):
     """The contract, then the reference data: a course the snapshot does not know (yet) is
     dead-lettered, and can be replayed once the snapshot catches up."""
-    outcome = check_line(raw, now)
+    outcome = check_line(raw, latest)
     if not isinstance(outcome, Rejection) and outcome["courseId"] not in courses:
         return Rejection("unknown_course", f"courseId {outcome['courseId'][:80]!r} is not in the courses snapshot")
     return outcome
@@ -83,12 +83,12 @@ def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
 def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str],
                  only_lines: set[int] | None) -> None:
     batch = parsed.batch
-    now = datetime.now(timezone.utc)
+    latest = latest_received_at()
     for line_no, raw in enumerate(read_lines(batch), start=1):
         parsed.lines = line_no
         if only_lines is not None and line_no not in only_lines:
             continue
-        outcome = check_event(raw, courses, now)
+        outcome = check_event(raw, courses, latest)
         if isinstance(outcome, Rejection):
             parsed.dead_letters.append(
                 (batch.received_date, batch.batch_id, line_no, batch.landing_path,

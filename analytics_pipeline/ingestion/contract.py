@@ -162,20 +162,30 @@ def _rejection_from(error: ValidationError) -> Rejection:
     return Rejection("invalid_value", f"{where}{message}"[:500])
 
 
-def _implausible_times(event: Event, now: datetime) -> Rejection | None:
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def latest_received_at(now: datetime | None = None) -> datetime:
+    """The latest receivedAt plausible at `now`. Made by pydantic, as the events' times are:
+    compared with them (the same tzinfo object) it costs a tenth of a comparison with a
+    `timezone.utc` datetime, and ingestion compares every event with it."""
+    return _TIMESTAMP.validate_python(((now or datetime.now(timezone.utc)) + CLOCK_SKEW).isoformat())
+
+
+def _implausible_times(event: Event, latest: datetime) -> Rejection | None:
     """Times no client can honestly send, beyond the contract's floor."""
     received, occurred = event["receivedAt"], event["occurredAt"]
-    if received > now + CLOCK_SKEW:
+    if received > latest:
         return Rejection("invalid_value", "receivedAt is in the future")
     if occurred > received + CLOCK_SKEW:
         return Rejection("invalid_value", "occurredAt is after receivedAt")
     return None
 
 
-def check_line(raw: bytes, now: datetime | None = None) -> Event | Rejection:
-    """Validate one landing line against the contract. `now` is the clock reading to judge
-    receivedAt by: a caller checking many lines reads it once (read per line, the clock
-    costs as much as a third of the validation)."""
+def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
+    """Validate one landing line against the contract. `latest` is `latest_received_at()`:
+    a caller checking many lines reads the clock once (read per line, it costs as much as a
+    third of the validation)."""
     if len(raw) > MAX_LINE_BYTES:
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
     if not raw.strip():
@@ -187,4 +197,4 @@ def check_line(raw: bytes, now: datetime | None = None) -> Event | Rejection:
         event = EVENT_ADAPTER.validate_json(raw)
     except ValidationError as exc:
         return _rejection_from(exc)
-    return _implausible_times(event, now or datetime.now(timezone.utc)) or event
+    return _implausible_times(event, latest or latest_received_at()) or event

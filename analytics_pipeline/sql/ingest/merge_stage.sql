@@ -1,6 +1,7 @@
 -- Dedupe the staged files of one partition against the event-id ledger, resolve each event's
 -- org, and write it. Returns (batch_id, accepted, unresolved_org) for each file with an
--- accepted event. Every CTE runs even where nothing reads it.
+-- accepted event: every row of `resolved` is inserted (a data-modifying CTE runs whether or
+-- not anything reads it).
 WITH first_in_group AS (
     -- A client retry inside the group: the first file, then the first line, wins.
     SELECT DISTINCT ON (client_event_id) *
@@ -36,7 +37,6 @@ inserted AS (
     SELECT %(received_date)s, client_event_id, event_type, occurred_at, received_at, user_token,
            org_id, claimed_org_id, course_id, lesson_id, session_id, properties::jsonb, batch_id, line_no
     FROM resolved
-    RETURNING batch_id, org_id
 ),
 survey_text AS (
     INSERT INTO raw.survey_free_text (client_event_id, received_date, org_id, course_id, user_token, free_text)
@@ -45,5 +45,5 @@ survey_text AS (
     WHERE free_text IS NOT NULL
 )
 SELECT batch_id, count(*) AS accepted, count(*) FILTER (WHERE org_id IS NULL) AS unresolved_org
-FROM inserted
+FROM resolved
 GROUP BY batch_id
