@@ -32,6 +32,7 @@ CLOCK_SKEW = timedelta(hours=1)
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600)]
 Timestamp = Annotated[AwareDatetime, Field(ge=EARLIEST)]
+# Property and user objects keep the fields the contract does not name.
 OPEN = ConfigDict(extra="allow")
 
 
