@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.defs.automation.catch_up import unfinished_rollups
 from analytics_pipeline.defs.automation.sensors import MARTS_INPUTS
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.partition import pending_batches
@@ -48,12 +49,6 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
     )
 
 
-def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
-    return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
-        key, dg.DagsterEventType.ASSET_MATERIALIZATION
-    ))
-
-
 def _latest(instance: dg.DagsterInstance, key: str) -> int:
     records = instance.fetch_materializations(dg.AssetKey(key), limit=1).records
     return records[0].storage_id if records else -1
@@ -71,16 +66,6 @@ def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -
         if not records or records[0].timestamp < last_ingested_at.timestamp():
             unrecorded.add(day.isoformat())
     return unrecorded
-
-
-def unfinished_rollups(instance: dg.DagsterInstance, defs: dg.Definitions) -> set[str]:
-    """Partitions ingested since their rollup last completed: a run stopped between the two."""
-    ingested = _latest_by_partition(instance, dg.AssetKey("raw_analytics_events"))
-    stale = set()
-    for key in defs.resolve_job_def("rollup_partition_job").asset_layer.executable_asset_keys:
-        rolled = _latest_by_partition(instance, key)
-        stale |= {partition for partition, at in ingested.items() if rolled.get(partition, -1) < at}
-    return stale
 
 
 def marts_behind(instance: dg.DagsterInstance) -> bool:
@@ -113,7 +98,7 @@ def run_pipeline(
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)
     # What an earlier, interrupted run ingested but did not roll up, or did not publish.
-    for key in sorted(unfinished_rollups(instance, defs)):
+    for key in sorted(unfinished_rollups(instance)):
         progress(f"rolling up partition {key}, left unfinished by an earlier run")
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)

@@ -3,7 +3,7 @@ real Dagster instance (dagster-postgres). Every mart figure is checked against p
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import dagster as dg
 import pandas as pd
@@ -158,6 +158,7 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         bootstrap(pipeline["landing"])
         from analytics_pipeline.definitions import defs
+        from analytics_pipeline.defs.automation.schedules import rollup_catch_up_schedule
         from analytics_pipeline.defs.ingestion.assets import raw_analytics_events
         from analytics_pipeline.defs.resources import shared_resources
         from analytics_pipeline.defs.rollups.assets import (
@@ -171,6 +172,10 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
                 partition_key="2026-03-03", resources=shared_resources(), instance=instance,
             )
             assert result.success
+            # Ingested again after its incremental mart last ran: the catch-up rolls it up
+            # (learner progress alone being newer than the ingest is not enough).
+            catch_up = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 3, 6))
+            assert [r.partition_key for r in rollup_catch_up_schedule(catch_up)] == ["2026-03-03"]
             # A backfill of the whole range as one run (single-run backfill policy): the
             # incremental mart gets the range's window as its --vars.
             backfill = defs.resolve_job_def("rollup_partition_job").execute_in_process(
@@ -182,6 +187,7 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
             windows = {m.partition for m in backfill.asset_materializations_for_node("analytics_dbt_incremental_models")}
             assert windows == {f"2026-03-0{day}" for day in range(1, 6)}
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
+            assert isinstance(rollup_catch_up_schedule(catch_up), dg.SkipReason)
     assert table_digests(pipeline["url"]) == before
 
 

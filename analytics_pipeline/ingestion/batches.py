@@ -13,7 +13,12 @@ from datetime import datetime
 import orjson
 import psycopg
 
-from analytics_pipeline.ingestion.contract import Event, Rejection, check_line, latest_received_at
+from analytics_pipeline.ingestion.contract import (
+    Event,
+    Rejection,
+    check_line,
+    latest_received_at,
+)
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 

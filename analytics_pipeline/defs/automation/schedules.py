@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from analytics_pipeline.defs.automation.catch_up import unfinished_rollups
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
     integrity_checks_job,
@@ -40,15 +41,12 @@ def ingest_catch_up_schedule(
     cron_schedule="45 0 * * *",
     execution_timezone="UTC",
     default_status=RUNNING,
-    description="Daily: roll up every raw partition whose progress was never materialized.",
+    description="Daily: roll up every raw partition ingested since its rollup last completed.",
 )
 def rollup_catch_up_schedule(context: dg.ScheduleEvaluationContext):
-    instance = context.instance
-    missing = instance.get_materialized_partitions(dg.AssetKey("raw_analytics_events")) - (
-        instance.get_materialized_partitions(dg.AssetKey("user_course_progress"))
-    )
+    behind = unfinished_rollups(context.instance)
     stamp = context.scheduled_execution_time.isoformat()
-    return [dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}") for key in sorted(missing)] or (
+    return [dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}") for key in sorted(behind)] or (
         dg.SkipReason("every raw partition is rolled up")
     )
 

@@ -1,0 +1,23 @@
+"""Partitions whose rollup is behind their ingestion: what the rollup catch-up schedule and
+`analytics-pipeline run` both roll up again."""
+
+import dagster as dg
+
+from analytics_pipeline.defs.jobs import ROLLUP_ASSETS
+
+
+def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+    return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION
+    ))
+
+
+def unfinished_rollups(instance: dg.DagsterInstance) -> set[str]:
+    """Partitions ingested after one of their rollup assets last materialized: never rolled
+    up, rolled up before late files arrived, or a run stopped between ingest and rollup."""
+    ingested = _latest_by_partition(instance, dg.AssetKey("raw_analytics_events"))
+    stale = set()
+    for key in (key for asset in ROLLUP_ASSETS for key in asset.keys):
+        rolled = _latest_by_partition(instance, key)
+        stale |= {partition for partition, at in ingested.items() if rolled.get(partition, -1) < at}
+    return stale
