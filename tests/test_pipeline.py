@@ -158,7 +158,9 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         bootstrap(pipeline["landing"])
         from analytics_pipeline.definitions import defs
-        from analytics_pipeline.defs.automation.schedules import rollup_catch_up_schedule
+        from analytics_pipeline.defs.automation.schedules import (
+            rollup_catch_up_schedule,
+        )
         from analytics_pipeline.defs.ingestion.assets import raw_analytics_events
         from analytics_pipeline.defs.resources import shared_resources
         from analytics_pipeline.defs.rollups.assets import (
