@@ -17,7 +17,10 @@ from tqdm import tqdm
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
-from analytics_pipeline.defs.automation.catch_up import unfinished_rollups
+from analytics_pipeline.defs.automation.catch_up import (
+    latest_by_partition,
+    unfinished_rollups,
+)
 from analytics_pipeline.defs.automation.sensors import MARTS_INPUTS
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.partition import pending_batches
@@ -57,15 +60,17 @@ def _latest(instance: dg.DagsterInstance, key: str) -> int:
 def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -> set[str]:
     """Partitions that took in files after the instance last recorded their ingestion: a run
     stopped between the commit and the materialization, so no sensor or rollup knows."""
-    unrecorded = set()
-    for day, last_ingested_at in conn.execute(load_sql("ingest/last_ingest_by_partition")):
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_analytics_events"), asset_partitions=[day.isoformat()]),
-            limit=1,
-        ).records
-        if not records or records[0].timestamp < last_ingested_at.timestamp():
-            unrecorded.add(day.isoformat())
-    return unrecorded
+    raw = dg.AssetKey("raw_analytics_events")
+    latest = latest_by_partition(instance, raw)
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=raw, storage_ids=list(latest.values())), limit=len(latest)
+    ).records if latest else []
+    recorded_at = {record.partition_key: record.timestamp for record in records}
+    return {
+        day.isoformat()
+        for day, last_ingested_at in conn.execute(load_sql("ingest/last_ingest_by_partition"))
+        if recorded_at.get(day.isoformat(), -1.0) < last_ingested_at.timestamp()
+    }
 
 
 def marts_behind(instance: dg.DagsterInstance) -> bool:

@@ -211,6 +211,22 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
     assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before
 
 
+def test_a_commit_dagster_never_recorded_is_found_from_the_ledger(pipeline):
+    """What `run` rolls up after a kill between ingestion's commit and its materialization."""
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.pipeline import unrecorded_ingests
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        bootstrap(pipeline["landing"])
+        with dg.DagsterInstance.get() as instance, psycopg.connect(pipeline["url"]) as conn:
+            assert unrecorded_ingests(conn, instance) == set()
+            # A file of 2026-03-02 committed after the last recorded ingestion (rolled back after).
+            conn.execute("UPDATE raw.analytics_event_batches SET ingested_at = now() + interval '1 minute'"
+                         " WHERE received_date = '2026-03-02'")
+            assert unrecorded_ingests(conn, instance) == {"2026-03-02"}
+            conn.rollback()
+
+
 def test_status_reports_lag_freshness_and_check_results(pipeline):
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.monitoring.status import format_status, status_report

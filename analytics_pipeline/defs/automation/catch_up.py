@@ -6,7 +6,8 @@ import dagster as dg
 from analytics_pipeline.defs.jobs import ROLLUP_ASSETS
 
 
-def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+    """{partition: storage id of its latest materialization of `key`}, in one query."""
     return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
         key, dg.DagsterEventType.ASSET_MATERIALIZATION
     ))
@@ -15,9 +16,9 @@ def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict
 def unfinished_rollups(instance: dg.DagsterInstance) -> set[str]:
     """Partitions ingested after one of their rollup assets last materialized: never rolled
     up, rolled up before late files arrived, or a run stopped between ingest and rollup."""
-    ingested = _latest_by_partition(instance, dg.AssetKey("raw_analytics_events"))
+    ingested = latest_by_partition(instance, dg.AssetKey("raw_analytics_events"))
     stale = set()
     for key in (key for asset in ROLLUP_ASSETS for key in asset.keys):
-        rolled = _latest_by_partition(instance, key)
+        rolled = latest_by_partition(instance, key)
         stale |= {partition for partition, at in ingested.items() if rolled.get(partition, -1) < at}
     return stale
