@@ -271,6 +271,16 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
     assert f"### {org}: course completion" in chart and "█" in chart
     assert {f"charts_{o}" for o in expected.org_id} <= set(metadata)
 
+    # Each funnel step's bar: its starters as a share of the first lesson's.
+    from analytics_pipeline.reports.charts import org_charts
+
+    with psycopg.connect(pipeline["url"]) as conn:
+        funnels = org_charts(conn, org).funnels
+    for steps in funnels.values():
+        first = steps[0]["learners_started"]
+        assert [s["reach"] for s in steps] == [s["learners_started"] / first for s in steps]
+        assert f"| 1 | `{'█' * 20}` | 100% | {first} |" in chart
+
 
 def test_dbt_docs_generate_documents_every_mart(pipeline, tmp_path):
     import json

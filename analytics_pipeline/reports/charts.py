@@ -22,15 +22,22 @@ BAR_WIDTH = 20
 class OrgCharts:
     org: str
     completion: list[dict]  # label, enrolled_learners, completed_learners, rate
-    funnels: dict[str, list[dict]]  # course title -> lesson_position, learners_started, learners_continued
+    # course title -> lesson_position, learners_started, learners_continued, and reach: the
+    # share of the first lesson's starters who started this one
+    funnels: dict[str, list[dict]]
 
 
 def org_charts(conn: psycopg.Connection, org: str) -> OrgCharts:
     with conn.cursor(row_factory=dict_row) as cur:
         completion = cur.execute(load_sql("report/org_completion"), {"org": org}).fetchall()
         dropoff = cur.execute(load_sql("report/org_dropoff"), {"org": org}).fetchall()
-    funnels = {title: list(rows) for title, rows in groupby(dropoff, key=lambda r: r["course_title"])}
+    funnels = {title: _with_reach(list(rows)) for title, rows in groupby(dropoff, key=lambda r: r["course_title"])}
     return OrgCharts(org, completion, funnels)
+
+
+def _with_reach(steps: list[dict]) -> list[dict]:
+    first = max(steps[0]["learners_started"], 1)
+    return [{**step, "reach": step["learners_started"] / first} for step in steps]
 
 
 def _bar(fraction: float) -> str:
@@ -44,11 +51,10 @@ def markdown(charts: OrgCharts) -> str:
     lines += [f"| {r['label']} | `{_bar(r['rate'])}` | {r['rate']:.0%} | {r['completed_learners']} / "
               f"{r['enrolled_learners']} |" for r in charts.completion]
     for title, steps in charts.funnels.items():
-        first = max(steps[0]["learners_started"], 1)
         lines += ["", f"### {charts.org}: drop-off funnel, {title}", "", "| lesson | learners | | started |",
                   "| --- | --- | ---: | ---: |"]
-        lines += [f"| {s['lesson_position']} | `{_bar(s['learners_started'] / first)}` | "
-                  f"{s['learners_started'] / first:.0%} | {s['learners_started']} |" for s in steps]
+        lines += [f"| {s['lesson_position']} | `{_bar(s['reach'])}` | {s['reach']:.0%} | {s['learners_started']} |"
+                  for s in steps]
     return "\n".join(lines)
 
 
@@ -72,10 +78,8 @@ def html_page(charts: OrgCharts, fresh_as_of: str) -> str:
         [(r["label"], r["rate"], f"{r['rate']:.0%} ({r['completed_learners']}/{r['enrolled_learners']})")
          for r in charts.completion])]
     for title, steps in charts.funnels.items():
-        first = max(steps[0]["learners_started"], 1)
         sections += [f"<h2>Drop-off funnel: {html.escape(title)}</h2>", _svg_bars(
-            [(f"lesson {s['lesson_position']}", s["learners_started"] / first, str(s["learners_started"]))
-             for s in steps])]
+            [(f"lesson {s['lesson_position']}", s["reach"], str(s["learners_started"])) for s in steps])]
     org = html.escape(charts.org)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Learning report: {org}</title>"
             "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#1d2330}</style></head><body>"
