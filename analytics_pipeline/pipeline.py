@@ -18,6 +18,7 @@ from tqdm import tqdm
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.defs.automation.catch_up import (
+    RAW_EVENTS,
     latest_by_partition,
     unfinished_rollups,
 )
@@ -60,10 +61,9 @@ def _latest(instance: dg.DagsterInstance, key: str) -> int:
 def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -> set[str]:
     """Partitions that took in files after the instance last recorded their ingestion: a run
     stopped between the commit and the materialization, so no sensor or rollup knows."""
-    raw = dg.AssetKey("raw_analytics_events")
-    latest = latest_by_partition(instance, raw)
+    latest = latest_by_partition(instance, RAW_EVENTS)
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=raw, storage_ids=list(latest.values())), limit=len(latest)
+        dg.AssetRecordsFilter(asset_key=RAW_EVENTS, storage_ids=list(latest.values())), limit=len(latest)
     ).records if latest else []
     recorded_at = {record.partition_key: record.timestamp for record in records}
     return {

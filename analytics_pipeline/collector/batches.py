@@ -16,7 +16,11 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from analytics_pipeline.ingestion.contract import Rejection, check_line
+from analytics_pipeline.ingestion.contract import (
+    Rejection,
+    check_line,
+    latest_received_at,
+)
 from analytics_pipeline.ingestion.landing import write_batch_file
 
 
@@ -41,13 +45,14 @@ def screen(events: list, received_at: datetime, known: set[str]) -> Screened:
     in the batch) and failures with their reason."""
     out, seen = Screened(), set(known)
     stamp = received_at.isoformat().replace("+00:00", "Z")
+    latest = latest_received_at(received_at)
     for event in events:
         client_id = _client_id(event)
         if not isinstance(event, dict):
             out.failed.append({"clientEventId": None, "reason": "invalid_json: an event must be a JSON object"})
             continue
         line = orjson.dumps({**event, "receivedAt": stamp})
-        checked = check_line(line)
+        checked = check_line(line, latest)
         if isinstance(checked, Rejection):
             out.failed.append({"clientEventId": client_id, "reason": f"{checked.code}: {checked.reason}"})
             continue

@@ -1,7 +1,8 @@
 """Read and validate one batch file: each line becomes a staged event row or a dead letter.
 
-Nothing here touches the database, so a partition's files can be parsed while the previous
-group of files is being written (`partition.py`).
+Parsing touches no database (`known_courses` reads the course snapshot before it starts), so a
+partition's files can be parsed while the previous group of files is being written
+(`partition.py`).
 """
 
 from __future__ import annotations
