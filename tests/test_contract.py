@@ -28,7 +28,8 @@ def line(**changes) -> bytes:
 def test_a_contract_event_is_accepted():
     event = check_line(line())
     assert not isinstance(event, Rejection)
-    assert event["eventType"] == "video_progress" and event["lessonId"] == "l_4"
+    assert event.eventType == "video_progress" and event.lessonId == "l_4"
+    assert event.properties == GOOD["properties"]
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def screen(events: list, received_at: datetime, known: set[str]) -> Screened:
         if isinstance(checked, Rejection):
             out.failed.append({"clientEventId": client_id, "reason": f"{checked.code}: {checked.reason}"})
             continue
-        event_id = str(checked["clientEventId"])
+        event_id = str(checked.clientEventId)
         if event_id in seen:
             out.duplicates.append(client_id)
             continue

@@ -24,10 +24,30 @@ from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
 
+# An accepted event's row is raw.analytics_events' row as the writer COPYs it, in these
+# columns with these binary COPY types. It is built here whole but for the org, which needs
+# the enrollments: the writer fills that slot once it has deduplicated the group. The event id
+# (16 bytes) and properties (jsonb's binary input: a version byte, then the JSON text) are
+# encoded here and typed bytea so that psycopg passes them on untouched: binary COPY hands
+# each field to its column's own input function.
+EVENT_COLUMNS = {
+    "received_date": "date", "client_event_id": "bytea", "event_type": "text", "occurred_at": "timestamptz",
+    "received_at": "timestamptz", "user_token": "text", "org_id": "text", "claimed_org_id": "text",
+    "course_id": "text", "lesson_id": "text", "session_id": "text", "properties": "bytea", "batch_id": "text",
+    "line_no": "int4",
+}
+ID, USER, ORG, CLAIMED, COURSE, BATCH, LINE_NO = (
+    list(EVENT_COLUMNS).index(name)
+    for name in ("client_event_id", "user_token", "org_id", "claimed_org_id", "course_id", "batch_id", "line_no")
+)
+JSONB_V1 = b"\x01"
+
+
 @dataclass
 class ParsedBatch:
     batch: BatchFile
-    events: list[tuple] = field(default_factory=list)  # rows for pg_temp.stage_events, minus the batch columns
+    events: list[list] = field(default_factory=list)
+    free_texts: dict[bytes, str] = field(default_factory=dict)  # scrubbed survey text by event id
     dead_letters: list[tuple] = field(default_factory=list)
     lines: int = 0
     max_received_at: datetime | None = None
@@ -36,37 +56,41 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
-def _event_row(line_no: int, event: Event, tokenizer: Tokenizer) -> tuple:
-    properties = {k: v for k, v in event.get("properties", {}).items() if v is not None}
+def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer,
+               free_texts: dict[bytes, str]) -> list:
+    properties = {k: v for k, v in event.properties.items() if v is not None}
     free_text = properties.pop("freeText", None)
-    name = (event.get("user") or {}).get("name")
+    name = event.user.name if event.user else None
+    event_id = event.clientEventId.bytes
     if free_text:
-        free_text = tokenizer.scrub(free_text, name=name)
-    properties_json = orjson.dumps(properties).decode()
-    if "@" in properties_json or (name and name in properties_json):
-        properties_json = tokenizer.scrub(properties_json, name=name)
-    return (
+        free_texts[event_id] = tokenizer.scrub(free_text, name=name)
+    properties_json = orjson.dumps(properties)
+    if b"@" in properties_json or (name and name.encode() in properties_json):
+        properties_json = tokenizer.scrub(properties_json.decode(), name=name).encode()
+    return [
+        batch.received_date,
+        event_id,
+        event.eventType,
+        event.occurredAt,
+        event.receivedAt,
+        tokenizer.token(event.userId),
+        None,  # the org: the writer resolves it
+        event.orgId,
+        event.courseId,
+        event.lessonId,
+        event.sessionId,
+        JSONB_V1 + properties_json,
+        batch.batch_id,
         line_no,
-        event["clientEventId"],
-        event["eventType"],
-        event["occurredAt"],
-        event["receivedAt"],
-        tokenizer.token(event["userId"]),
-        event.get("orgId"),
-        event["courseId"],
-        event.get("lessonId"),
-        event.get("sessionId"),
-        properties_json,
-        free_text,
-    )
+    ]
 
 
 def check_event(raw: bytes, courses: frozenset[str], latest: datetime | None = None):
     """The contract, then the reference data: a course the snapshot does not know (yet) is
     dead-lettered, and can be replayed once the snapshot catches up."""
     outcome = check_line(raw, latest)
-    if not isinstance(outcome, Rejection) and outcome["courseId"] not in courses:
-        return Rejection("unknown_course", f"courseId {outcome['courseId'][:80]!r} is not in the courses snapshot")
+    if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
+        return Rejection("unknown_course", f"courseId {outcome.courseId[:80]!r} is not in the courses snapshot")
     return outcome
 
 
@@ -101,6 +125,6 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
                  outcome.code, outcome.reason, redact_excerpt(raw))
             )
             continue
-        parsed.events.append(_event_row(line_no, outcome, tokenizer))
-        if parsed.max_received_at is None or outcome["receivedAt"] > parsed.max_received_at:
-            parsed.max_received_at = outcome["receivedAt"]
+        parsed.events.append(_event_row(batch, line_no, outcome, tokenizer, parsed.free_texts))
+        if parsed.max_received_at is None or outcome.receivedAt > parsed.max_received_at:
+            parsed.max_received_at = outcome.receivedAt

@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import ParsedBatch, known_courses, parse_batch
+from analytics_pipeline.ingestion.batches import LINE_NO, ParsedBatch, known_courses, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile
 from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.ingestion.writer import lock_batches, write_events
+from analytics_pipeline.ingestion.writer import lock_batches, retrying_conflicts, write_events
 
 
 @dataclass
@@ -33,33 +33,37 @@ class ReplaySummary:
 
 
 def _replay_batch(conn: psycopg.Connection, parsed: ParsedBatch, summary: ReplaySummary) -> None:
-    batch = parsed.batch
-    passing = [row[0] for row in parsed.events]
-    with conn.transaction():
-        lock_batches(conn, [batch])
-        written = write_events(conn, batch.received_date, [parsed]) if passing else {}
-        accepted, unresolved = written.get(batch.batch_id, (0, 0))
-        conn.execute(
-            "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
-            " WHERE received_date = %s AND batch_id = %s AND line_no = ANY(%s)",
-            (batch.received_date, batch.batch_id, passing),
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s"
-                " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
-                [(code, reason, day, batch_id, line_no)
-                 for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters],
-            )
-        conn.execute(load_sql("ingest/record_replay"), {
-            "accepted": accepted, "duplicates": len(passing) - accepted, "unresolved_org": unresolved,
-            "received_date": batch.received_date, "batch_id": batch.batch_id,
-        })
+    passing = [row[LINE_NO] for row in parsed.events]
+    accepted = retrying_conflicts(conn, lambda: _store_replayed(conn, parsed, passing))
     summary.replayed += len(passing)
     summary.accepted += accepted
     summary.still_dead += len(parsed.dead_letters)
     if accepted:
-        summary.partitions.add(batch.received_date.isoformat())
+        summary.partitions.add(parsed.batch.received_date.isoformat())
+
+
+def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch, passing: list[int]) -> int:
+    batch = parsed.batch
+    lock_batches(conn, [batch])
+    written = write_events(conn, batch.received_date, [parsed]) if passing else {}
+    accepted, unresolved = written.get(batch.batch_id, (0, 0))
+    conn.execute(
+        "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
+        " WHERE received_date = %s AND batch_id = %s AND line_no = ANY(%s)",
+        (batch.received_date, batch.batch_id, passing),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s"
+            " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
+            [(code, reason, day, batch_id, line_no)
+             for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters],
+        )
+    conn.execute(load_sql("ingest/record_replay"), {
+        "accepted": accepted, "duplicates": len(passing) - accepted, "unresolved_org": unresolved,
+        "received_date": batch.received_date, "batch_id": batch.batch_id,
+    })
+    return accepted
 
 
 def replay_dead_letters(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer,

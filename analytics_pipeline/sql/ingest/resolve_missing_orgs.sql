@@ -10,7 +10,7 @@ updated AS (
     UPDATE raw.analytics_events AS e
     SET org_id = r.org_id
     FROM resolved AS r
-    WHERE r.org_id IS NOT NULL
+    WHERE r.org_id IS NOT NULL AND e.org_id IS NULL  -- the partial index of unresolved events
       AND e.received_date = r.received_date AND e.client_event_id = r.client_event_id
     RETURNING e.received_date, e.batch_id, e.client_event_id, e.org_id
 ),
