@@ -98,6 +98,45 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
     assert (events, ids, batches, duplicates) == (81, 81, 40, 39)
 
 
+def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_path, migrated_db):
+    """Runs of two partitions can hold one event id (a client retry that landed on another day).
+    Here the other run inserts it into the ledger after this run's probe: this run's COPY waits
+    on it, fails on the ledger's key once it commits, and the group is written again."""
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    shared = event("u1", "c1")
+    write_batch(tmp_path, "2026-02-01", [shared, event("u1", "c1", "lesson_completed")], name="late")
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        load_reference(conn, tmp_path, TOKENIZER)
+    waited = []
+
+    def commit_once_blocked(other: psycopg.Connection) -> None:
+        try:
+            with psycopg.connect(migrated_db, autocommit=True) as watch:
+                deadline = time.monotonic() + 60
+                while not waited and time.monotonic() < deadline:
+                    waited.extend(row[0] for row in watch.execute(
+                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE 'COPY raw.analytics_event_ids%'"))
+                    time.sleep(0.02)
+        finally:
+            other.commit()
+
+    with psycopg.connect(migrated_db) as other:
+        other.execute("INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')",
+                      (shared["clientEventId"],))
+        committer = threading.Thread(target=commit_once_blocked, args=(other,))
+        committer.start()
+        with psycopg.connect(migrated_db, autocommit=True) as conn:
+            [result] = ingest_partition(conn, tmp_path, "2026-02-01", TOKENIZER)
+        committer.join()
+    assert waited, "the run's COPY never waited on the other run's id"
+    assert (result.lines, result.accepted, result.duplicates) == (2, 1, 1)
+    with psycopg.connect(migrated_db) as conn:
+        assert conn.execute("SELECT count(*), count(*) FILTER (WHERE client_event_id = %s)"
+                            " FROM raw.analytics_events", (shared["clientEventId"],)).fetchone() == (1, 0)
+        assert conn.execute("SELECT count(*) FROM raw.analytics_event_ids").fetchone()[0] == 2
+
+
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     """Received on 05-03 about 05-01: today's partition ingests it, 05-01's figures change."""
     from analytics_pipeline.environment import bootstrap
