@@ -3,8 +3,8 @@ ledgers) beside (a) a plain COPY of the same rows into an unindexed table and (b
 `DataFrame.to_sql(method="multi")` of the same rows, on the same server in the same run.
 
 A third baseline tells what (a) leaves out: the distinct events COPYed, already parsed and
-deduplicated, straight into the tables ingestion has to keep (the event-id ledger and the
-keyed, indexed events partition): about the most any ingestion keeping them can reach."""
+deduplicated, straight into the tables ingestion has to keep (the event-id ledger, with its
+key, and the indexed events partition): about the most any ingestion keeping them can reach."""
 
 from __future__ import annotations
 
@@ -123,9 +123,9 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
         Figure("ingest, events/s (1 M events)", ingest_rate, "/s",
                f"pandas to_sql(method='multi'), {len(sample):,} rows", to_sql_rate, True, ">= 20x",
                ingest_rate >= 20 * to_sql_rate),
-        Figure("ingest, events/s (1 M events)", ingest_rate, "/s", "COPY into ledger + keyed events, parsed",
+        Figure("ingest, events/s (1 M events)", ingest_rate, "/s", "COPY into ledger + events partition, parsed",
                keyed_rate, True),
-        Figure("COPY into ledger + keyed events, rows/s", keyed_rate, "/s", "plain COPY, unindexed table",
+        Figure("COPY into ledger + events partition, rows/s", keyed_rate, "/s", "plain COPY, unindexed table",
                copy_rate, True),
     ]
     notes = {"ingest": {"lines": lines, "accepted": accepted, "batch_files": len(results),
