@@ -41,6 +41,7 @@ ID, USER, ORG, CLAIMED, COURSE, BATCH, LINE_NO = (
     for name in ("client_event_id", "user_token", "org_id", "claimed_org_id", "course_id", "batch_id", "line_no")
 )
 JSONB_V1 = b"\x01"
+EMPTY_JSONB = JSONB_V1 + b"{}"
 
 
 @dataclass
@@ -58,15 +59,18 @@ class ParsedBatch:
 
 def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer,
                free_texts: dict[bytes, str]) -> list:
-    properties = {k: v for k, v in event.properties.items() if v is not None}
-    free_text = properties.pop("freeText", None)
-    name = event.user.name if event.user else None
     event_id = event.clientEventId.bytes
-    if free_text:
-        free_texts[event_id] = tokenizer.scrub(free_text, name=name)
-    properties_json = orjson.dumps(properties)
-    if b"@" in properties_json or (name and name.encode() in properties_json):
-        properties_json = tokenizer.scrub(properties_json.decode(), name=name).encode()
+    properties_jsonb = EMPTY_JSONB
+    if event.properties:
+        properties = {k: v for k, v in event.properties.items() if v is not None}
+        free_text = properties.pop("freeText", None)
+        name = event.user.name if event.user else None
+        if free_text:
+            free_texts[event_id] = tokenizer.scrub(free_text, name=name)
+        properties_json = orjson.dumps(properties)
+        if b"@" in properties_json or (name and name.encode() in properties_json):
+            properties_json = tokenizer.scrub(properties_json.decode(), name=name).encode()
+        properties_jsonb = JSONB_V1 + properties_json
     return [
         batch.received_date,
         event_id,
@@ -79,7 +83,7 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         event.courseId,
         event.lessonId,
         event.sessionId,
-        JSONB_V1 + properties_json,
+        properties_jsonb,
         batch.batch_id,
         line_no,
     ]

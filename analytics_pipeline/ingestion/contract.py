@@ -68,6 +68,7 @@ class UserInfo(Struct):
 
 
 class Event(Struct, kw_only=True, tag_field="eventType"):
+    eventType: ClassVar[str]  # the tag: each event type is a class of its own (below)
     PROPERTIES: ClassVar[type[Struct] | None] = None  # the schema of `properties`, if the type has one
 
     clientEventId: UUID
@@ -80,10 +81,6 @@ class Event(Struct, kw_only=True, tag_field="eventType"):
     lessonId: NonEmpty | None = None
     properties: dict[str, Any] = {}
     user: UserInfo | None = None
-
-    @property
-    def eventType(self) -> str:
-        return self.__struct_config__.tag
 
 
 class _CourseEvent(Event, kw_only=True):
@@ -123,11 +120,11 @@ _TYPES_BY_KIND: dict[type[Event], tuple[str, ...]] = {
 }
 # msgspec picks a Struct by its tag, one tag a class: one class per event type.
 _EVENT_CLASSES = tuple(
-    msgspec.defstruct(event_type, [], bases=(kind,), tag=event_type, kw_only=True)
+    msgspec.defstruct(event_type, [], bases=(kind,), tag=event_type, kw_only=True, namespace={"eventType": event_type})
     for kind, event_types in _TYPES_BY_KIND.items()
     for event_type in event_types
 )
-EVENT_TYPES = frozenset(cls.__struct_config__.tag for cls in _EVENT_CLASSES)
+EVENT_TYPES = frozenset(cls.eventType for cls in _EVENT_CLASSES)
 _DECODER = msgspec.json.Decoder(Union[_EVENT_CLASSES])
 
 
@@ -179,7 +176,7 @@ def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
     a caller checking many lines reads the clock once."""
     if len(raw) > MAX_LINE_BYTES:
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
-    if not raw.strip():
+    if not raw or raw.isspace():
         return Rejection("empty_line", "empty line")
     # PostgreSQL text cannot hold NUL, raw or JSON-escaped.
     if b"\x00" in raw or b"\\u0000" in raw:
