@@ -45,16 +45,20 @@ def measure(env, work: Path, day_events: int) -> tuple[list[Figure], dict]:
     # Both days from one generation, so they share learners, enrollments and reference data.
     generate(landing, orgs=20, learners=day_events // 10, days=2, seed=21, end_date=DAY)
     tokenizer = Tokenizer(pii_key())
-    timings, notes = {}, {}
-    for days in (1, 30):
-        url = new_database(env, f"bench_incremental_{days}")
+    timings: dict[int, list[float]] = {1: [], 30: []}
+    notes = {}
+    # The 1-day baseline is measured before and after the 30-day case, and averaged: this
+    # machine's speed drifts by tens of percent over minutes.
+    for run, days in enumerate((1, 30, 1)):
+        url = new_database(env, f"bench_incremental_{run}_{days}")
         with psycopg.connect(url, autocommit=True) as conn:
             load_reference(conn, landing, tokenizer)
             history = build_history(conn, landing, tokenizer, days)
             seconds, lines = new_day(conn, landing, tokenizer)
-        timings[days] = seconds
-        notes[f"{days}_day_history"] = {"history_events": history, "new_day_lines": lines, "seconds": seconds}
-    figure = Figure("one new day, ingest + roll up, on 30-day history", timings[30], "s",
-                    "the same on 1-day history", timings[1], False, "<= 1.3x the baseline",
-                    timings[30] <= 1.3 * timings[1])
+        timings[days].append(seconds)
+        notes[f"{days}_day_history"] = {"history_events": history, "new_day_lines": lines, "seconds": timings[days]}
+    baseline = sum(timings[1]) / len(timings[1])
+    figure = Figure("one new day, ingest + roll up, on 30-day history", timings[30][0], "s",
+                    "the same on 1-day history (before, after)", baseline, False, "<= 1.3x the baseline",
+                    timings[30][0] <= 1.3 * baseline)
     return [figure], {"incremental": notes}
