@@ -47,6 +47,7 @@ HOSTILE = [
 SURVIVORS = [  # hostile-looking but within the contract: stored safely as data
     j(orgId="org_a'; DROP TABLE raw.analytics_events; --"),
     j(sessionId='"},{"injected": true}'),
+    j(eventType="page_viewed", lesson=None, properties={"big": 10**30}),  # past 64 bits: jsonb keeps it
 ]
 
 

@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
+import msgspec
 import psycopg
 
 from analytics_pipeline.ingestion.contract import (
@@ -67,7 +67,8 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         name = event.user.name if event.user else None
         if free_text:
             free_texts[event_id] = tokenizer.scrub(free_text, name=name)
-        properties_json = orjson.dumps(properties)
+        # msgspec, not orjson: the contract lets integers past 64 bits through, as jsonb does.
+        properties_json = msgspec.json.encode(properties)
         if b"@" in properties_json or (name and name.encode() in properties_json):
             properties_json = tokenizer.scrub(properties_json.decode(), name=name).encode()
         properties_jsonb = JSONB_V1 + properties_json
