@@ -99,7 +99,7 @@ def write_events(conn: psycopg.Connection, received_date: date,
     firsts = first_occurrences(parsed)
     if not firsts:
         return {}
-    known = {row[0] for row in conn.execute(load_sql("ingest/known_event_ids"), {"ids": list(firsts)})}
+    known = {row[0] for row in conn.execute(load_sql("ingest/known_event_ids"), {"ids": b"".join(firsts)})}
     new = [row for event_id, row in firsts.items() if event_id not in known]
     claims = list({(row[USER], row[COURSE], row[CLAIMED]) for row in new})
     orgs = {
