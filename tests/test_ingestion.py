@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.partition import ingest_partition, pending_batches
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
@@ -110,3 +112,18 @@ def test_personal_data_is_tokenized_or_scrubbed(conn, landing):
     assert "freeText" not in scalar(conn, "SELECT properties::text FROM raw.analytics_events")
     excerpt = scalar(conn, "SELECT excerpt FROM raw.analytics_dead_letters")
     assert "example.org" not in excerpt and "Learner U1" not in excerpt
+
+
+def test_the_ledger_probe_finds_exactly_the_known_ids_by_the_key_whatever_the_group_size(conn):
+    known = [uuid.uuid4().bytes for _ in range(5_000)]
+    with conn.cursor() as cur, cur.copy("COPY raw.analytics_event_ids (client_event_id, received_date, batch_id) FROM STDIN") as copy:
+        for event_id in known:
+            copy.write_row((uuid.UUID(bytes=event_id), DAY1, "old"))
+    conn.execute("ANALYZE raw.analytics_event_ids")
+    group = known[::2] + [uuid.uuid4().bytes for _ in range(20_000)]
+    probe = load_sql("ingest/known_event_ids")
+    assert {row[0] for row in conn.execute(probe, {"ids": b"".join(group)})} == set(known[::2])
+    # A group far larger than the ledger still probes the key, id by id: no scan of the whole
+    # ledger, whose cost would grow with the history instead of the new data.
+    plan = "\n".join(row[0] for row in conn.execute(f"EXPLAIN {probe}", {"ids": b"".join(group)}))
+    assert "analytics_event_ids_pkey" in plan and "Seq Scan on analytics_event_ids" not in plan, plan
