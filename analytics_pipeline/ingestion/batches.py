@@ -1,4 +1,5 @@
-"""Read and validate one batch file: each line becomes a staged event row or a dead letter.
+"""Read and validate one batch file: each line becomes an event row, as the writer COPYs it
+into raw.analytics_events, or a dead letter.
 
 Parsing touches no database (`known_courses` reads the course snapshot before it starts), so a
 partition's files can be parsed while the previous group of files is being written
