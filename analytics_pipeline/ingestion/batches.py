@@ -91,13 +91,10 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
     ]
 
 
-def check_event(raw: bytes, courses: frozenset[str], latest: datetime | None = None):
-    """The contract, then the reference data: a course the snapshot does not know (yet) is
-    dead-lettered, and can be replayed once the snapshot catches up."""
-    outcome = check_line(raw, latest)
-    if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
-        return Rejection("unknown_course", f"courseId {outcome.courseId[:80]!r} is not in the courses snapshot")
-    return outcome
+def unknown_course(event: Event) -> Rejection:
+    """A course the snapshot does not know (yet) is dead-lettered: it can be replayed once the
+    snapshot catches up."""
+    return Rejection("unknown_course", f"courseId {event.courseId[:80]!r} is not in the courses snapshot")
 
 
 def known_courses(conn: psycopg.Connection) -> frozenset[str]:
@@ -118,19 +115,22 @@ def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
 
 def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str],
                  only_lines: set[int] | None) -> None:
+    # The loop runs once per landed line: its names are local and it calls no more than it must.
     batch = parsed.batch
     latest = latest_received_at()
+    events, dead_letters, free_texts = parsed.events, parsed.dead_letters, parsed.free_texts
+    line_no, max_received_at = 0, None
     for line_no, raw in enumerate(read_lines(batch), start=1):
-        parsed.lines = line_no
         if only_lines is not None and line_no not in only_lines:
             continue
-        outcome = check_event(raw, courses, latest)
+        outcome = check_line(raw, latest)
+        if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
+            outcome = unknown_course(outcome)
         if isinstance(outcome, Rejection):
-            parsed.dead_letters.append(
-                (batch.received_date, batch.batch_id, line_no, batch.landing_path,
-                 outcome.code, outcome.reason, redact_excerpt(raw))
-            )
+            dead_letters.append((batch.received_date, batch.batch_id, line_no, batch.landing_path,
+                                 outcome.code, outcome.reason, redact_excerpt(raw)))
             continue
-        parsed.events.append(_event_row(batch, line_no, outcome, tokenizer, parsed.free_texts))
-        if parsed.max_received_at is None or outcome.receivedAt > parsed.max_received_at:
-            parsed.max_received_at = outcome.receivedAt
+        events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
+        if max_received_at is None or outcome.receivedAt > max_received_at:
+            max_received_at = outcome.receivedAt
+    parsed.lines, parsed.max_received_at = line_no, max_received_at

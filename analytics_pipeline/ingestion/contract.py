@@ -134,6 +134,8 @@ class Rejection:
     reason: str
 
 
+NUL_REJECTION = Rejection("invalid_encoding", "line contains a NUL character")
+
 # msgspec's messages end with where the error is: "... - at `$.properties.rating`".
 _WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 
@@ -178,15 +180,16 @@ def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
     if not raw or raw.isspace():
         return Rejection("empty_line", "empty line")
-    # PostgreSQL text cannot hold NUL, raw or JSON-escaped.
-    if b"\x00" in raw or b"\\u0000" in raw:
-        return Rejection("invalid_encoding", "line contains a NUL character")
+    # PostgreSQL text cannot hold NUL. JSON-escaped it is valid JSON, so it is looked for; raw
+    # it is not, so only a line that fails to decode is searched for it.
+    if b"\\u0000" in raw:
+        return NUL_REJECTION
     try:
         event = _DECODER.decode(raw)
     except msgspec.ValidationError as exc:
-        return _rejection_from(exc)
+        return NUL_REJECTION if b"\x00" in raw else _rejection_from(exc)
     except msgspec.DecodeError as exc:
-        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
+        return NUL_REJECTION if b"\x00" in raw else Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
     if event.PROPERTIES is not None:
         try:
             msgspec.convert(event.properties, event.PROPERTIES)

@@ -31,13 +31,8 @@ def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | N
     landed = list_batch_files(root, partition_key)
     if not landed:
         return []
-    ingested = {
-        (day.isoformat(), batch_id)
-        for day, batch_id in conn.execute(
-            load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None}
-        )
-    }
-    return [b for b in landed if (b.partition_key, b.batch_id) not in ingested]
+    ingested = set(conn.execute(load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None}))
+    return [b for b in landed if (b.received_date, b.batch_id) not in ingested]
 
 
 def parsed_groups(batches: Iterable[BatchFile], tokenizer: Tokenizer, courses: frozenset[str],
