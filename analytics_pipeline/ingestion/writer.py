@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import date
 from typing import TypeVar
 
@@ -81,6 +82,10 @@ def _copy(cur: psycopg.Cursor, table: str, columns: dict[str, str], rows) -> Non
             copy.write_row(row)
 
 
+_claim = itemgetter(USER, COURSE, CLAIMED)  # what an event's org is resolved by
+_batch = itemgetter(BATCH)
+
+
 def first_occurrences(parsed: list[ParsedBatch]) -> dict[bytes, list]:
     """The group's rows by event id: a client retry inside the group keeps its first file's,
     then its first line's, row."""
@@ -101,26 +106,27 @@ def write_events(conn: psycopg.Connection, received_date: date,
         return {}
     known = {row[0] for row in conn.execute(load_sql("ingest/known_event_ids"), {"ids": b"".join(firsts)})}
     new = [row for event_id, row in firsts.items() if event_id not in known]
-    claims = list({(row[USER], row[COURSE], row[CLAIMED]) for row in new})
-    orgs = {
-        (learner, course, claimed): org
-        for learner, course, claimed, org in conn.execute(load_sql("ingest/resolve_orgs"), {
-            "learners": [c[0] for c in claims], "courses": [c[1] for c in claims], "claimed": [c[2] for c in claims],
-        })
-    }
-    for row in new:
-        row[ORG] = orgs[(row[USER], row[COURSE], row[CLAIMED])]
+    claims = list(map(_claim, new))
+    distinct = list(set(claims))
+    learners, courses, claimed = [list(column) for column in zip(*distinct)] or ([], [], [])
+    resolved = conn.execute(load_sql("ingest/resolve_orgs"),
+                            {"learners": learners, "courses": courses, "claimed": claimed}).fetchall()
+    orgs = {claim: org for claim, (org,) in zip(distinct, resolved, strict=True)}
+    unresolved: Counter[str] = Counter()
+    for row, claim in zip(new, claims):
+        if (org := orgs[claim]) is None:
+            unresolved[row[BATCH]] += 1
+        row[ORG] = org
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
     conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     with conn.cursor() as cur:
-        _copy(cur, "raw.analytics_event_ids", ID_COLUMNS, ((row[ID], received_date, row[BATCH]) for row in new))
+        _copy(cur, "raw.analytics_event_ids", ID_COLUMNS, [(row[ID], received_date, row[BATCH]) for row in new])
         _copy(cur, "raw.analytics_events", EVENT_COLUMNS, new)
-        _copy(cur, "raw.survey_free_text", FREE_TEXT_COLUMNS, (
+        _copy(cur, "raw.survey_free_text", FREE_TEXT_COLUMNS, [
             (row[ID], received_date, row[ORG], row[COURSE], row[USER], free_texts[row[ID]])
             for row in new if row[ID] in free_texts
-        ))
-    accepted = Counter(row[BATCH] for row in new)
-    unresolved = Counter(row[BATCH] for row in new if row[ORG] is None)
+        ])
+    accepted = Counter(map(_batch, new))
     return {batch_id: (n, unresolved[batch_id]) for batch_id, n in accepted.items()}
 
 

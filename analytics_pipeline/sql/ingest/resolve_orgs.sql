@@ -1,9 +1,11 @@
--- The org of each distinct (learner, course, claimed org) of a group's new events, by the one
--- rule (raw.pick_org) over the orgs enrolling that learner in that course: far fewer lookups
--- than events, as a learner sends many.
-SELECT c.learner, c.course, c.claimed, raw.pick_org(c.claimed, enrolled.orgs)
-FROM unnest(%(learners)b::text[], %(courses)b::text[], %(claimed)b::text[]) AS c (learner, course, claimed)
+-- The org of each distinct (learner, course, claimed org) of a group's new events, in the
+-- order given, by the one rule (raw.pick_org) over the orgs enrolling that learner in that
+-- course: far fewer lookups than events, as a learner sends many.
+SELECT raw.pick_org(c.claimed, enrolled.orgs)
+FROM unnest(%(learners)b::text[], %(courses)b::text[], %(claimed)b::text[]) WITH ORDINALITY
+    AS c (learner, course, claimed, position)
 CROSS JOIN LATERAL (
     SELECT array_agg(e.org_id) AS orgs FROM raw.enrollments AS e
     WHERE e.user_token = c.learner AND e.course_id = c.course
 ) AS enrolled
+ORDER BY c.position
