@@ -52,3 +52,15 @@ def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_pa
     ]
     assert all(b.path == tmp_path / b.landing_path for b in listed)
     assert [b.batch_id for b in list_batch_files(tmp_path, "2026-02-02")] == ["b5"]
+
+
+def test_a_gzip_of_several_members_reads_whole_and_a_truncated_one_fails(tmp_path):
+    first, second = b'{"a": 1}\n{"a": 2}\n', b'{"a": 3}\n'
+    whole = batch_at(tmp_path, "events/received_date=2026-02-01/two.ndjson.gz", b"")
+    whole.path.write_bytes(gzip.compress(first) + gzip.compress(second))
+    truncated = batch_at(tmp_path, "events/received_date=2026-02-01/cut.ndjson.gz", first)
+    truncated.path.write_bytes(truncated.path.read_bytes()[:-6])
+
+    assert list(read_lines(whole)) == [b'{"a": 1}', b'{"a": 2}', b'{"a": 3}']
+    with pytest.raises(EOFError):
+        list(read_lines(truncated))

@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -76,18 +77,35 @@ def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterable[bytes]
     its first limit + 1 bytes (enough to reject it); in a large file it is never held in
     memory whole."""
     compressed = batch.path.name.endswith(".gz")
-    if not compressed and isinstance(batch.path, Path):
-        # Most files are one client's batch of a few lines: on a local disk one read (three
-        # system calls, where a buffered file object makes seven) and a split cost a fraction
-        # of a readline per line. A regular file's read is short only at its end.
-        descriptor = os.open(batch.path, os.O_RDONLY)
-        try:
-            head = os.read(descriptor, WHOLE_FILE_BYTES)
-        finally:
-            os.close(descriptor)
-        if len(head) < WHOLE_FILE_BYTES:
-            return _split(head, limit)
+    if isinstance(batch.path, Path) and (whole := _small_local_file(batch.path, compressed)) is not None:
+        return _split(whole, limit)
     return _streamed_lines(batch.path, compressed, limit)
+
+
+def _small_local_file(path: Path, compressed: bool) -> bytes | None:
+    """The content of a local file under WHOLE_FILE_BYTES (once inflated), else None.
+
+    Most files are one client's batch of a few lines: one read (three system calls, where a
+    buffered file object makes seven) and a split cost a fraction of a readline per line, and
+    a one-shot inflate a fraction of GzipFile's reader. A regular file's read is short only at
+    its end. Anything unusual (larger, several gzip members, truncated, corrupt) is left to
+    the streaming reader, which tells what is wrong with it."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(descriptor, WHOLE_FILE_BYTES)
+    finally:
+        os.close(descriptor)
+    if len(data) == WHOLE_FILE_BYTES:
+        return None
+    if compressed:
+        inflate = zlib.decompressobj(wbits=31)  # gzip framing: the CRC and length are checked
+        try:
+            data = inflate.decompress(data, WHOLE_FILE_BYTES)
+        except zlib.error:
+            return None
+        if not inflate.eof or inflate.unused_data or len(data) == WHOLE_FILE_BYTES:
+            return None
+    return data
 
 
 def _split(data: bytes, limit: int) -> list[bytes]:
