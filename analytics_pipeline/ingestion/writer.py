@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from datetime import date
+from operator import itemgetter
 from typing import TypeVar
 
 import psycopg
