@@ -112,7 +112,7 @@ def _split(data: bytes, limit: int) -> list[bytes]:
     lines = data.split(b"\n")
     if not lines[-1]:
         lines.pop()
-    if b"\r" in data or len(data) > limit:
+    if data.find(b"\r") >= 0 or len(data) > limit:  # `find`, not `in`, for speed: see contract.check_line
         return [line[: limit + 1].rstrip(b"\r") for line in lines]
     return lines
 
