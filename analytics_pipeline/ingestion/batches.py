@@ -11,9 +11,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 import msgspec
 import psycopg
+from msgspec.structs import astuple
 
 from analytics_pipeline.ingestion.contract import (
     Event,
@@ -37,9 +39,10 @@ EVENT_COLUMNS = {
     "course_id": "text", "lesson_id": "text", "session_id": "text", "properties": "bytea", "batch_id": "text",
     "line_no": "int4",
 }
-ID, USER, ORG, CLAIMED, COURSE, BATCH, LINE_NO = (
+ID, RECEIVED_AT, USER, ORG, CLAIMED, COURSE, BATCH, LINE_NO = (
     list(EVENT_COLUMNS).index(name)
-    for name in ("client_event_id", "user_token", "org_id", "claimed_org_id", "course_id", "batch_id", "line_no")
+    for name in ("client_event_id", "received_at", "user_token", "org_id", "claimed_org_id", "course_id", "batch_id",
+                 "line_no")
 )
 JSONB_V1 = b"\x01"
 EMPTY_JSONB = JSONB_V1 + b"{}"
@@ -60,12 +63,16 @@ class ParsedBatch:
 
 def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer,
                free_texts: dict[bytes, str]) -> list:
-    event_id = event.clientEventId.bytes
+    # All fields in one call, in contract.EVENT_FIELDS' order: an event is of one of a dozen
+    # classes, so each attribute read would take Python's slow, unspecialized path.
+    (event_uuid, occurred_at, received_at, user_id, course_id, org_id, session_id, lesson_id, properties,
+     user) = astuple(event)
+    event_id = event_uuid.int.to_bytes(16)  # UUID.bytes, without its Python property
     properties_jsonb = EMPTY_JSONB
-    if event.properties:
-        properties = {k: v for k, v in event.properties.items() if v is not None}
+    if properties:
+        properties = {k: v for k, v in properties.items() if v is not None}
         free_text = properties.pop("freeText", None)
-        name = event.user.name if event.user else None
+        name = user.name if user else None
         if free_text:
             free_texts[event_id] = tokenizer.scrub(free_text, name=name)
         # msgspec, not orjson: the contract lets integers past 64 bits through, as jsonb does.
@@ -78,18 +85,21 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         batch.received_date,
         event_id,
         event.eventType,
-        event.occurredAt,
-        event.receivedAt,
-        tokenizer.token(event.userId),
+        occurred_at,
+        received_at,
+        tokenizer.token(user_id),
         None,  # the org: the writer resolves it
-        event.orgId,
-        event.courseId,
-        event.lessonId,
-        event.sessionId,
+        org_id,
+        course_id,
+        lesson_id,
+        session_id,
         properties_jsonb,
         batch.batch_id,
         line_no,
     ]
+
+
+_received_at = itemgetter(RECEIVED_AT)
 
 
 def unknown_course(event: Event) -> Rejection:
@@ -120,7 +130,7 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
     batch = parsed.batch
     latest = latest_received_at()
     events, dead_letters, free_texts = parsed.events, parsed.dead_letters, parsed.free_texts
-    line_no, max_received_at = 0, None
+    line_no = 0
     for line_no, raw in enumerate(read_lines(batch), start=1):
         if only_lines is not None and line_no not in only_lines:
             continue
@@ -132,6 +142,5 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
                                  outcome.code, outcome.reason, redact_excerpt(raw)))
             continue
         events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
-        if max_received_at is None or outcome.receivedAt > max_received_at:
-            max_received_at = outcome.receivedAt
-    parsed.lines, parsed.max_received_at = line_no, max_received_at
+    parsed.lines = line_no
+    parsed.max_received_at = max(map(_received_at, events), default=None)

@@ -125,6 +125,11 @@ _EVENT_CLASSES = tuple(
     for event_type in event_types
 )
 EVENT_TYPES = frozenset(cls.eventType for cls in _EVENT_CLASSES)
+# Every class keeps Event's fields in Event's order: ingestion reads them by position
+# (`msgspec.structs.astuple`, batches.py).
+EVENT_FIELDS = Event.__struct_fields__
+if any(cls.__struct_fields__ != EVENT_FIELDS for cls in _EVENT_CLASSES):
+    raise TypeError("an event class reorders Event's fields")
 _DECODER = msgspec.json.Decoder(Union[_EVENT_CLASSES])
 
 
