@@ -70,7 +70,9 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
     event_id = event_uuid.int.to_bytes(16)  # UUID.bytes, without its Python property
     properties_jsonb = EMPTY_JSONB
     if properties:
-        properties = {k: v for k, v in properties.items() if v is not None}
+        # Null fields are not stored, nor is the free text (kept apart, scrubbed): that takes a copy.
+        if None in properties.values() or "freeText" in properties:
+            properties = {k: v for k, v in properties.items() if v is not None}
         free_text = properties.pop("freeText", None)
         name = user.name if user else None
         if free_text:
@@ -135,12 +137,12 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
         if only_lines is not None and line_no not in only_lines:
             continue
         outcome = check_line(raw, latest)
-        if not isinstance(outcome, Rejection) and outcome.courseId not in courses:
+        if not isinstance(outcome, Rejection):
+            if outcome.courseId in courses:
+                events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
+                continue
             outcome = unknown_course(outcome)
-        if isinstance(outcome, Rejection):
-            dead_letters.append((batch.received_date, batch.batch_id, line_no, batch.landing_path,
-                                 outcome.code, outcome.reason, redact_excerpt(raw)))
-            continue
-        events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
+        dead_letters.append((batch.received_date, batch.batch_id, line_no, batch.landing_path,
+                             outcome.code, outcome.reason, redact_excerpt(raw)))
     parsed.lines = line_no
     parsed.max_received_at = max(map(_received_at, events), default=None)
