@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from analytics_pipeline.ingestion.contract import Rejection, check_line
+from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES, Rejection, check_line
 
 GOOD = {
     "clientEventId": "3f0c4a1e-0000-4000-8000-000000000001",
@@ -68,3 +68,19 @@ def test_bad_lines_are_rejected_with_a_precise_reason(raw, code, reason_part):
 
 def test_lesson_id_is_optional_for_course_level_events():
     assert not isinstance(check_line(line(eventType="course_completed", lessonId=None, properties=None)), Rejection)
+
+
+def test_a_line_ending_does_not_count_against_the_line():
+    def padded(extra: int) -> bytes:
+        base = line(properties={"pad": ""})
+        return line(properties={"pad": "x" * (MAX_LINE_BYTES - len(base) + extra)})
+
+    assert len(padded(0)) == MAX_LINE_BYTES
+    assert not isinstance(check_line(padded(0) + b"\r\n"), Rejection)
+    assert not isinstance(check_line(line() + b"\n"), Rejection)
+    too_long = check_line(padded(1) + b"\n")
+    assert isinstance(too_long, Rejection) and too_long.code == "line_too_long"
+    cut = check_line(line()[:40] + b"\n")
+    assert isinstance(cut, Rejection) and cut.reason.endswith("truncated")
+    blank = check_line(b" \r\n")
+    assert isinstance(blank, Rejection) and blank.code == "empty_line"

@@ -29,9 +29,10 @@ def test_lines_come_out_the_same_whatever_the_file_size_and_compression(tmp_path
 
     read = list(read_lines(batch, limit=limit))
 
-    # No extra line for the final newline, CR dropped, and a long line cut to limit + 1 bytes:
-    # enough to reject it, never the whole of it.
-    assert read == [line[: limit + 1] for line in lines]
+    # Each line with its ending (LF or CRLF), no extra line for the final newline, and a long
+    # line cut to limit + 1 bytes: enough to reject it, never the whole of it.
+    assert read == [line[: limit + 1] for line in payload.splitlines(keepends=True)]
+    assert [line.rstrip(b"\r\n") for line in read] == [line[: limit + 1] for line in lines]
 
 
 def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_path):
@@ -61,6 +62,6 @@ def test_a_gzip_of_several_members_reads_whole_and_a_truncated_one_fails(tmp_pat
     truncated = batch_at(tmp_path, "events/received_date=2026-02-01/cut.ndjson.gz", first)
     truncated.path.write_bytes(truncated.path.read_bytes()[:-6])
 
-    assert list(read_lines(whole)) == [b'{"a": 1}', b'{"a": 2}', b'{"a": 3}']
+    assert list(read_lines(whole)) == [b'{"a": 1}\n', b'{"a": 2}\n', b'{"a": 3}\n']
     with pytest.raises(EOFError):
         list(read_lines(truncated))

@@ -164,10 +164,24 @@ def latest_received_at(now: datetime | None = None) -> datetime:
     return (now or datetime.now(timezone.utc)) + CLOCK_SKEW
 
 
+def _not_json(line: bytes, error: msgspec.DecodeError) -> Rejection:
+    """Why a line does not decode, told from the line without its ending: a cut-off line's
+    ending sits inside its last string, and msgspec would name a bad character, not the cut."""
+    if not line or line.isspace():
+        return Rejection("empty_line", "empty line")
+    if b"\x00" in line:
+        return NUL_REJECTION
+    try:
+        msgspec.json.decode(line)
+    except msgspec.DecodeError as exc:
+        error = exc
+    return Rejection("invalid_json", f"not valid UTF-8 JSON: {error}"[:300])
+
+
 def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
     """Validate one landing line against the contract. `latest` is `latest_received_at()`:
     a caller checking many lines reads the clock once."""
-    if len(raw) > MAX_LINE_BYTES:
+    if len(raw) > MAX_LINE_BYTES and len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:  # a line may end in CRLF
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
     # PostgreSQL text cannot hold NUL. JSON-escaped it is valid JSON, so it is looked for (a
     # line without a backslash, most of them, is cleared by one memchr); raw it is not, so only
@@ -180,9 +194,7 @@ def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
     except msgspec.ValidationError as exc:
         return NUL_REJECTION if b"\x00" in raw else _rejection_from(exc)
     except msgspec.DecodeError as exc:
-        if not raw or raw.isspace():  # looked for only here: such a line does not decode
-            return Rejection("empty_line", "empty line")
-        return NUL_REJECTION if b"\x00" in raw else Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
+        return _not_json(raw.rstrip(b"\r\n"), exc)
     if event.PROPERTIES is not None:
         try:
             msgspec.convert(event.properties, event.PROPERTIES)

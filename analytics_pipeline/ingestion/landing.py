@@ -72,11 +72,11 @@ WHOLE_FILE_BYTES = 64 << 10
 
 
 def read_lines(batch: BatchFile, limit: int = MAX_LINE_BYTES) -> Iterable[bytes]:
-    """The raw lines of a batch file, without their line ending. A trailing newline at the end
-    of the file does not make an extra empty line. A line longer than `limit` comes out as
-    its first limit + 1 bytes (enough to reject it); in a large file it is never held in
-    memory whole."""
-    compressed = batch.path.name.endswith(".gz")
+    """The raw lines of a batch file, each with its line ending (LF or CRLF, none on a last
+    line without one): JSON takes it for whitespace, and cutting it off would cost more than
+    finding it. A line longer than `limit` comes out as its first limit + 1 bytes (enough to
+    reject it); in a large file it is never held in memory whole."""
+    compressed = batch.landing_path.endswith(".gz")
     if isinstance(batch.path, Path) and (whole := _small_local_file(batch.path, compressed)) is not None:
         return _split(whole, limit)
     return _streamed_lines(batch.path, compressed, limit)
@@ -109,11 +109,10 @@ def _small_local_file(path: Path, compressed: bool) -> bytes | None:
 
 
 def _split(data: bytes, limit: int) -> list[bytes]:
-    lines = data.split(b"\n")
-    if not lines[-1]:
-        lines.pop()
-    if data.find(b"\r") >= 0 or len(data) > limit:  # `find`, not `in`, for speed: see contract.check_line
-        return [line[: limit + 1].rstrip(b"\r") for line in lines]
+    # BytesIO finds each line's end with memchr; bytes.split tests every byte, at 4x the cost.
+    lines = io.BytesIO(data).readlines()
+    if len(data) > limit:
+        return [line[: limit + 1] for line in lines]
     return lines
 
 
@@ -130,7 +129,7 @@ def _streamed_lines(path: Path, compressed: bool, limit: int) -> Iterator[bytes]
                 rest = line
                 while rest and not rest.endswith(b"\n"):
                     rest = handle.readline(1 << 20)
-            yield line.rstrip(b"\r\n")
+            yield line
 
 
 def landed_at(path: Path) -> float:

@@ -38,7 +38,7 @@ class Tokenizer:
 
 def redact_excerpt(raw: bytes, limit: int = 200) -> str:
     """A short, PII-free view of a rejected line for people triaging dead letters."""
-    text = raw[: limit * 4].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    text = raw[: limit * 4].rstrip(b"\r\n").decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     text = _USER_OBJECT.sub('"user":"[redacted]"', text)
     text = _PERSONAL_FIELD.sub(r'"\1":"[redacted]"', text)
     # E-mail addresses are mostly in `user`, gone by now. The e-mail pattern retries at every
