@@ -89,22 +89,28 @@ def _cmd_dev(args) -> int:
     os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
 
 
-def _cmd_collect(args) -> int:
+def _cmd_serve(args) -> int:
     import logging
 
     import uvicorn
 
-    from analytics_pipeline.collector.app import create_app
-    from analytics_pipeline.db.urls import libpq_url
     from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.settings import pii_key
+    from analytics_pipeline.web.app import create_app
+    from analytics_pipeline.web.config import PARTS, web_config
 
     args.landing.mkdir(parents=True, exist_ok=True)
     env = bootstrap(args.landing)
-    # One JSON line per batch on stdout: what log shippers expect.
+    parts = tuple(args.only or PARTS)
+    # One JSON line per ingested batch on stdout: what log shippers expect.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    print(f"collecting on http://{args.host}:{args.port}/api/analytics/events/batch into {env.landing}", flush=True)
-    uvicorn.run(create_app(env.landing, libpq_url(env.database_url)), host=args.host, port=args.port,
-                access_log=False, log_level="warning")
+    base = f"http://{args.host}:{args.port}"
+    served = {"ingest": f"{base}/api/analytics/events/batch", "admin": f"{base}/api/admin/docs",
+              "dashboard": f"{base}/"}
+    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {env.landing})",
+          flush=True)
+    app = create_app(web_config(env.landing, env.database_url, pii_key(), parts))
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
 
 
@@ -122,6 +128,7 @@ def _cmd_simulate(args) -> int:
 
 
 def _cmd_access(args) -> int:
+    from analytics_pipeline.access import credentials
     from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
     from analytics_pipeline.db.embedded import resolve_urls
     from analytics_pipeline.db.migrations import migrate
@@ -141,11 +148,54 @@ def _cmd_access(args) -> int:
         elif args.action == "revoke":
             removed = revoke(conn, args.role, args.org, "org_admin" if args.org_admin else None)
             print(f"removed {removed} grant(s)")
-        else:
+        elif args.action == "list":
             for row in list_grants(conn):
                 login = "LOGIN" if row["can_login"] else "NOLOGIN"
                 print(f"{row['role_name']:<30} {row['org_id']:<20} {row['privilege']:<10} {login}")
+        elif args.action == "token":
+            _token_action(conn, args, credentials)
+        else:
+            _write_key_action(conn, args, credentials)
     return 0
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _token_action(conn, args, credentials) -> None:
+    if args.token_action == "create":
+        new = credentials.create_token(conn, args.role, credentials.parse_duration(args.expires_in), args.label)
+        print(f"token {new.token_id} for role {new.role}, expires {_when(new.expires_at)}; "
+              "shown once, store it now:")
+        print(new.token)
+    elif args.token_action == "list":
+        for row in credentials.list_tokens(conn):
+            state = "revoked" if row["revoked_at"] else "active"
+            print(f"{row['token_id']}  {row['role_name']:<30} {state:<8} expires {_when(row['expires_at'])}  "
+                  f"{row['label'] or ''}")
+    else:
+        revoked = credentials.revoke_token(conn, args.token)
+        if not revoked:
+            raise ValueError("no active token has that id or value")
+        print(f"revoked {revoked} token(s)")
+
+
+def _write_key_action(conn, args, credentials) -> None:
+    if args.key_action == "create":
+        new = credentials.create_write_key(conn, args.label, args.org)
+        bound = f"bound to org {new.org_id}" if new.org_id else "for any org"
+        print(f"write key {new.key_id} ({args.label}, {bound}); shown once, store it now:")
+        print(new.key)
+    elif args.key_action == "list":
+        for row in credentials.list_write_keys(conn):
+            state = "revoked" if row["revoked_at"] else "active"
+            print(f"{row['key_id']}  {row['label']:<24} {row['org_id'] or '(any org)':<20} {state}")
+    else:
+        revoked = credentials.revoke_write_key(conn, args.key)
+        if not revoked:
+            raise ValueError("no active write key has that id or value")
+        print(f"revoked {revoked} write key(s)")
 
 
 def _cmd_export(args) -> int:
@@ -259,11 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=_cmd_dev)
 
-    collect = sub.add_parser("collect", help="serve the batch endpoint clients post events to")
+    serve = sub.add_parser("serve", help="the web app: ingestion routes, admin API and dashboard")
+    serve.add_argument("--landing", type=Path, default=Path("landing"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--only", action="append", choices=["ingest", "admin", "dashboard"],
+                       help="serve only this part (repeatable); default: all")
+    serve.set_defaults(func=_cmd_serve)
+
+    collect = sub.add_parser("collect", help="serve the ingestion routes only (= serve --only ingest)")
     collect.add_argument("--landing", type=Path, default=Path("landing"))
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=8080)
-    collect.set_defaults(func=_cmd_collect)
+    collect.set_defaults(func=_cmd_serve, only=["ingest"])
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
     sim.add_argument("--landing", type=Path, default=Path("landing"))
@@ -271,14 +329,39 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
 
-    access = sub.add_parser("access", help="tenant roles and org grants (row-level security)")
-    access.add_argument("action", choices=["create-role", "grant", "revoke", "list"])
-    access.add_argument("--role")
-    access.add_argument("--org")
-    access.add_argument("--org-admin", action="store_true", help="the grant includes survey free text")
-    access.add_argument("--login", action="store_true", help="create the role with LOGIN (default NOLOGIN)")
-    access.add_argument("--password", default=None)
-    access.add_argument("--platform-admin", action="store_true", help="create-role: sees every org")
+    access = sub.add_parser("access", help="tenant roles, org grants, admin tokens and write keys")
+    actions = access.add_subparsers(dest="action", required=True)
+    role_opts = argparse.ArgumentParser(add_help=False)
+    role_opts.add_argument("--role", required=True)
+    role_opts.add_argument("--login", action="store_true", help="create the role with LOGIN (default NOLOGIN)")
+    role_opts.add_argument("--password", default=None)
+    create_role = actions.add_parser("create-role", parents=[role_opts], help="a tenant (or platform-admin) role")
+    create_role.add_argument("--platform-admin", action="store_true", help="the role sees every org")
+    create_role.set_defaults(org_admin=False)
+    for name, text in (("grant", "let a role read an org's rows"), ("revoke", "remove a role's grant on an org")):
+        action = actions.add_parser(name, parents=[role_opts], help=text)
+        action.add_argument("--org", required=True)
+        action.add_argument("--org-admin", action="store_true", help="the grant includes survey free text")
+    actions.add_parser("list", help="every grant")
+
+    token = actions.add_parser("token", help="bearer tokens for the admin API and the dashboard")
+    token_actions = token.add_subparsers(dest="token_action", required=True)
+    token_create = token_actions.add_parser("create", help="a new token, printed once on the last line")
+    token_create.add_argument("--role", required=True, help="the database role the token acts as")
+    token_create.add_argument("--expires-in", default="30d", help="lifetime: 90m, 12h, 30d, 2w (default 30d)")
+    token_create.add_argument("--label", default=None)
+    token_actions.add_parser("list", help="every token (never its secret)")
+    token_revoke = token_actions.add_parser("revoke", help="revoke a token by its id or value")
+    token_revoke.add_argument("token", metavar="TOKEN_OR_ID")
+
+    key = actions.add_parser("write-key", help="write keys for the ingestion routes")
+    key_actions = key.add_subparsers(dest="key_action", required=True)
+    key_create = key_actions.add_parser("create", help="a new write key, printed once on the last line")
+    key_create.add_argument("--label", required=True, help="the source that will use it")
+    key_create.add_argument("--org", default=None, help="bind the key to this org's events")
+    key_actions.add_parser("list", help="every write key (never its secret)")
+    key_revoke = key_actions.add_parser("revoke", help="revoke a write key by its id or value")
+    key_revoke.add_argument("key", metavar="KEY_OR_ID")
     access.set_defaults(func=_cmd_access)
 
     export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")
@@ -313,8 +396,6 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "access" and args.action != "list" and not (args.role and (args.org or args.action == "create-role")):
-        parser.error("access create-role needs --role; grant and revoke need --role and --org")
     try:
         return args.func(args)
     except (ConfigurationError, ValueError) as exc:

@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -101,3 +102,35 @@ def cli_command(*args: str) -> list[str]:
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     """The installed console script, as a user runs it, with the current environment."""
     return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def platform(new_database, tmp_path_factory):
+    """A pipeline run over 3 orgs, and roles: tenant A, tenant B, org admin of A, platform
+    admin, nobody. Shared by the access, admin API and dashboard tests; a test that changes
+    grants or figures puts them back."""
+    import dagster as dg
+
+    from analytics_pipeline.access.grants import ensure_role, grant
+    from analytics_pipeline.demo.generator import generate
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.pipeline import run_pipeline
+
+    landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
+    generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))
+    url = new_database()
+    with pipeline_environment(url, new_database(), home):
+        env = bootstrap(landing)
+        from analytics_pipeline.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            run_pipeline(env.database_url, env.landing, instance, defs)
+    suffix = uuid.uuid4().hex[:8]
+    roles = {name: f"{name}_{suffix}" for name in ("tenant_a", "tenant_b", "admin_a", "platform", "nobody")}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name, role in roles.items():
+            ensure_role(conn, role, login=name == "tenant_a", platform_admin=name == "platform")
+        grant(conn, roles["tenant_a"], "org_1")
+        grant(conn, roles["tenant_b"], "org_2")
+        grant(conn, roles["admin_a"], "org_1", "org_admin")
+    return {"url": url, "roles": roles, "landing": landing, "home": home}

@@ -1,7 +1,7 @@
 """An independent computation of the marts with pandas, straight from the landing files.
 
 It shares no code with the pipeline: its own parsing, validity rules (those the demo
-generator breaks), dedupe, org resolution and metric definitions from shared/DESIGN.md.
+generator breaks), dedupe, org resolution and metric definitions from docs/.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +66,9 @@ def read_landing(root: Path) -> tuple[pd.DataFrame, int, int]:
                     "user_id": event["userId"], "course_id": event["courseId"],
                     "lesson_id": event.get("lessonId"), "claimed_org": event.get("orgId"),
                     "event_type": event["eventType"],
+                    "activity_date": datetime.fromisoformat(event["occurredAt"].replace("Z", "+00:00"))
+                    .astimezone(timezone.utc).date(),
+                    "rating": (event.get("properties") or {}).get("rating"),
                 })
     return pd.DataFrame(rows), invalid, duplicates
 
@@ -129,3 +132,28 @@ def expected_marts(root: Path):
         1 - c / s if s else None for s, c in zip(dropoff.learners_started, dropoff.learners_continued)
     ]
     return completion, dropoff, unresolved
+
+
+def resolved_events(root: Path) -> pd.DataFrame:
+    """The unique valid events that have an org."""
+    events, _, _ = read_landing(root)
+    events = resolve_orgs(events, pd.read_csv(root / "reference" / "enrollments.csv"))
+    return events.dropna(subset=["org_id"])
+
+
+def expected_engagement(root: Path) -> pd.DataFrame:
+    """Per org and UTC day of occurrence: distinct active learners and events."""
+    events = resolved_events(root)
+    return events.groupby(["org_id", "activity_date"]).agg(
+        active_learners=("user_id", "nunique"), events=("user_id", "size")
+    ).reset_index()
+
+
+def expected_surveys(root: Path) -> pd.DataFrame:
+    """Per org: responses, responses per rating, and the average rating."""
+    surveys = resolved_events(root)
+    surveys = surveys[surveys.event_type == "survey_submitted"].astype({"rating": int})
+    totals = surveys.groupby("org_id").agg(responses=("rating", "size"), average_rating=("rating", "mean"))
+    per_rating = surveys.pivot_table(index="org_id", columns="rating", values="user_id", aggfunc="size", fill_value=0)
+    per_rating.columns = [f"rating_{k}" for k in per_rating.columns]
+    return totals.join(per_rating).reset_index()

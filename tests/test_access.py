@@ -25,32 +25,6 @@ CORE = ("user_lesson_progress", "user_course_progress", "analytics_insights")
 TABLES = [("marts", m) for m in MARTS] + [("core", c) for c in CORE]
 
 
-@pytest.fixture(scope="module")
-def platform(new_database, tmp_path_factory):
-    """A pipeline run over 3 orgs, and roles: tenant A, tenant B, org admin of A, platform admin, nobody."""
-    from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import run_pipeline
-
-    landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
-    generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))
-    url = new_database()
-    with pipeline_environment(url, new_database(), home):
-        env = bootstrap(landing)
-        from analytics_pipeline.definitions import defs
-
-        with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, instance, defs)
-    suffix = uuid.uuid4().hex[:8]
-    roles = {name: f"{name}_{suffix}" for name in ("tenant_a", "tenant_b", "admin_a", "platform", "nobody")}
-    with psycopg.connect(url, autocommit=True) as conn:
-        for name, role in roles.items():
-            ensure_role(conn, role, login=name == "tenant_a", platform_admin=name == "platform")
-        grant(conn, roles["tenant_a"], "org_1")
-        grant(conn, roles["tenant_b"], "org_2")
-        grant(conn, roles["admin_a"], "org_1", "org_admin")
-    return {"url": url, "roles": roles, "landing": landing, "home": home}
-
-
 def orgs_seen(conn, role: str, schema: str, table: str, setup: tuple[str, ...] = ()) -> set:
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
     try:

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import requests
 
+from analytics_pipeline.access.credentials import create_write_key
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
@@ -31,8 +32,8 @@ BATCH_PATH = "/api/analytics/events/batch"
 class Collector:
     """`analytics-pipeline collect` as a subprocess on a fixed port, restartable."""
 
-    def __init__(self, landing: Path):
-        self.landing, self.port = landing, free_port()
+    def __init__(self, landing: Path, key: str):
+        self.landing, self.port, self.key = landing, free_port(), key
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = landing.parent / f"collector-{self.port}.log"
@@ -63,13 +64,16 @@ class Collector:
 
 
 @pytest.fixture
-def collector(tmp_path, migrated_db, new_database):
+def collector(tmp_path, migrated_db, new_database, monkeypatch):
+    # Health figures as of each request, not as of the readiness probe.
+    monkeypatch.setenv("ANALYTICS_WEB_STATUS_CACHE_SECONDS", "0")
     landing = tmp_path / "landing"
     write_reference(landing, [("org_a", user, "c1") for user in USERS])
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, landing, TOKENIZER)
+        key = create_write_key(conn, "tests").key
     with pipeline_environment(migrated_db, new_database(), tmp_path / "home"):
-        server = Collector(landing)
+        server = Collector(landing, key)
         server.start()
         try:
             yield server
@@ -78,7 +82,8 @@ def collector(tmp_path, migrated_db, new_database):
 
 
 def post(collector: Collector, events: list, **kwargs) -> requests.Response:
-    return requests.post(collector.url + BATCH_PATH, json={"events": events}, timeout=30, **kwargs)
+    return requests.post(collector.url + BATCH_PATH, json={"events": events}, timeout=30,
+                         headers={"Authorization": f"Bearer {collector.key}"}, **kwargs)
 
 
 def ingest_today(url: str, landing: Path) -> None:
@@ -123,15 +128,15 @@ def test_answers_each_event_and_lands_the_accepted_ones(collector, migrated_db):
 
 
 def test_limits_and_malformed_requests_get_clear_errors(collector):
-    url = collector.url + BATCH_PATH
-    wrong_type = requests.post(url, data=b'{"events": []}', headers={"Content-Type": "text/plain"}, timeout=10)
+    url, auth = collector.url + BATCH_PATH, {"Authorization": f"Bearer {collector.key}"}
+    wrong_type = requests.post(url, data=b'{"events": []}', headers={**auth, "Content-Type": "application/xml"}, timeout=10)
     assert wrong_type.status_code == 415 and "application/json" in wrong_type.json()["error"]
-    bad_json = requests.post(url, data=b'{"events": [', headers={"Content-Type": "application/json"}, timeout=10)
+    bad_json = requests.post(url, data=b'{"events": [', headers={**auth, "Content-Type": "application/json"}, timeout=10)
     assert bad_json.status_code == 400 and bad_json.json()["error"].startswith("invalid JSON")
-    not_a_batch = requests.post(url, json=[event("u1", "c1")], timeout=10)
+    not_a_batch = requests.post(url, json=[event("u1", "c1")], headers=auth, timeout=10)
     assert not_a_batch.status_code == 400
     too_big = requests.post(url, data=b'{"events": ["' + b"x" * (2 << 20) + b'"]}',
-                            headers={"Content-Type": "application/json"}, timeout=30)
+                            headers={**auth, "Content-Type": "application/json"}, timeout=30)
     assert too_big.status_code == 413 and "byte limit" in too_big.json()["error"]
     too_many = post(collector, [event("u1", "c1") for _ in range(1001)])
     assert too_many.status_code == 413 and "1001 events" in too_many.json()["error"]

@@ -6,6 +6,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from analytics_pipeline.access.credentials import allow_web_to_act_as
 from analytics_pipeline.db.sqlfiles import load_sql
 
 PRIVILEGES = ("tenant", "org_admin")
@@ -13,8 +14,8 @@ PRIVILEGES = ("tenant", "org_admin")
 
 def ensure_role(conn: psycopg.Connection, role: str, *, login: bool = False, password: str | None = None,
                 platform_admin: bool = False) -> None:
-    """Create the role if missing (LOGIN or NOLOGIN as asked) and make it a member of the
-    group that holds the SELECT privileges."""
+    """Create the role if missing (LOGIN or NOLOGIN as asked), make it a member of the group
+    that holds the SELECT privileges, and let the web app act as it."""
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
         conn.execute(sql.SQL("CREATE ROLE {} {}").format(
@@ -23,6 +24,7 @@ def ensure_role(conn: psycopg.Connection, role: str, *, login: bool = False, pas
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
     group = "analytics_platform_admin" if platform_admin else "analytics_tenant"
     conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role)))
+    allow_web_to_act_as(conn, role)
 
 
 def grant(conn: psycopg.Connection, role: str, org: str, privilege: str = "tenant") -> None:

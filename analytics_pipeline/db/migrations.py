@@ -1,4 +1,6 @@
-"""Versioned schema migrations: sql/migrations/NNNN_name.sql, each applied once, in order."""
+"""The schema: versioned migrations (sql/migrations/NNNN_name.sql, each applied once, in
+order) for tables, then routines (sql/routines/*.sql, CREATE OR REPLACE) re-applied on every
+migrate, so each function's current definition is one file."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ from analytics_pipeline.db.urls import libpq_url
 _MIGRATION_LOCK = 74_211_001
 
 
-def migration_files() -> list[tuple[str, str]]:
-    folder = files("analytics_pipeline").joinpath("sql", "migrations")
+def _sql_files(kind: str) -> list[tuple[str, str]]:
+    folder = files("analytics_pipeline").joinpath("sql", kind)
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
+
+
+def migration_files() -> list[tuple[str, str]]:
+    return _sql_files("migrations")
 
 
 def migrate(url: str) -> list[str]:
@@ -38,6 +44,9 @@ def migrate(url: str) -> list[str]:
                         "INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,)
                     )
                 applied_now.append(version)
+            with conn.transaction():
+                for _, statements in _sql_files("routines"):
+                    conn.execute(statements)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
     return applied_now

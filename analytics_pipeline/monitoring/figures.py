@@ -35,6 +35,11 @@ class MartFreshness:
             return False
         return self.data_fresh_as_of is None or self.newest_received_at > self.data_fresh_as_of
 
+    def stale(self, sla_seconds: float) -> bool:
+        """The freshness SLA is breached: newer data waits and the marts are older than the
+        SLA. A quiet period with nothing newer to reflect is not a breach."""
+        return self.behind and (self.age_seconds is None or self.age_seconds > sla_seconds)
+
 
 def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None) -> IngestLag:
     now = now or datetime.now(timezone.utc)
@@ -48,10 +53,7 @@ def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None
 
 def mart_freshness(conn: psycopg.Connection, now: datetime | None = None) -> MartFreshness:
     now = now or datetime.now(timezone.utc)
-    newest = conn.execute(load_sql("monitoring/newest_ingested")).fetchone()[0]
-    if conn.execute("SELECT to_regclass('marts.org_engagement_daily')").fetchone()[0] is None:
-        return MartFreshness(None, newest, None)
-    fresh = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()[0]
+    fresh, newest = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()
     return MartFreshness(fresh, newest, (now - fresh).total_seconds() if fresh else None)
 
 

@@ -26,7 +26,7 @@ from analytics_pipeline.monitoring.figures import (
 def mart_freshness_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:
     with database.connect() as conn:
         fresh = mart_freshness(conn)
-    stale = fresh.behind and (fresh.age_seconds is None or fresh.age_seconds > sla.mart_freshness_seconds)
+    stale = fresh.stale(sla.mart_freshness_seconds)
     return dg.AssetCheckResult(
         passed=not stale,
         severity=dg.AssetCheckSeverity.WARN,

@@ -2,9 +2,11 @@
 
 import dagster as dg
 
+from analytics_pipeline.monitoring.sla import INGEST_LAG_SECONDS, MART_FRESHNESS_SECONDS
+
 
 class SlaResource(dg.ConfigurableResource):
-    mart_freshness_seconds: int = 600
-    ingest_lag_seconds: int = 120
+    mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
+    ingest_lag_seconds: int = INGEST_LAG_SECONDS
     dead_letter_rate_max: float = 0.05
     dead_letter_window_days: int = 7

@@ -1,2 +1,1 @@
--- data_fresh_as_of: the newest receivedAt the marts reflect.
-SELECT max(data_fresh_as_of) FROM marts.org_engagement_daily
+SELECT data_fresh_as_of, newest_received_at FROM web.marts_freshness()

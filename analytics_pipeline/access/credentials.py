@@ -1,0 +1,132 @@
+"""Bearer tokens for the admin API and write keys for the ingestion routes.
+
+A credential is `<prefix>_<id>_<secret>`: the id names it in listings and revocations, the
+secret is 32 random bytes. Only the SHA-256 digest of the whole string is stored (a secret of
+that strength needs no slow hash), so a credential is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+TOKEN_PREFIX = "apt"
+WRITE_KEY_PREFIX = "apw"
+DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+# What a credential looks like; anything else is refused before the database is asked.
+_SHAPE = re.compile(r"^(apt|apw)_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def digest(credential: str) -> bytes:
+    return hashlib.sha256(credential.encode()).digest()
+
+
+def well_formed(credential: str, prefix: str) -> bool:
+    found = _SHAPE.match(credential)
+    return bool(found) and found[1] == prefix
+
+
+def _new(prefix: str) -> tuple[str, str]:
+    """(id, credential)."""
+    credential_id = secrets.token_hex(6)
+    return credential_id, f"{prefix}_{credential_id}_{secrets.token_urlsafe(32)}"
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30d`, `12h`, `90m`, `2w`."""
+    found = _DURATION.match(text.strip())
+    if not found or int(found[1]) == 0:
+        raise ValueError(f"a lifetime is a positive number and a unit (m, h, d, w), like 30d, not {text!r}")
+    return timedelta(**{_UNITS[found[2]]: int(found[1])})
+
+
+def allow_web_to_act_as(conn: psycopg.Connection, role: str) -> None:
+    """The web login role may SET ROLE to a tenant or platform-admin role (and to nothing
+    else): checked here, enforced by PostgreSQL's membership rules."""
+    row = conn.execute(
+        "SELECT r.rolsuper, pg_has_role(r.oid, 'analytics_tenant', 'MEMBER') "
+        "OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER') FROM pg_roles AS r WHERE r.rolname = %s",
+        (role,),
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"role {role!r} does not exist: create it first (access create-role)")
+    superuser, analytics_role = row
+    if superuser or not analytics_role:
+        raise ValueError(f"role {role!r} is not a tenant or platform-admin role (access create-role makes one)")
+    conn.execute(sql.SQL("GRANT {} TO analytics_web").format(sql.Identifier(role)))
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token_id: str
+    token: str
+    role: str
+    expires_at: datetime
+
+
+def create_token(conn: psycopg.Connection, role: str, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+                 label: str | None = None) -> NewToken:
+    allow_web_to_act_as(conn, role)
+    token_id, token = _new(TOKEN_PREFIX)
+    expires_at = datetime.now(timezone.utc) + lifetime
+    conn.execute(
+        "INSERT INTO access.api_tokens (token_id, token_hash, role_name, label, expires_at) VALUES (%s, %s, %s, %s, %s)",
+        (token_id, digest(token), role, label, expires_at),
+    )
+    return NewToken(token_id, token, role, expires_at)
+
+
+def list_tokens(conn: psycopg.Connection) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT token_id, role_name, label, created_at, expires_at, revoked_at FROM access.api_tokens "
+            "ORDER BY created_at, token_id"
+        ).fetchall()
+
+
+def revoke_token(conn: psycopg.Connection, token_or_id: str) -> int:
+    """Revoke by the token itself or by its id; returns how many were revoked now."""
+    return conn.execute(
+        "UPDATE access.api_tokens SET revoked_at = now() "
+        "WHERE (token_id = %s OR token_hash = %s) AND revoked_at IS NULL",
+        (token_or_id, digest(token_or_id)),
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class NewWriteKey:
+    key_id: str
+    key: str
+    org_id: str | None
+
+
+def create_write_key(conn: psycopg.Connection, label: str, org: str | None = None) -> NewWriteKey:
+    key_id, key = _new(WRITE_KEY_PREFIX)
+    conn.execute(
+        "INSERT INTO access.write_keys (key_id, key_hash, label, org_id) VALUES (%s, %s, %s, %s)",
+        (key_id, digest(key), label, org),
+    )
+    return NewWriteKey(key_id, key, org)
+
+
+def list_write_keys(conn: psycopg.Connection) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT key_id, label, org_id, created_at, revoked_at FROM access.write_keys ORDER BY created_at, key_id"
+        ).fetchall()
+
+
+def revoke_write_key(conn: psycopg.Connection, key_or_id: str) -> int:
+    return conn.execute(
+        "UPDATE access.write_keys SET revoked_at = now() WHERE (key_id = %s OR key_hash = %s) AND revoked_at IS NULL",
+        (key_or_id, digest(key_or_id)),
+    ).rowcount

@@ -1,1 +1,0 @@
-"""The batch endpoint clients post events to: validated, answered per event, landed durably."""

@@ -1,0 +1,61 @@
+-- What the web login role (analytics_web) may do without switching into a tenant role: look
+-- up a presented credential by its digest, ask which event ids the ledger holds, and read the
+-- pipeline's own freshness and batch figures. SECURITY DEFINER with a fixed search_path; no
+-- function here returns a tenant's rows.
+
+-- Batch files already dealt with: ingested (batch ledger) or set aside (quarantine).
+-- A NULL day means every partition; NULL batch_ids every batch.
+CREATE OR REPLACE FUNCTION web.handled_batches(day date, batch_ids text[])
+RETURNS TABLE (received_date date, batch_id text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT b.received_date, b.batch_id FROM raw.analytics_event_batches AS b
+    WHERE (day IS NULL OR b.received_date = day) AND (batch_ids IS NULL OR b.batch_id = ANY(batch_ids))
+    UNION ALL
+    SELECT q.received_date, q.batch_id FROM raw.analytics_quarantined_files AS q
+    WHERE (day IS NULL OR q.received_date = day) AND (batch_ids IS NULL OR q.batch_id = ANY(batch_ids))
+$$;
+
+-- Freshness, defined once: data_fresh_as_of is the newest receivedAt the marts reflect;
+-- newest_received_at the newest one ingested with an org, which the next build will reflect.
+CREATE OR REPLACE FUNCTION web.marts_freshness(OUT data_fresh_as_of timestamptz, OUT newest_received_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    SELECT max(b.max_received_at) INTO newest_received_at
+    FROM raw.analytics_event_batches AS b WHERE b.accepted > b.unresolved_org;
+    -- Before the first dbt build the mart does not exist yet.
+    IF to_regclass('marts.org_engagement_daily') IS NOT NULL THEN
+        EXECUTE 'SELECT max(data_fresh_as_of) FROM marts.org_engagement_daily' INTO data_fresh_as_of;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION web.known_event_ids(ids uuid[]) RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT i.client_event_id FROM raw.analytics_event_ids AS i WHERE i.client_event_id = ANY(ids)
+$$;
+
+-- The orgs enrolling each (learner token, course): a write key bound to one org checks them.
+CREATE OR REPLACE FUNCTION web.enrolled_orgs(learners text[], courses text[])
+RETURNS TABLE (user_token text, course_id text, orgs text[])
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT c.learner, c.course, array_agg(e.org_id ORDER BY e.org_id)
+    FROM unnest(learners, courses) AS c (learner, course)
+    JOIN raw.enrollments AS e ON e.user_token = c.learner AND e.course_id = c.course
+    GROUP BY c.learner, c.course
+$$;
+
+CREATE OR REPLACE FUNCTION web.find_token(digest bytea)
+RETURNS TABLE (token_id text, role_name text, expires_at timestamptz, revoked_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT t.token_id, t.role_name, t.expires_at, t.revoked_at FROM access.api_tokens AS t
+    WHERE t.token_hash = digest
+$$;
+
+CREATE OR REPLACE FUNCTION web.find_write_key(digest bytea)
+RETURNS TABLE (key_id text, org_id text, revoked_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT k.key_id, k.org_id, k.revoked_at FROM access.write_keys AS k WHERE k.key_hash = digest
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA web FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA web TO analytics_web;

@@ -1,0 +1,236 @@
+"""The admin analytics API the LMS and the dashboard call (`/api/admin/...`).
+
+Every request runs in one transaction as the caller's database role (`SET LOCAL ROLE`): the
+marts' row-level security decides every row, and the filters below only narrow what it
+allows. The figures are the marts' own rows, read by the .sql files in sql/api/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import files
+
+import psycopg
+import yaml
+from psycopg import sql
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.web.auth import Principal, admin_principal
+from analytics_pipeline.web.config import WebConfig
+from analytics_pipeline.web.database import act_as, fetch_all, unavailable_as_503
+from analytics_pipeline.web.errors import ApiError, json_response
+from analytics_pipeline.web.status import StatusCache
+
+# Each dataset is one .sql file: the JSON document and the CSV export read the same rows.
+DATASETS = {
+    "completion": "api/completion",
+    "dropoff": "api/dropoff",
+    "engagement": "api/engagement",
+    "surveys": "api/surveys",
+}
+MAX_ID_LENGTH = 200
+MAX_RESPONSES_PAGE = 1000
+_FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def query_value(request: Request, name: str, *, required: bool = False) -> str | None:
+    """One query parameter, given at most once: a repeated `organization_id` could mean one
+    org to a filter and another to a check, so it is refused, not resolved."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, f"{name} is given {len(values)} times; give it once")
+    value = values[0].strip() if values else ""
+    if not value:
+        if required:
+            raise ApiError(400, f"{name} is required")
+        return None
+    if len(value) > MAX_ID_LENGTH:
+        raise ApiError(400, f"{name} is over {MAX_ID_LENGTH} characters")
+    return value
+
+
+def query_date(request: Request, name: str) -> date | None:
+    value = query_value(request, name)
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD, not {value!r}")
+
+
+def query_int(request: Request, name: str, default: int, maximum: int) -> int:
+    value = query_value(request, name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > maximum:
+        raise ApiError(400, f"{name} must be a whole number from 0 to {maximum}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one request asks about."""
+
+    org: str
+    course: str | None
+    date_from: date | None
+    date_to: date | None
+
+    @classmethod
+    def of(cls, request: Request) -> Scope:
+        scope = cls(query_value(request, "organization_id", required=True), query_value(request, "course_id"),
+                    query_date(request, "from"), query_date(request, "to"))
+        if scope.date_from and scope.date_to and scope.date_from > scope.date_to:
+            raise ApiError(400, "from is after to")
+        return scope
+
+    @property
+    def params(self) -> dict:
+        return {"org": self.org, "course": self.course, "from": self.date_from, "to": self.date_to}
+
+
+async def authorize(conn: psycopg.AsyncConnection, scope: Scope, *, free_text: bool = False) -> None:
+    """403 for an org the role has no grant for (whether or not it exists), 404 for a course
+    or org the role could see but the marts do not hold. PostgreSQL answers both."""
+    (access,) = await fetch_all(conn, "api/org_access", scope.params)
+    if not access["visible"]:
+        raise ApiError(403, f"no grant for organization {scope.org!r}")
+    if free_text and not access["free_text_visible"]:
+        raise ApiError(403, f"survey free text of {scope.org!r} needs an org-admin grant")
+    if not access["known"]:
+        raise ApiError(404, f"no figures for organization {scope.org!r} yet")
+    if scope.course is not None:
+        (course,) = await fetch_all(conn, "api/course_known", scope.params)
+        if not course["known"]:
+            raise ApiError(404, f"course {scope.course!r} is not assigned in organization {scope.org!r}")
+
+
+def survey_totals(rows: list[dict]) -> dict:
+    """The org's (or the course's) ratings: counts per rating summed over courses, and the
+    average rating over all those responses."""
+    ratings = {k: sum(row[f"rating_{k}"] for row in rows) for k in range(1, 6)}
+    responses = sum(ratings.values())
+    average = round(sum(k * n for k, n in ratings.items()) / responses, 4) if responses else None
+    return {"responses": responses, "average_rating": average, "ratings": ratings, "courses": rows}
+
+
+def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
+    templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
+    spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
+
+    @asynccontextmanager
+    async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
+        async with unavailable_as_503(), pool.connection() as conn:
+            principal = await admin_principal(conn, request, config.jwt)
+            await act_as(conn, principal.role)
+            yield conn, principal
+
+    async def organizations(request: Request) -> Response:
+        async with as_caller(request) as (conn, principal):
+            rows = await fetch_all(conn, "api/organizations", {})
+        return json_response({"organizations": rows})
+
+    async def analytics(request: Request) -> Response:
+        scope = Scope.of(request)
+        async with as_caller(request) as (conn, _):
+            await authorize(conn, scope)
+            figures = {name: await fetch_all(conn, query, scope.params) for name, query in DATASETS.items()}
+            (summary,) = await fetch_all(conn, "api/summary", scope.params)
+        current = await status.current()
+        fresh, lag = current.freshness, current.lag
+        return json_response({
+            "organization_id": scope.org,
+            "organization_name": summary["org_name"],
+            "course_id": scope.course,
+            "from": scope.date_from,
+            "to": scope.date_to,
+            "data_fresh_as_of": fresh.data_fresh_as_of,
+            "data_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
+            "newer_data_waiting": fresh.behind,
+            "stale": fresh.stale(config.mart_freshness_seconds),
+            "ingest_lag_seconds": round(lag.lag_seconds, 1),
+            "ingest_lagging": lag.lag_seconds > config.ingest_lag_seconds,
+            "pending_files": lag.pending_files,
+            "sla": {"mart_freshness_seconds": config.mart_freshness_seconds,
+                    "ingest_lag_seconds": config.ingest_lag_seconds},
+            "courses": figures["completion"],
+            "dropoff": figures["dropoff"],
+            "engagement": figures["engagement"],
+            "surveys": survey_totals(figures["surveys"]),
+            "summary": summary["summary"],
+        })
+
+    async def summary(request: Request) -> Response:
+        scope = Scope.of(request)
+        async with as_caller(request) as (conn, _):
+            await authorize(conn, scope)
+            (row,) = await fetch_all(conn, "api/summary", scope.params)
+        return json_response({"organization_id": scope.org, "summary": row["summary"],
+                              "data_fresh_as_of": row["data_fresh_as_of"]})
+
+    async def survey_responses(request: Request) -> Response:
+        scope = Scope.of(request)
+        page = {"limit": query_int(request, "limit", 100, MAX_RESPONSES_PAGE),
+                "offset": query_int(request, "offset", 0, 10**9)}
+        async with as_caller(request) as (conn, _):
+            await authorize(conn, scope, free_text=True)
+            rows = await fetch_all(conn, "api/survey_responses", {**scope.params, **page})
+        return json_response({"organization_id": scope.org, **page, "responses": rows})
+
+    async def export(request: Request) -> Response:
+        scope = Scope.of(request)
+        dataset = query_value(request, "dataset", required=True)
+        if dataset not in DATASETS:
+            raise ApiError(400, f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+        copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(sql.SQL(load_sql(DATASETS[dataset])))
+        async with unavailable_as_503():
+            conn = await pool.getconn()
+        try:
+            async with unavailable_as_503():
+                await act_as(conn, (await admin_principal(conn, request, config.jwt)).role)
+                await authorize(conn, scope)
+        except BaseException:
+            await conn.rollback()
+            await pool.putconn(conn)
+            raise
+
+        async def rows() -> AsyncIterator[bytes]:
+            # The transaction, and with it the caller's role, lasts as long as the stream.
+            try:
+                async with conn.cursor() as cur, cur.copy(copy, scope.params) as stream:
+                    async for chunk in stream:
+                        yield bytes(chunk)
+            finally:
+                await conn.rollback()
+                await pool.putconn(conn)
+
+        name = _FILE_SAFE.sub("_", "-".join(p for p in (scope.org, scope.course, dataset) if p))
+        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+    async def openapi(request: Request) -> Response:
+        return json_response(spec)
+
+    async def docs(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "api_docs.html", {"spec": spec})
+
+    return [
+        Route("/api/admin/analytics", analytics, methods=["GET"]),
+        Route("/api/admin/analytics/organizations", organizations, methods=["GET"]),
+        Route("/api/admin/analytics/summary", summary, methods=["GET"]),
+        Route("/api/admin/analytics/export", export, methods=["GET"]),
+        Route("/api/admin/analytics/surveys/responses", survey_responses, methods=["GET"]),
+        Route("/api/admin/openapi.json", openapi, methods=["GET"]),
+        Route("/api/admin/docs", docs, methods=["GET"]),
+    ]

@@ -1,0 +1,94 @@
+"""The one web app: the parts named in the config (ingestion routes, admin API, dashboard),
+their shared connection pool, and answers for every refusal as JSON with a reason."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from analytics_pipeline.web.admin_api import admin_routes
+from analytics_pipeline.web.config import WebConfig
+from analytics_pipeline.web.dashboard import dashboard_routes
+from analytics_pipeline.web.database import make_pool
+from analytics_pipeline.web.errors import ApiError, api_error_handler, json_response
+from analytics_pipeline.web.ingest_routes import ingest_routes
+from analytics_pipeline.web.status import StatusCache
+
+log = logging.getLogger("analytics_pipeline.web")
+# The dashboard loads nothing from elsewhere; Chart.js ships in the package.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (plain ASGI: streamed exports pass untouched)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    return json_response({"error": exc.detail}, exc.status_code, getattr(exc, "headers", None))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return json_response({"error": "internal error; it has been logged"}, 500)
+
+
+def create_app(config: WebConfig) -> Starlette:
+    pool = make_pool(config.database_url, config.pool_size)
+    status = StatusCache(config.database_url, config.landing, config.status_cache_seconds)
+    routes = []
+    if "ingest" in config.parts:
+        routes += ingest_routes(config, pool, status)
+    if "admin" in config.parts:
+        routes += admin_routes(config, pool, status)
+    if "dashboard" in config.parts:
+        routes += dashboard_routes(config, pool)
+    if {"admin", "dashboard"} & set(config.parts):
+        routes.append(Mount("/static", StaticFiles(directory=str(files("analytics_pipeline") / "web" / "static")),
+                            name="static"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        await pool.open()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    middleware = []
+    if config.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                                     allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+                                     allow_headers=["Authorization", "Content-Type", "X-Experience-API-Version"]))
+    middleware.append(Middleware(SecurityHeaders))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers={ApiError: api_error_handler, HTTPException: http_error,
+                                         Exception: unexpected_error})

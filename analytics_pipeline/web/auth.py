@@ -1,0 +1,157 @@
+"""Who is calling: admin callers by bearer token (ours, or a JWT signed by the LMS), ingestion
+callers by write key. Credentials are looked up by digest through the web.* functions; what a
+caller may then read is decided by PostgreSQL, under the role its credential names."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import jwt
+import psycopg
+from starlette.requests import Request
+
+from analytics_pipeline.access.credentials import TOKEN_PREFIX, WRITE_KEY_PREFIX, digest, well_formed
+from analytics_pipeline.web.config import JwtSettings
+from analytics_pipeline.web.errors import ApiError
+
+SESSION_COOKIE = "analytics_session"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="analytics"'}
+
+
+def _unauthorized(reason: str) -> ApiError:
+    return ApiError(401, reason, _CHALLENGE)
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    credential: str  # what to name in logs: the token id or the JWT subject, never the secret
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def admin_credential(request: Request) -> str | None:
+    """The bearer token, or for the dashboard's own reads the session cookie. The cookie is
+    SameSite=Strict and only read requests take it, so another site cannot act with it."""
+    token = _bearer(request)
+    if token is None and request.method in ("GET", "HEAD"):
+        token = request.cookies.get(SESSION_COOKIE)
+    return token
+
+
+def _decode_jwt(token: str, settings: JwtSettings) -> dict:
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        raise _unauthorized("malformed token")
+    keys = {"HS256": settings.hs256_secret, "RS256": settings.rs256_public_key}
+    if not keys.get(algorithm):
+        raise _unauthorized(f"tokens signed with {algorithm!r} are not accepted here")
+    try:
+        return jwt.decode(token, keys[algorithm], algorithms=[algorithm], audience=settings.audience,
+                          issuer=settings.issuer, options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("token expired")
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"invalid token: {exc}")
+
+
+async def admin_principal(conn: psycopg.AsyncConnection, request: Request, settings: JwtSettings) -> Principal:
+    return await principal_for(conn, admin_credential(request), settings)
+
+
+async def principal_for(conn: psycopg.AsyncConnection, token: str | None, settings: JwtSettings) -> Principal:
+    if not token:
+        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    if well_formed(token, TOKEN_PREFIX):
+        row = await (await conn.execute("SELECT * FROM web.find_token(%s)", (digest(token),))).fetchone()
+        if row is None:
+            raise _unauthorized("unknown token")
+        token_id, role, expires_at, revoked_at = row
+        if revoked_at is not None:
+            raise _unauthorized("token revoked")
+        if expires_at <= datetime.now(timezone.utc):
+            raise _unauthorized("token expired")
+        return Principal(role, f"token {token_id}")
+    if token.count(".") == 2 and settings.enabled:
+        claims = _decode_jwt(token, settings)
+        role = claims.get(settings.role_claim)
+        if not isinstance(role, str) or not role:
+            raise _unauthorized(f"the token has no {settings.role_claim!r} claim naming a role")
+        return Principal(role, f"jwt {str(claims.get('sub', '?'))[:80]}")
+    raise _unauthorized("malformed token")
+
+
+@dataclass(frozen=True)
+class WriteKey:
+    key_id: str
+    org_id: str | None  # a bound key lands events of this org only
+
+
+def _presented_write_key(request: Request, allow_query: bool) -> str | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip()
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise _unauthorized("malformed Basic credentials")
+            # LRS clients put the key in either half of Basic credentials.
+            return user if well_formed(user, WRITE_KEY_PREFIX) else password
+        raise _unauthorized("the Authorization header must be 'Bearer <write key>' or Basic")
+    # navigator.sendBeacon cannot set headers: its posts carry the key in the query.
+    return request.query_params.get("key") if allow_query else None
+
+
+async def write_key(conn: psycopg.AsyncConnection, request: Request, allow_query: bool = False) -> WriteKey:
+    key = _presented_write_key(request, allow_query)
+    if not key:
+        raise _unauthorized("missing write key (Authorization: Bearer <write key>)")
+    if not well_formed(key, WRITE_KEY_PREFIX):
+        raise _unauthorized("malformed write key")
+    row = await (await conn.execute("SELECT * FROM web.find_write_key(%s)", (digest(key),))).fetchone()
+    if row is None:
+        raise _unauthorized("unknown write key")
+    key_id, org_id, revoked_at = row
+    if revoked_at is not None:
+        raise _unauthorized("write key revoked")
+    return WriteKey(key_id, org_id)
+
+
+class RateLimiter:
+    """A token bucket per write key, in this process: `rate` requests a second on average,
+    bursts of twice that."""
+
+    def __init__(self, rate: float):
+        self.rate, self.burst = rate, max(1.0, 2 * rate)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key_id: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key_id] = (tokens, now)
+                wait = math.ceil((1 - tokens) / self.rate)
+                raise ApiError(429, f"rate limit of {self.rate:g} requests/s for this write key exceeded",
+                               {"Retry-After": str(wait)})
+            self._buckets[key_id] = (tokens - 1, now)

@@ -1,0 +1,60 @@
+"""Connections of the web process, all as the web login role, and the one way a request
+reads tenant data: a transaction under `SET LOCAL ROLE` to the caller's role, so row-level
+security decides every row the API, the dashboard and the exports return."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.web.errors import ApiError
+
+STATEMENT_TIMEOUT = "15s"
+
+
+def make_pool(url: str, size: int) -> AsyncConnectionPool:
+    # check: a connection the server dropped (a restart) is replaced, not handed out.
+    return AsyncConnectionPool(url, min_size=1, max_size=size, open=False,
+                               check=AsyncConnectionPool.check_connection, kwargs={"autocommit": False})
+
+
+async def act_as(conn: psycopg.AsyncConnection, role: str) -> None:
+    """Switch the open transaction to `role`, a tenant or platform-admin role. PostgreSQL
+    refuses a role the web role is not a member of; either way a role that cannot be used is
+    the caller's problem (401), not the server's."""
+    refused = ApiError(401, f"the credential names role {role!r}, which this service may not act as")
+    allowed = await (await conn.execute(
+        # A superuser is a member of every role, and the web role of every tenant role through
+        # its own memberships: neither is one to act as.
+        "SELECT NOT r.rolsuper AND r.rolname <> session_user AND (pg_has_role(r.oid, 'analytics_tenant', 'MEMBER')"
+        " OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER')) FROM pg_roles AS r WHERE r.rolname = %s",
+        (role,))).fetchone()
+    if not (allowed and allowed[0]):
+        raise refused
+    try:
+        await conn.execute(sql.SQL("SET LOCAL ROLE {}; SET LOCAL statement_timeout = {}").format(
+            sql.Identifier(role), sql.Literal(STATEMENT_TIMEOUT)))
+    except psycopg.errors.InsufficientPrivilege:
+        raise refused
+
+
+async def fetch_all(conn: psycopg.AsyncConnection, name: str, params: dict) -> list[dict]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(load_sql(name), params)
+        return await cur.fetchall()
+
+
+@asynccontextmanager
+async def unavailable_as_503() -> AsyncIterator[None]:
+    """A database that is down or restarting is a 503 the caller may retry."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.errors.QueryCanceled, PoolTimeout) as exc:
+        raise ApiError(503, f"the analytics database is unavailable; retry later ({type(exc).__name__})",
+                       {"Retry-After": "5"})

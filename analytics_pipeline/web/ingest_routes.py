@@ -1,0 +1,155 @@
+"""The ingestion routes, for callers holding a write key:
+
+- `POST /api/analytics/events/batch` with `{"events": [...]}`, and `POST /api/analytics/events`
+  with one event: each event answered accepted, duplicate or failed with a reason; the accepted
+  ones are landed as one batch file before the answer.
+- `GET /api/health`: ingest lag and mart freshness (no credential: operators' probes).
+- `GET /metrics`: Prometheus text (no credential: the scraper's).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.web.auth import RateLimiter, WriteKey, write_key
+from analytics_pipeline.web.config import WebConfig
+from analytics_pipeline.web.database import unavailable_as_503
+from analytics_pipeline.web.errors import ApiError, json_response
+from analytics_pipeline.web.screening import OrgBinding, Screened, candidate_ids, land, screen
+from analytics_pipeline.web.status import StatusCache
+
+log = logging.getLogger("analytics_pipeline.collector")
+# navigator.sendBeacon posts a string as text/plain: the same JSON, another label.
+BODY_TYPES = ("application/json", "text/plain")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (never read whole first)."""
+    too_large = ApiError(413, f"request body is over the {limit}-byte limit")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
+    registry = CollectorRegistry()
+    requests_total = Counter("collector_batch_requests", "Batch requests answered, by HTTP status",
+                             ["status"], registry=registry)
+    events_total = Counter("collector_events", "Events answered, by outcome", ["outcome"], registry=registry)
+    latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=registry)
+    limiter = RateLimiter(config.write_key_rate)
+    tokenizer = Tokenizer(config.pii_key)
+
+    async def binding_for(conn, key: WriteKey, events: list) -> OrgBinding | None:
+        if key.org_id is None:
+            return None
+        pairs = {(e.get("userId"), e.get("courseId")) for e in events if isinstance(e, dict)}
+        pairs = {(u, c) for u, c in pairs if isinstance(u, str) and isinstance(c, str)}
+        by_token = {(tokenizer.token(u), c): (u, c) for u, c in pairs}
+        rows = await (await conn.execute(
+            "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
+            ([t for t, _ in by_token], [c for _, c in by_token]),
+        )).fetchall()
+        return OrgBinding(key.org_id, {by_token[(token, course)]: orgs for token, course, orgs in rows})
+
+    async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:
+        kind = content_type(request)
+        async with unavailable_as_503(), pool.connection() as conn:
+            key = await write_key(conn, request, allow_query=kind == "text/plain")
+            limiter.take(key.key_id)
+            if kind not in BODY_TYPES:
+                raise ApiError(415, f"content type must be application/json (or text/plain), not {kind!r}")
+            try:
+                payload = orjson.loads(await read_body(request, config.max_batch_bytes))
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(400, f"invalid JSON: {exc}")
+            events = parse_events(payload)
+            if len(events) > config.max_events:
+                raise ApiError(413, f"batch has {len(events)} events; the limit is {config.max_events}")
+            ids = candidate_ids(events)
+            rows = await (await conn.execute("SELECT * FROM web.known_event_ids(%s)", (ids,))).fetchall()
+            binding = await binding_for(conn, key, events)
+        received_at = datetime.now(timezone.utc)
+        screened = screen(events, received_at, {str(row[0]) for row in rows}, binding)
+        if screened.lines:
+            try:
+                await run_in_threadpool(land, config.landing, received_at, screened.lines)
+            except OSError as exc:
+                # Not on disk, not acknowledged: the client keeps the events and retries.
+                raise ApiError(503, f"could not persist the batch ({exc.strerror or exc}); retry later",
+                               {"Retry-After": "5"})
+        return screened, key
+
+    def batch_events(payload) -> list:
+        events = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(events, list):
+            raise ApiError(400, 'expected a JSON object {"events": [...]}')
+        return events
+
+    def one_event(payload) -> list:
+        if not isinstance(payload, dict):
+            raise ApiError(400, "expected one event, a JSON object")
+        return [payload]
+
+    def endpoint(parse_events):
+        async def post(request: Request) -> Response:
+            started = time.perf_counter()
+            status, counts = 200, {}
+            try:
+                screened, key = await accept(request, parse_events)
+                for outcome in ("accepted", "duplicates", "failed"):
+                    counts[outcome] = len(getattr(screened, outcome))
+                    events_total.labels(outcome).inc(counts[outcome])
+                return json_response(screened.answer())
+            except ApiError as exc:
+                status = exc.status
+                raise
+            finally:
+                requests_total.labels(str(status)).inc()
+                latency.observe(time.perf_counter() - started)
+                log.info(orjson.dumps({"event": "batch", "status": status, **counts,
+                                       "ms": round((time.perf_counter() - started) * 1000, 1)}).decode())
+        return post
+
+    async def health(request: Request) -> Response:
+        async with unavailable_as_503():
+            current = await status.current()
+        fresh, lag = current.freshness, current.lag
+        return json_response({
+            "status": "ok",
+            "ingest_lag_seconds": round(lag.lag_seconds, 1),
+            "pending_files": lag.pending_files,
+            "marts_fresh_as_of": fresh.data_fresh_as_of.isoformat() if fresh.data_fresh_as_of else None,
+            "marts_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
+            "marts_behind": fresh.behind,
+        })
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/api/analytics/events/batch", endpoint(batch_events), methods=["POST"]),
+        Route("/api/analytics/events", endpoint(one_event), methods=["POST"]),
+        Route("/api/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]

@@ -1,0 +1,39 @@
+"""The pipeline's freshness and ingest lag as the web app reports them, recomputed at most
+every few seconds: ingest lag lists the landing zone, which no request should wait on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from starlette.concurrency import run_in_threadpool
+
+from analytics_pipeline.monitoring.figures import IngestLag, MartFreshness, ingest_lag, mart_freshness
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    freshness: MartFreshness
+    lag: IngestLag
+
+
+class StatusCache:
+    def __init__(self, database_url: str, landing: Path, ttl_seconds: float):
+        self.database_url, self.landing, self.ttl = database_url, landing, ttl_seconds
+        self._value: PipelineStatus | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _compute(self) -> PipelineStatus:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            return PipelineStatus(mart_freshness(conn), ingest_lag(conn, self.landing))
+
+    async def current(self) -> PipelineStatus:
+        async with self._lock:
+            if self._value is None or time.monotonic() - self._at >= self.ttl:
+                self._value = await run_in_threadpool(self._compute)
+                self._at = time.monotonic()
+            return self._value
