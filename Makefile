@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 LANDING ?= landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test dev bench clean
+.PHONY: install demo test dev serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,7 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/analytics-pipeline generate --landing $(LANDING)
 	$(BIN)/analytics-pipeline run --landing $(LANDING)
+	$(BIN)/analytics-pipeline demo-tokens --landing $(LANDING)
 
 ## The test suite (real PostgreSQL, real dbt, real Dagster).
 test: install
@@ -27,6 +28,10 @@ test: install
 ## Dagster UI + daemon on the demo data, sensors and schedules on: http://localhost:3000
 dev: install
 	$(BIN)/analytics-pipeline dev --landing $(LANDING)
+
+## The web app on the demo data: dashboard on http://localhost:8080/ (tokens: make demo)
+serve: install
+	$(BIN)/analytics-pipeline serve --landing $(LANDING)
 
 ## Benchmarks (not part of the tests): end-to-end freshness under the running daemon.
 bench: install

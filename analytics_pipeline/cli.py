@@ -198,6 +198,26 @@ def _write_key_action(conn, args, credentials) -> None:
         print(f"revoked {revoked} write key(s)")
 
 
+def _cmd_demo_tokens(args) -> int:
+    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.db.migrations import migrate
+    from analytics_pipeline.db.urls import libpq_url
+    from analytics_pipeline.demo.access import DEMO_LIFETIME, demo_sign_ins
+
+    url, _ = resolve_urls()
+    migrate(url)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        sign_ins = demo_sign_ins(conn)
+    if len(sign_ins) == 1:
+        raise ValueError("no organizations loaded yet: run `analytics-pipeline run` first")
+    print(f"\nThe dashboard and admin API: .venv/bin/analytics-pipeline serve --landing {args.landing}")
+    print(f"then open http://127.0.0.1:8080/ and sign in with one of these tokens "
+          f"(valid {DEMO_LIFETIME.days} days; API docs at /api/admin/docs):")
+    for sign_in in sign_ins:
+        print(f"  {sign_in.who:<40} {sign_in.token}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     from tqdm import tqdm
 
@@ -364,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key", metavar="KEY_OR_ID")
     access.set_defaults(func=_cmd_access)
 
+    demo_tokens = sub.add_parser("demo-tokens", help="demo roles and dashboard tokens for every org, printed")
+    demo_tokens.add_argument("--landing", type=Path, default=Path("landing"))
+    demo_tokens.set_defaults(func=_cmd_demo_tokens)
+
     export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")
     export.add_argument("--mart", required=True)
     export.add_argument("--org", required=True)
@@ -394,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # Dagster's notices about its own beta APIs are for this project's developers, not its users.
     warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
+    # platformdirs (through Dagster) warns on every start of a process without a login session.
+    warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

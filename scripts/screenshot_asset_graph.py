@@ -3,8 +3,7 @@
 Starts `analytics-pipeline dev` on the local state (run `make demo` first, so the graph has
 materializations to show), waits for the webserver, and drives Debian's headless Chromium
 through Selenium: the global asset lineage, every group expanded (the UI's Alt+E), saved
-to docs/asset-graph.png. Needs `apt-get install chromium chromium-driver` and
-`pip install -e '.[docs]'`.
+to docs/asset-graph.png. Needs `apt-get install chromium chromium-driver` (Selenium comes with the test extras).
 
     .venv/bin/python scripts/screenshot_asset_graph.py [--port 3123] [--out docs/asset-graph.png]
 """
@@ -14,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +20,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -30,12 +27,10 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.chromium import chromium, chromium_binaries  # noqa: E402  (run as a script from anywhere)
+
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
-# Without the background-networking flags Chromium keeps dialling Google's hosts, which a
-# closed network refuses.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=3000,1700", "--force-device-scale-factor=0.6"]
 # The webserver's first-visit dialog, answered the way its "Skip" button does.
 SKIP_NUX = b'{"query": "mutation { setNuxSeen }"}'
 IN_FLIGHT = json.dumps({"query": "{ runsOrError(filter: {statuses: [QUEUED, STARTING, STARTED]})"
@@ -60,13 +55,8 @@ def wait_until_idle(base: str, settle: float = 30, timeout: float = 600) -> None
     raise SystemExit(f"error: runs still in flight after {timeout:.0f} s")
 
 
-def take(url: str, chromium: str, out: Path) -> None:
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
-    try:
+def take(url: str, out: Path) -> None:
+    with chromium(window="3000,1700", scale=0.6) as driver:
         driver.get(url)
         WebDriverWait(driver, 120).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "svg")))
         time.sleep(5)  # the layout settles after the first paint
@@ -77,8 +67,6 @@ def take(url: str, chromium: str, out: Path) -> None:
         time.sleep(8)
         out.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))
-    finally:
-        driver.quit()
 
 
 def wait_for(url: str, timeout: float) -> None:
@@ -98,8 +86,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "asset-graph.png")
     parser.add_argument("--landing", type=Path, default=ROOT / "landing")
     args = parser.parse_args()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not (chromium and shutil.which("chromedriver")):
+    if chromium_binaries() is None:
         raise SystemExit("error: Chromium not found; install Debian's packages: apt-get install chromium chromium-driver")
 
     dev = subprocess.Popen([CLI, "dev", "--landing", str(args.landing), "--port", str(args.port)],
@@ -109,7 +96,7 @@ def main() -> int:
         wait_for(f"{base}/server_info", timeout=180)
         graphql(base, SKIP_NUX)
         wait_until_idle(base)
-        take(f"{base}/asset-groups", chromium, args.out)
+        take(f"{base}/asset-groups", args.out)
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=60)

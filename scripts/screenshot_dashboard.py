@@ -1,0 +1,83 @@
+"""Pictures of the org dashboard from the running web app, for the README.
+
+Starts `analytics-pipeline serve` on the local state (run `make demo` first), signs in with a
+new platform-admin demo token in Debian's headless Chromium, and saves the dashboard at
+laptop and phone widths to docs/dashboard.png and docs/dashboard-phone.png.
+
+    .venv/bin/python scripts/screenshot_dashboard.py [--port 8123] [--org org_1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.chromium import chromium  # noqa: E402  (run as a script from anywhere)
+
+CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
+
+
+def platform_token() -> str:
+    done = subprocess.run([CLI, "demo-tokens"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1].split()[-1]
+
+
+def wait_for(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
+
+
+def shoot(base: str, token: str, org: str, window: str, out: Path) -> None:
+    with chromium(window=window) as driver:
+        driver.get(f"{base}/login")
+        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        driver.get(f"{base}/?organization_id={org}")
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded"))
+        time.sleep(1.5)  # the charts' entry animation
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(int(window.split(",")[0]), height + 40)
+        time.sleep(0.5)
+        driver.save_screenshot(str(out))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--org", default="org_1")
+    parser.add_argument("--landing", type=Path, default=ROOT / "landing")
+    args = parser.parse_args()
+    token = platform_token()
+    serve = subprocess.Popen([CLI, "serve", "--landing", str(args.landing), "--port", str(args.port)],
+                             cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        wait_for(f"{base}/api/health")
+        shoot(base, token, args.org, "1400,900", ROOT / "docs" / "dashboard.png")
+        shoot(base, token, args.org, "390,844", ROOT / "docs" / "dashboard-phone.png")
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        serve.wait(timeout=60)
+    print("wrote docs/dashboard.png and docs/dashboard-phone.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
