@@ -91,25 +91,32 @@ def _cmd_dev(args) -> int:
 
 def _cmd_serve(args) -> int:
     import logging
+    import os
 
     import uvicorn
 
-    from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.settings import pii_key
     from analytics_pipeline.web.app import create_app
     from analytics_pipeline.web.config import PARTS, web_config
 
     args.landing.mkdir(parents=True, exist_ok=True)
-    env = bootstrap(args.landing)
+    if os.environ.get("ANALYTICS_WEB_DATABASE_URL"):
+        # Production: the web process holds only its login role; migrations run elsewhere.
+        key, landing, database_url = pii_key(), landing_root(args.landing), os.environ["ANALYTICS_WEB_DATABASE_URL"]
+    else:
+        from analytics_pipeline.environment import bootstrap
+
+        env = bootstrap(args.landing)
+        key, landing, database_url = pii_key(), env.landing, env.database_url
     parts = tuple(args.only or PARTS)
     # One JSON line per ingested batch on stdout: what log shippers expect.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     base = f"http://{args.host}:{args.port}"
     served = {"ingest": f"{base}/api/analytics/events/batch", "admin": f"{base}/api/admin/docs",
               "dashboard": f"{base}/"}
-    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {env.landing})",
+    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {landing})",
           flush=True)
-    app = create_app(web_config(env.landing, env.database_url, pii_key(), parts))
+    app = create_app(web_config(landing, database_url, key, parts))
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
 

@@ -24,9 +24,14 @@ def load(name: str):
     return yaml.safe_load((DEPLOY / name).read_text())
 
 
+def load_all(name: str) -> list:
+    return list(yaml.safe_load_all((DEPLOY / name).read_text()))
+
+
 @pytest.mark.parametrize("name", sorted(str(p.relative_to(DEPLOY)) for p in DEPLOY.rglob("*.y*ml")))
 def test_every_yaml_file_parses(name):
-    assert isinstance(load(name), dict)
+    documents = load_all(name)
+    assert documents and all(isinstance(d, dict) for d in documents)
 
 
 def test_dockerfile_builds_the_code_location():
@@ -87,7 +92,7 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
     deployment = helm["dagster-user-deployments"]["deployments"][0]
 
     helm_image = f"{deployment['image']['repository']}:{deployment['image']['tag']}"
-    dagster_services = ("user_code", "webserver", "daemon", "collector")
+    dagster_services = ("user_code", "webserver", "daemon", "web")
     assert {compose["services"][s]["image"] for s in dagster_services} == {helm_image}
     assert compose["services"]["user_code"]["environment"]["DAGSTER_CURRENT_IMAGE"] == helm_image
 
@@ -107,4 +112,25 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
     read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', code)) - {"ANALYTICS_HOME", "ANALYTICS_LANDING_SENSOR_SECONDS",
                                                              "ANALYTICS_DAGSTER_STORAGE_URL"}
     read -= {n for n in read if n.startswith("ANALYTICS_DBT_")}  # derived from the database URL
-    assert read <= compose_vars, read - compose_vars
+    web_vars = analytics_variables(compose["services"]["web"]["environment"])
+    assert read <= compose_vars | web_vars, read - compose_vars - web_vars
+
+
+def test_the_web_app_is_deployed_with_its_login_role_only():
+    web_code = "\n".join(p.read_text() for p in (DEPLOY.parent / "analytics_pipeline" / "web").rglob("*.py"))
+    web_read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', web_code))
+    compose_web = load("docker-compose.yml")["services"]["web"]
+    secret, deployment, _ = load_all("kubernetes/web.yaml")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    k8s_vars = set(secret["stringData"]) | {e["name"] for e in container["env"]}
+    for names in (set(compose_web["environment"]), k8s_vars):
+        assert web_read <= names, web_read - names
+        # The owner's URL never reaches the web process: it logs in as analytics_web.
+        assert "ANALYTICS_DATABASE_URL" not in names
+    assert compose_web["environment"]["ANALYTICS_WEB_DATABASE_URL"].startswith("postgresql://analytics_web:")
+    assert secret["stringData"]["ANALYTICS_WEB_DATABASE_URL"].startswith("postgresql://analytics_web:")
+    assert "serve" in compose_web["command"] and "serve" in container["args"]
+    init = (DEPLOY / "initdb" / "02-web-role.sh").read_text()
+    assert "CREATE ROLE analytics_web LOGIN NOINHERIT" in init
+    postgres_env = load("docker-compose.yml")["services"]["postgres"]["environment"]
+    assert "ANALYTICS_WEB_PASSWORD" in postgres_env
