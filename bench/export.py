@@ -1,5 +1,6 @@
 """Export of 1 M mart rows to CSV: `analytics-pipeline export` (COPY … TO STDOUT, streamed)
-beside pandas `read_sql` + `to_csv` of the same rows, in the same run, on the same server."""
+beside pandas `read_sql` + `to_csv` of the same rows, in the same run, on the same server; then
+the same rows through the admin API's export."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import psycopg
 
 from analytics_pipeline.access.export import export_mart
+from bench.admin_api import measure_export
 from bench.common import Figure, new_database
 
 TARGET_SECONDS = 5.0
@@ -40,4 +42,5 @@ def measure(env, work: Path, rows: int) -> tuple[list[Figure], dict]:
 
     figure = Figure(f"export {rows:,} mart rows to CSV", export_seconds, "s", "pandas read_sql + to_csv",
                     pandas_seconds, False, f"<= {TARGET_SECONDS:.0f} s", export_seconds <= TARGET_SECONDS)
-    return [figure], {"export": {"rows": rows, "seconds": export_seconds, "pandas_seconds": pandas_seconds}}
+    api = measure_export(env, url, work / "landing", rows, work)
+    return [figure, api], {"export": {"rows": rows, "seconds": export_seconds, "pandas_seconds": pandas_seconds}}

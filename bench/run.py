@@ -1,7 +1,8 @@
 """Throughput benchmarks, each figure beside its baseline measured in the same run on the same
-embedded PostgreSQL: ingest, incremental cost, the marts at 10 M events, export.
+embedded PostgreSQL: ingest, incremental cost, the marts at 10 M events, the admin API on
+those marts, export.
 
-    .venv/bin/python -m bench.run [--only ingest,incremental,marts,export] [--events N] ...
+    .venv/bin/python -m bench.run [--only ingest,incremental,marts,admin_api,export] [--events N] ...
 
 Prints a table and writes bench/results/latest.json. Exit status 1 when a target is missed.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import export, incremental, ingest, marts
+from bench import admin_api, export, incremental, ingest, marts
 from bench.common import bench_environment, report, work_dir
 
-PARTS = ("ingest", "incremental", "marts", "export")
+PARTS = ("ingest", "incremental", "marts", "admin_api", "export")
 
 
 def main() -> int:
@@ -26,12 +27,17 @@ def main() -> int:
     parser.add_argument("--day-events", type=int, default=100_000, help="incremental, marts: events in a day")
     parser.add_argument("--history-events", type=int, default=10_000_000, help="marts: events of history")
     parser.add_argument("--queries", type=int, default=200, help="marts: dashboard queries per mart")
+    parser.add_argument("--clients", type=int, default=20, help="admin_api: concurrent clients")
+    parser.add_argument("--requests-per-client", type=int, default=50, help="admin_api: requests each client sends")
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    parts = [p for p in args.only.split(",") if p]
-    unknown = set(parts) - set(PARTS)
+    asked = [p for p in args.only.split(",") if p]
+    unknown = set(asked) - set(PARTS)
+    parts = [p for p in PARTS if p in asked]
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if "admin_api" in parts and "marts" not in parts:
+        parser.error("admin_api measures the API on the marts that the marts part builds: run both")
 
     work = work_dir("throughput")
     env = bench_environment(work)
@@ -44,6 +50,8 @@ def main() -> int:
             found = incremental.measure(env, work, args.day_events)
         elif part == "marts":
             found = marts.measure(env, args.day_events, args.history_events, args.queries)
+        elif part == "admin_api":
+            found = admin_api.measure(env, args.clients, args.requests_per_client)
         else:
             found = export.measure(env, work, args.export_rows)
         figures += found[0]

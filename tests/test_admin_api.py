@@ -245,3 +245,24 @@ def test_the_openapi_document_describes_every_admin_route(api):
     page = requests.get(api["base"] + "/api/admin/docs", timeout=30)
     assert page.status_code == 200 and all(path in page.text for path in spec["paths"])
 
+
+
+def test_rs256_tokens_from_the_lms_public_key(api):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    lms_key, stranger = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    public_pem = lms_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    claims = {"role": api["roles"]["tenant_b"], "aud": "analytics",
+              "exp": datetime.now(timezone.utc) + timedelta(minutes=5)}
+    settings = JwtSettings(rs256_public_key=public_pem, audience="analytics")
+    with web_server(api["landing"], api["url"], parts=("admin",), jwt=settings) as base:
+        def ask(token: str) -> int:
+            return get(base, ANALYTICS, token, params={"organization_id": "org_2"}).status_code
+
+        assert ask(jwt.encode(claims, lms_key, algorithm="RS256")) == 200
+        assert ask(jwt.encode(claims, stranger, algorithm="RS256")) == 401
+        assert ask(jwt.encode({**claims, "aud": "another-service"}, lms_key, algorithm="RS256")) == 401
+        # An HS256 token "signed" with the public key must not pass as RS256 (algorithm confusion).
+        assert ask(jwt.encode(claims, JWT_SECRET, algorithm="HS256")) == 401
