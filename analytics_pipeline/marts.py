@@ -1,3 +1,6 @@
-"""The published marts (dbt models in the `marts` schema) that dashboards and exports read."""
+"""The published marts: the dbt models in the project's `models/marts` folder (the `marts`
+schema), which dashboards, the admin API and exports read. Adding a model there publishes it."""
 
-MARTS = ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary")
+from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR
+
+MARTS = tuple(sorted(path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")))

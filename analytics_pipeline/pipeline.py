@@ -17,14 +17,12 @@ from tqdm import tqdm
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import libpq_url
-from analytics_pipeline.defs.automation.catch_up import (
-    RAW_EVENTS,
-    latest_by_partition,
-    unfinished_rollups,
+from analytics_pipeline.defs.automation.rules import (
+    marts_behind,
+    partitions_to_roll_up,
+    pending_by_partition,
+    unrecorded_ingests,
 )
-from analytics_pipeline.defs.automation.sensors import MARTS_INPUTS
-from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.ingestion.partition import pending_batches
 from analytics_pipeline.ingestion.reference import changed_snapshots
 from analytics_pipeline.marts import MARTS
 
@@ -53,31 +51,6 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
     )
 
 
-def _latest(instance: dg.DagsterInstance, key: str) -> int:
-    records = instance.fetch_materializations(dg.AssetKey(key), limit=1).records
-    return records[0].storage_id if records else -1
-
-
-def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -> set[str]:
-    """Partitions that took in files after the instance last recorded their ingestion: a run
-    stopped between the commit and the materialization, so no sensor or rollup knows."""
-    latest = latest_by_partition(instance, RAW_EVENTS)
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_EVENTS, storage_ids=list(latest.values())), limit=len(latest)
-    ).records if latest else []
-    recorded_at = {record.partition_key: record.timestamp for record in records}
-    return {
-        day.isoformat()
-        for day, last_ingested_at in conn.execute(load_sql("ingest/last_ingest_by_partition"))
-        if recorded_at.get(day.isoformat(), -1.0) < last_ingested_at.timestamp()
-    }
-
-
-def marts_behind(instance: dg.DagsterInstance) -> bool:
-    """Something upstream of the marts changed after the last complete marts run."""
-    return max(_latest(instance, key) for key in MARTS_INPUTS) > _latest(instance, "analytics_insights")
-
-
 def run_pipeline(
     database_url: str,
     landing: Path,
@@ -88,26 +61,24 @@ def run_pipeline(
     summary = RunSummary()
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         changed = changed_snapshots(conn, landing)
-        landed = sorted({b.partition_key for b in pending_batches(conn, landing)} | unrecorded_ingests(conn, instance))
+        pending, summary.skipped_partitions = pending_by_partition(conn, landing)
+        landed = sorted(set(pending) | unrecorded_ingests(conn, instance))
     if changed:
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")
         _execute(defs, "reference_job", instance)
         summary.reference_reloaded = True
     # Bars draw only on a terminal (disable=None), never into logs or pipes.
     for key in tqdm(landed, desc="partitions", unit="partition", disable=None):
-        if not daily_partitions.has_partition_key(key):
-            summary.skipped_partitions.append(key)
-            continue
         progress(f"ingesting partition {key}")
         _execute(defs, "ingest_partition_job", instance, partition_key=key)
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)
     # What an earlier, interrupted run ingested but did not roll up, or did not publish.
-    for key in sorted(unfinished_rollups(instance)):
+    for key in sorted(partitions_to_roll_up(instance)):
         progress(f"rolling up partition {key}, left unfinished by an earlier run")
         _execute(defs, "rollup_partition_job", instance, partition_key=key)
         summary.partitions_run.append(key)
-    if not summary.nothing_new or marts_behind(instance):
+    if not summary.nothing_new or marts_behind(instance) is not None:
         progress("building dbt marts and insights")
         _execute(defs, "marts_job", instance)
         summary.marts_rebuilt = True

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+from analytics_pipeline.defs.automation.rules import ROLLUP_KEYS
 from analytics_pipeline.defs.automation.sensors import (
     landing_sensor,
     marts_sensor,
@@ -15,6 +16,7 @@ from analytics_pipeline.defs.ingestion.assets import (
     lms_reference_snapshots,
     raw_analytics_events,
 )
+from analytics_pipeline.defs.keys import PUBLISHED_KEY
 from analytics_pipeline.defs.resources import (
     LandingZoneResource,
     PiiResource,
@@ -87,22 +89,36 @@ def test_landing_sensor_requests_each_partition_with_new_files_once(instance, la
     assert late[0].run_key not in {r.run_key for r in requests}
 
 
-def test_rollup_and_marts_sensors_follow_materializations(instance, landing, resources):
+def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landing, resources):
     write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
     assert tick(rollup_sensor, instance)[0] == []
 
     dg.materialize([lms_reference_snapshots], instance=instance, resources=resources)
     dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
-    requests, cursor = tick(rollup_sensor, instance)
+    requests, _ = tick(rollup_sensor, instance)
     assert [r.partition_key for r in requests] == ["2026-02-02"]
-    assert tick(rollup_sensor, instance, cursor=cursor)[0] == []
+    # Asked again before the rollup ran: the same run key, which Dagster does not launch twice.
+    assert [r.run_key for r in tick(rollup_sensor, instance)[0]] == [requests[0].run_key]
 
     # The reference load alone already asks for a marts build; progress asks again after it.
-    marts_requests, marts_cursor = tick(marts_sensor, instance)
+    marts_requests, _ = tick(marts_sensor, instance)
     assert len(marts_requests) == 1
-    assert tick(marts_sensor, instance, cursor=marts_cursor)[0] == []
+    assert [r.run_key for r in tick(marts_sensor, instance)[0]] == [marts_requests[0].run_key]
     dg.materialize([user_lesson_progress, user_course_progress], partition_key="2026-02-02",
                    instance=instance, resources=resources)
-    again, marts_cursor = tick(marts_sensor, instance, cursor=marts_cursor)
+    # Learner progress alone is not the whole rollup: the incremental mart is behind too.
+    assert [r.partition_key for r in tick(rollup_sensor, instance)[0]] == ["2026-02-02"]
+    for key in ROLLUP_KEYS:
+        if key not in (user_lesson_progress.key, user_course_progress.key):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-02-02"))
+    assert tick(rollup_sensor, instance)[0] == []
+    again, _ = tick(marts_sensor, instance)
     assert len(again) == 1 and again[0].run_key != marts_requests[0].run_key
-    assert tick(marts_sensor, instance, cursor=marts_cursor)[0] == []
+    instance.report_runless_asset_event(dg.AssetMaterialization(PUBLISHED_KEY))
+    assert tick(marts_sensor, instance)[0] == []
+
+    # A late file for the same day: ingested again, so rolled up again.
+    write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
+    dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
+    late = tick(rollup_sensor, instance)[0]
+    assert [r.partition_key for r in late] == ["2026-02-02"] and late[0].run_key != requests[0].run_key

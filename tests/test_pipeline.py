@@ -121,6 +121,27 @@ def test_rerun_with_nothing_new_changes_nothing(pipeline):
     assert table_digests(pipeline["url"]) == before
 
 
+def test_the_daemon_finds_nothing_to_do_after_a_run(pipeline):
+    """`make dev` right after `make demo`: the sensors and catch-ups follow the same rules as
+    `run`, so none of them requests an ingest, rollup or marts run."""
+    from analytics_pipeline.environment import bootstrap
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        bootstrap(pipeline["landing"])
+        from analytics_pipeline.definitions import defs
+        from analytics_pipeline.defs.resources import shared_resources
+
+        with dg.DagsterInstance.get() as instance:
+            for sensor in ("landing_sensor", "rollup_sensor", "marts_sensor"):
+                context = dg.build_sensor_context(instance=instance, resources=shared_resources())
+                result = defs.resolve_sensor_def(sensor)(context)
+                assert not result.run_requests, (sensor, result.run_requests)
+            for schedule in ("ingest_catch_up_schedule", "rollup_catch_up_schedule"):
+                context = dg.build_schedule_context(instance=instance, resources=shared_resources(),
+                                                    scheduled_execution_time=datetime(2026, 3, 6))
+                assert isinstance(defs.resolve_schedule_def(schedule)(context), dg.SkipReason), schedule
+
+
 def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
     """5 partition rollups with the incremental marts, 1 full marts build; every dbt test ran and passed."""
     from analytics_pipeline.environment import bootstrap

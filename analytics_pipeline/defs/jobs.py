@@ -34,8 +34,8 @@ ingest_partition_job = dg.define_asset_job(
     description="Ingest the pending batch files of one received-date partition.",
 )
 
-# What a partition's rollup materializes; the catch-up (defs/automation/catch_up.py) compares
-# each with the partition's ingestion.
+# What a partition's rollup materializes; the automation rules (defs/automation/rules.py)
+# compare each with the partition's ingestion.
 ROLLUP_ASSETS = (user_lesson_progress, user_course_progress, analytics_dbt_incremental_models)
 rollup_partition_job = dg.define_asset_job(
     "rollup_partition_job",

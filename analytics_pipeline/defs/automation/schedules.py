@@ -2,16 +2,14 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.automation.catch_up import unfinished_rollups
+from analytics_pipeline.defs.automation.rules import partitions_to_roll_up, pending_by_partition
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
     integrity_checks_job,
     rollup_partition_job,
     sla_checks_job,
 )
-from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
-from analytics_pipeline.ingestion.partition import pending_batches
 
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 
@@ -27,13 +25,11 @@ def ingest_catch_up_schedule(
     context: dg.ScheduleEvaluationContext, database: PostgresResource, landing: LandingZoneResource
 ):
     with database.connect() as conn:
-        keys = sorted({b.partition_key for b in pending_batches(conn, landing.path)})
+        pending, _ = pending_by_partition(conn, landing.path)
     stamp = context.scheduled_execution_time.isoformat()
-    return [
-        dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}")
-        for key in keys
-        if daily_partitions.has_partition_key(key)
-    ] or dg.SkipReason("every landed file is ingested")
+    return [dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}") for key in sorted(pending)] or (
+        dg.SkipReason("every landed file is ingested")
+    )
 
 
 @dg.schedule(
@@ -44,7 +40,7 @@ def ingest_catch_up_schedule(
     description="Daily: roll up every raw partition ingested since its rollup last completed.",
 )
 def rollup_catch_up_schedule(context: dg.ScheduleEvaluationContext):
-    behind = unfinished_rollups(context.instance)
+    behind = partitions_to_roll_up(context.instance)
     stamp = context.scheduled_execution_time.isoformat()
     return [dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}") for key in sorted(behind)] or (
         dg.SkipReason("every raw partition is rolled up")

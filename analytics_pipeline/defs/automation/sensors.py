@@ -1,14 +1,12 @@
-"""Sensors: new landing files → ingestion; new raw partitions → rollups; new progress → marts.
-
-Each sensor keeps a cursor of what it has already requested and gives every request a run
-key, so a repeated tick requests nothing twice and a restarted daemon resumes where it was.
+"""Sensors: new landing files → ingestion; partitions ingested since their rollup → rollups;
+anything new upstream of the marts → marts. What counts as new is decided by the rules in
+rules.py, which `analytics-pipeline run` follows too; every request has a run key, so a
+repeated tick requests nothing twice.
 """
 
 import hashlib
 import json
 import os
-from collections import defaultdict
-
 import dagster as dg
 
 from analytics_pipeline.defs.jobs import (
@@ -17,14 +15,16 @@ from analytics_pipeline.defs.jobs import (
     reference_job,
     rollup_partition_job,
 )
-from analytics_pipeline.defs.partitions import daily_partitions
+from analytics_pipeline.defs.automation.rules import (
+    job_in_flight,
+    marts_behind,
+    partitions_to_roll_up,
+    pending_by_partition,
+)
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
-from analytics_pipeline.ingestion.partition import pending_batches
 from analytics_pipeline.ingestion.reference import ReferenceDataError, changed_snapshots
 
 RUNNING = dg.DefaultSensorStatus.RUNNING
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-             dg.DagsterRunStatus.STARTED]
 
 
 def landing_interval_seconds() -> int:
@@ -45,7 +45,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
             changed = changed_snapshots(conn, landing.path)
         except ReferenceDataError as exc:
             return dg.SensorResult(skip_reason=f"not ingesting: {exc}", cursor=context.cursor)
-        pending = pending_batches(conn, landing.path)
+        by_partition, outside = pending_by_partition(conn, landing.path)
     if changed:
         # Events are judged against the snapshots (courses, enrollments): load those first;
         # ingestion follows on the first tick that finds them current.
@@ -54,14 +54,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
             run_requests=[dg.RunRequest(job_name=reference_job.name, run_key=f"reference:{digest}")],
             cursor=context.cursor,
         )
-    by_partition: dict[str, list[str]] = defaultdict(list)
-    for batch in pending:
-        by_partition[batch.partition_key].append(batch.batch_id)
+    for key in outside:
+        context.log.warning(f"landing folder received_date={key} is outside the partition range")
     requests = []
     for key, batch_ids in sorted(by_partition.items()):
-        if not daily_partitions.has_partition_key(key):
-            context.log.warning(f"landing folder received_date={key} is outside the partition range")
-            continue
         # The set of pending files names the request: the same files never trigger twice,
         # one more file (a late one included) triggers again.
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
@@ -72,61 +68,40 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
             requested[key] = fingerprint
     cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:
-        return dg.SensorResult(skip_reason=f"{len(pending)} pending file(s), all already requested", cursor=cursor)
+        pending = sum(len(ids) for ids in by_partition.values())
+        return dg.SensorResult(skip_reason=f"{pending} pending file(s), all already requested", cursor=cursor)
     return dg.SensorResult(run_requests=requests, cursor=cursor)
-
-
-def _new_materializations(instance: dg.DagsterInstance, key: str, after: int | None) -> list[dg.EventLogRecord]:
-    return list(
-        instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), after_storage_id=after), limit=1000, ascending=True
-        ).records
-    )
 
 
 @dg.sensor(
     job=rollup_partition_job,
     minimum_interval_seconds=10,
     default_status=RUNNING,
-    description="Requests the progress rollups for each newly materialized raw_analytics_events partition.",
+    description="Requests the progress rollups of every partition ingested since its rollup last completed.",
 )
 def rollup_sensor(context: dg.SensorEvaluationContext):
-    after = int(context.cursor) if context.cursor else None
-    records = _new_materializations(context.instance, "raw_analytics_events", after)
-    if not records:
-        return dg.SensorResult(skip_reason="no new raw partition", cursor=context.cursor)
-    latest = {r.partition_key: r.storage_id for r in records}
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(partition_key=key, run_key=f"rollup:{key}:{storage_id}")
-            for key, storage_id in sorted(latest.items())
-        ],
-        cursor=str(records[-1].storage_id),
-    )
-
-
-MARTS_INPUTS = ("user_course_progress", "lms_enrollments", "lms_lessons", "lms_courses", "lms_organizations")
+    behind = partitions_to_roll_up(context.instance)
+    if not behind:
+        return dg.SensorResult(skip_reason="every ingested partition is rolled up")
+    # The run key names the ingestion a rollup catches up with: asked again while that run
+    # is queued or running, Dagster skips the repeat.
+    return dg.SensorResult(run_requests=[
+        dg.RunRequest(partition_key=key, run_key=f"rollup:{key}:{at}") for key, at in sorted(behind.items())
+    ])
 
 
 @dg.sensor(
     job=marts_job,
     minimum_interval_seconds=10,
     default_status=RUNNING,
-    description="Requests one marts rebuild for everything rolled up (or reloaded) since the last one.",
+    description="Requests one marts rebuild when anything upstream changed since the last one.",
 )
 def marts_sensor(context: dg.SensorEvaluationContext):
-    seen: dict[str, int] = json.loads(context.cursor or "{}")
-    fresh = {key: _new_materializations(context.instance, key, seen.get(key)) for key in MARTS_INPUTS}
-    if not any(fresh.values()):
-        return dg.SensorResult(skip_reason="nothing new upstream of the marts", cursor=context.cursor)
+    newest = marts_behind(context.instance)
+    if newest is None:
+        return dg.SensorResult(skip_reason="the marts reflect everything upstream")
     # One dbt build at a time: concurrent builds of the same models collide on dbt's temp
-    # relations. Leave the cursor where it is; the next tick after this run picks it all up.
-    if context.instance.get_runs(dg.RunsFilter(job_name=marts_job.name, statuses=IN_FLIGHT), limit=1):
-        return dg.SensorResult(skip_reason="a marts run is in flight", cursor=context.cursor)
-    for key, records in fresh.items():
-        if records:
-            seen[key] = records[-1].storage_id
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"marts:{max(seen.values())}")],
-        cursor=json.dumps(seen, sort_keys=True),
-    )
+    # relations. The next tick after this run picks up whatever it did not reflect.
+    if job_in_flight(context.instance, marts_job.name):
+        return dg.SensorResult(skip_reason="a marts run is in flight")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"marts:{newest}")])

@@ -6,6 +6,7 @@ Each check's metadata carries `figure` and `threshold`, which alerts quote.
 import dagster as dg
 
 from analytics_pipeline.defs.checks.resources import SlaResource
+from analytics_pipeline.defs.keys import BATCHES_KEY, INSIGHTS_KEY, RAW_EVENTS_KEY
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
 from analytics_pipeline.marts import MARTS
 from analytics_pipeline.monitoring.figures import (
@@ -19,7 +20,7 @@ from analytics_pipeline.monitoring.figures import (
 
 
 @dg.asset_check(
-    asset="analytics_insights",
+    asset=INSIGHTS_KEY,
     description="The marts reflect ingested data within the freshness SLA (10 minutes by default). "
     "A quiet period with nothing newer to reflect is not a breach.",
 )
@@ -41,7 +42,7 @@ def mart_freshness_check(database: PostgresResource, sla: SlaResource) -> dg.Ass
 
 
 @dg.asset_check(
-    asset="raw_analytics_events",
+    asset=RAW_EVENTS_KEY,
     description="No landed file waits longer than the ingest-lag SLA (2 minutes by default).",
 )
 def ingest_lag_check(
@@ -62,7 +63,7 @@ def ingest_lag_check(
 
 
 @dg.asset_check(
-    asset="raw_analytics_events",
+    asset=RAW_EVENTS_KEY,
     description="Every clientEventId is stored once, and raw events and the id ledger agree.",
 )
 def client_event_id_unique_check(database: PostgresResource) -> dg.AssetCheckResult:
@@ -75,7 +76,7 @@ def client_event_id_unique_check(database: PostgresResource) -> dg.AssetCheckRes
 
 
 @dg.asset_check(
-    asset="analytics_event_batches",
+    asset=BATCHES_KEY,
     description="Per batch: lines = accepted + duplicates + dead-lettered, matching stored rows.",
 )
 def batch_conservation_check(database: PostgresResource) -> dg.AssetCheckResult:
@@ -92,7 +93,7 @@ def batch_conservation_check(database: PostgresResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset="raw_analytics_events",
+    asset=RAW_EVENTS_KEY,
     description="Share of landed lines dead-lettered over the recent received days stays under the limit.",
 )
 def dead_letter_rate_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:

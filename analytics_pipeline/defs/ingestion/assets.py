@@ -9,9 +9,8 @@ from analytics_pipeline.defs.resources import (
     PostgresResource,
 )
 from analytics_pipeline.ingestion.partition import ingest_partition
-from analytics_pipeline.ingestion.reference import REFERENCE_TABLES, load_reference
-
-REFERENCE_KEYS = {table.name: dg.AssetKey(f"lms_{table.name}") for table in REFERENCE_TABLES}
+from analytics_pipeline.defs.keys import BATCHES_KEY, RAW_EVENTS_KEY, REFERENCE_KEYS
+from analytics_pipeline.ingestion.reference import load_reference
 
 
 @dg.multi_asset(
@@ -39,7 +38,7 @@ def lms_reference_snapshots(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "raw_analytics_events",
+            RAW_EVENTS_KEY,
             group_name="ingestion",
             deps=[REFERENCE_KEYS["enrollments"]],
             description=(
@@ -48,7 +47,7 @@ def lms_reference_snapshots(
             ),
         ),
         dg.AssetSpec(
-            "analytics_event_batches",
+            BATCHES_KEY,
             group_name="ingestion",
             description=(
                 "raw.analytics_event_batches and raw.analytics_event_ids: the batch ledger "
@@ -78,7 +77,7 @@ def raw_analytics_events(
     )
     quarantined = [r for r in results if r.quarantined]
     yield dg.MaterializeResult(
-        asset_key="raw_analytics_events",
+        asset_key=RAW_EVENTS_KEY,
         metadata={
             **totals,
             "batches": len(results) - len(quarantined),
@@ -86,6 +85,6 @@ def raw_analytics_events(
         },
     )
     yield dg.MaterializeResult(
-        asset_key="analytics_event_batches",
+        asset_key=BATCHES_KEY,
         metadata={"batches": len(results), "lines": totals["lines"], "ledger": dg.MetadataValue.md(table)},
     )

@@ -5,6 +5,7 @@ from datetime import date
 
 import dagster as dg
 
+from analytics_pipeline.defs.keys import RAW_EVENTS_KEY
 from analytics_pipeline.defs.resources import (
     LandingZoneResource,
     PiiResource,
@@ -35,7 +36,7 @@ def replay_dead_letters_op(
     )
     for partition in sorted(summary.partitions):
         yield dg.AssetMaterialization(
-            asset_key="raw_analytics_events",
+            asset_key=RAW_EVENTS_KEY,
             partition=partition,
             metadata={"cause": "dead-letter replay", "replayed": summary.replayed,
                       "orgs_resolved": summary.orgs_resolved},

@@ -2,6 +2,13 @@
 
 import dagster as dg
 
+from analytics_pipeline.defs.keys import (
+    COURSE_PROGRESS_KEY,
+    INSIGHTS_KEY,
+    LESSON_PROGRESS_KEY,
+    RAW_EVENTS_KEY,
+    REFERENCE_KEYS,
+)
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import PostgresResource
 from analytics_pipeline.marts import MARTS
@@ -22,7 +29,8 @@ MAX_CHARTED_ORGS = 25
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["raw_analytics_events"],
+    key=LESSON_PROGRESS_KEY,
+    deps=[RAW_EVENTS_KEY],
     group_name="rollups",
     description="core.user_lesson_progress: per learner and lesson, merged idempotently.",
 )
@@ -35,7 +43,8 @@ def user_lesson_progress(context: dg.AssetExecutionContext, database: PostgresRe
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["user_lesson_progress", "lms_lessons"],
+    key=COURSE_PROGRESS_KEY,
+    deps=[LESSON_PROGRESS_KEY, REFERENCE_KEYS["lessons"]],
     group_name="rollups",
     description="core.user_course_progress: per learner and course, lesson counts re-derived.",
 )
@@ -46,6 +55,7 @@ def user_course_progress(context: dg.AssetExecutionContext, database: PostgresRe
 
 
 @dg.asset(
+    key=INSIGHTS_KEY,
     deps=MART_KEYS,
     group_name="insights",
     description="core.analytics_insights: one row per org that dashboards load instantly.",

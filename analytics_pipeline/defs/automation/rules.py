@@ -1,0 +1,88 @@
+"""The graph's automation rules, in one place: what needs ingesting, rolling up or rebuilding.
+
+The sensors, the catch-up schedules and `analytics-pipeline run` all ask these same
+questions, so the daemon and a hand-run `run` agree: after a `run`, the daemon finds nothing
+to do until something new lands. Each rule compares state (the batch ledger, the latest
+materialization of each asset per partition), not a sensor's memory, so late files and older
+partitions are caught as surely as today's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.defs.jobs import ROLLUP_ASSETS
+from analytics_pipeline.defs.keys import MARTS_INPUT_KEYS, PUBLISHED_KEY, RAW_EVENTS_KEY
+from analytics_pipeline.defs.partitions import daily_partitions
+from analytics_pipeline.ingestion.partition import pending_batches
+
+ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+
+
+def pending_by_partition(conn: psycopg.Connection, landing: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """({partition: its landed batch ids not yet ingested}, folders outside the partition range)."""
+    pending: dict[str, list[str]] = defaultdict(list)
+    outside = set()
+    for batch in pending_batches(conn, landing):
+        if daily_partitions.has_partition_key(batch.partition_key):
+            pending[batch.partition_key].append(batch.batch_id)
+        else:
+            outside.add(batch.partition_key)
+    return dict(pending), sorted(outside)
+
+
+def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+    """{partition: storage id of its latest materialization of `key`}, in one query."""
+    return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION
+    ))
+
+
+def partitions_to_roll_up(instance: dg.DagsterInstance) -> dict[str, int]:
+    """{partition: storage id of its latest ingestion} for every partition ingested after one
+    of its rollup assets last materialized: never rolled up, rolled up before late files
+    arrived, or a run stopped between ingest and rollup."""
+    ingested = latest_by_partition(instance, RAW_EVENTS_KEY)
+    behind = {}
+    for key in ROLLUP_KEYS:
+        rolled = latest_by_partition(instance, key)
+        behind |= {partition: at for partition, at in ingested.items() if rolled.get(partition, -1) < at}
+    return behind
+
+
+def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -> set[str]:
+    """Partitions that took in files after the instance last recorded their ingestion: a run
+    stopped between the commit and the materialization, so no sensor or rollup knows."""
+    latest = latest_by_partition(instance, RAW_EVENTS_KEY)
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_EVENTS_KEY, storage_ids=list(latest.values())), limit=len(latest)
+    ).records if latest else []
+    recorded_at = {record.partition_key: record.timestamp for record in records}
+    return {
+        day.isoformat()
+        for day, last_ingested_at in conn.execute(load_sql("ingest/last_ingest_by_partition"))
+        if recorded_at.get(day.isoformat(), -1.0) < last_ingested_at.timestamp()
+    }
+
+
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
+    records = instance.fetch_materializations(key, limit=1).records
+    return records[0].storage_id if records else -1
+
+
+def marts_behind(instance: dg.DagsterInstance) -> int | None:
+    """The newest upstream materialization (storage id) that the last complete marts run does
+    not reflect, or None when the marts are current."""
+    newest = max(_latest(instance, key) for key in MARTS_INPUT_KEYS)
+    return newest if newest > _latest(instance, PUBLISHED_KEY) else None
+
+
+def job_in_flight(instance: dg.DagsterInstance, job_name: str) -> bool:
+    return bool(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1))

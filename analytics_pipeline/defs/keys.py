@@ -1,0 +1,19 @@
+"""The asset keys of the Python assets, in one place; dbt models are keyed by their names
+(defs/dbt/translator.py), and the marts' names come from the dbt manifest (marts.py)."""
+
+import dagster as dg
+
+from analytics_pipeline.ingestion.reference import REFERENCE_TABLES
+
+REFERENCE_KEYS = {table.name: dg.AssetKey(f"lms_{table.name}") for table in REFERENCE_TABLES}
+RAW_EVENTS_KEY = dg.AssetKey("raw_analytics_events")
+BATCHES_KEY = dg.AssetKey("analytics_event_batches")
+LESSON_PROGRESS_KEY = dg.AssetKey("user_lesson_progress")
+COURSE_PROGRESS_KEY = dg.AssetKey("user_course_progress")
+INSIGHTS_KEY = dg.AssetKey("analytics_insights")
+
+# A marts run ends with the insights: its materialization marks the marts as published.
+PUBLISHED_KEY = INSIGHTS_KEY
+# What the unpartitioned marts are built from: newer materializations of these mean the
+# marts are behind.
+MARTS_INPUT_KEYS = (COURSE_PROGRESS_KEY, *REFERENCE_KEYS.values())
