@@ -47,7 +47,7 @@ def _cmd_run(args) -> int:
     import dagster as dg
 
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import format_summary, run_pipeline
+    from analytics_pipeline.in_process_run import format_summary, run_pipeline
 
     env = bootstrap(args.landing)
     # After bootstrap: the definitions read the dbt manifest.
@@ -265,7 +265,7 @@ def _cmd_replay(args) -> int:
     import dagster as dg
 
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import format_summary, run_pipeline, run_replay
+    from analytics_pipeline.in_process_run import format_summary, run_pipeline, run_replay
 
     env = bootstrap(args.landing)
     from analytics_pipeline.definitions import defs

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.automation.alerts import (
+from analytics_pipeline.defs.automation.alert_sensors import (
     check_alert_sensor,
     run_failure_alert_sensor,
 )
@@ -17,7 +17,7 @@ from analytics_pipeline.defs.automation.sensors import (
     marts_sensor,
     rollup_sensor,
 )
-from analytics_pipeline.defs.checks.checks import all_checks
+from analytics_pipeline.defs.checks.asset_checks import all_checks
 from analytics_pipeline.defs.checks.resources import SlaResource
 from analytics_pipeline.defs.dbt.assets import (
     analytics_dbt_incremental_models,
@@ -28,7 +28,7 @@ from analytics_pipeline.defs.ingestion.assets import (
     lms_reference_snapshots,
     raw_analytics_events,
 )
-from analytics_pipeline.defs.ingestion.replay import replay_dead_letters_job
+from analytics_pipeline.defs.ingestion.replay_job import replay_dead_letters_job
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
     integrity_checks_job,

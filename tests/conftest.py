@@ -114,7 +114,7 @@ def platform(new_database, tmp_path_factory):
     from analytics_pipeline.access.grants import ensure_role, grant
     from analytics_pipeline.demo.generator import generate
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import run_pipeline
+    from analytics_pipeline.in_process_run import run_pipeline
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
     generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))

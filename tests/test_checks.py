@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from analytics_pipeline.defs.checks.checks import (
+from analytics_pipeline.defs.checks.asset_checks import (
     batch_conservation_check,
     client_event_id_unique_check,
     dead_letter_rate_check,
@@ -171,7 +171,7 @@ def test_failed_check_alerts_once_with_retry_then_resolves(conn, landing, migrat
     with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
         os.environ.update(ANALYTICS_LANDING_DIR=str(landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
         from analytics_pipeline.definitions import defs
-        from analytics_pipeline.defs.automation.alerts import check_alert_sensor
+        from analytics_pipeline.defs.automation.alert_sensors import check_alert_sensor
 
         checks_job = defs.resolve_job_def("sla_checks_job")
         repository = defs.get_repository_def()
@@ -208,7 +208,7 @@ def test_a_failed_run_is_posted_with_its_job_and_partition(migrated_db, new_data
     with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
         os.environ.update(ANALYTICS_LANDING_DIR=str(missing_landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
         from analytics_pipeline.definitions import defs
-        from analytics_pipeline.defs.automation.alerts import run_failure_alert_sensor
+        from analytics_pipeline.defs.automation.alert_sensors import run_failure_alert_sensor
 
         result = defs.resolve_job_def("reference_job").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success

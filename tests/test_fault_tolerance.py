@@ -140,7 +140,7 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     """Received on 05-03 about 05-01: today's partition ingests it, 05-01's figures change."""
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import run_pipeline
+    from analytics_pipeline.in_process_run import run_pipeline
 
     write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1")])
     write_batch(tmp_path, "2026-05-01", [event("u1", "c1", day="2026-05-01")])

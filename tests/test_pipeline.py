@@ -235,7 +235,7 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
 def test_a_commit_dagster_never_recorded_is_found_from_the_ledger(pipeline):
     """What `run` rolls up after a kill between ingestion's commit and its materialization."""
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import unrecorded_ingests
+    from analytics_pipeline.in_process_run import unrecorded_ingests
 
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         bootstrap(pipeline["landing"])

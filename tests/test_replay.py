@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import psycopg
 
-from analytics_pipeline.defs.checks.checks import batch_conservation_check
+from analytics_pipeline.defs.checks.asset_checks import batch_conservation_check
 from analytics_pipeline.defs.resources import PostgresResource
 from tests.conftest import pipeline_environment
 from tests.landing_helpers import event, write_batch, write_reference
@@ -16,7 +16,7 @@ DAY = "2026-06-01"
 
 def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.pipeline import run_pipeline, run_replay
+    from analytics_pipeline.in_process_run import run_pipeline, run_replay
 
     # The LMS snapshot lags: course c2 and two enrollments are not in it yet.
     write_reference(tmp_path, [("org_a", "u1", "c1")])

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from analytics_pipeline.defs.checks.checks import (
+from analytics_pipeline.defs.checks.asset_checks import (
     integrity_checks,
     mart_freshness_check,
     sla_checks,

@@ -126,7 +126,7 @@ _EVENT_CLASSES = tuple(
 )
 EVENT_TYPES = frozenset(cls.eventType for cls in _EVENT_CLASSES)
 # Every class keeps Event's fields in Event's order: ingestion reads them by position
-# (`msgspec.structs.astuple`, batches.py).
+# (`msgspec.structs.astuple`, batch_parser.py).
 EVENT_FIELDS = Event.__struct_fields__
 if any(cls.__struct_fields__ != EVENT_FIELDS for cls in _EVENT_CLASSES):
     raise TypeError("an event class reorders Event's fields")

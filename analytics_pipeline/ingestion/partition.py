@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import ParsedBatch, known_courses, parse_batch
+from analytics_pipeline.ingestion.batch_parser import ParsedBatch, known_courses, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile, list_batch_files
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.writer import BatchResult, write_group

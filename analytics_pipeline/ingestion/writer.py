@@ -26,7 +26,7 @@ from psycopg import errors
 from psycopg.types.string import BytesBinaryDumper
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import (
+from analytics_pipeline.ingestion.batch_parser import (
     BATCH,
     CLAIMED,
     COURSE,

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batches import LINE_NO, ParsedBatch, known_courses, parse_batch
+from analytics_pipeline.ingestion.batch_parser import LINE_NO, ParsedBatch, known_courses, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.writer import lock_batches, retrying_conflicts, write_events

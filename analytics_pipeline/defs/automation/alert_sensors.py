@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from analytics_pipeline.monitoring.alerts import check_alert, deliver, run_failure_alert
+from analytics_pipeline.monitoring.webhook import check_alert, deliver, run_failure_alert
 
 
 @dg.sensor(

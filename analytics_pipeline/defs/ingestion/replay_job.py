@@ -11,7 +11,7 @@ from analytics_pipeline.defs.resources import (
     PiiResource,
     PostgresResource,
 )
-from analytics_pipeline.ingestion.replay import replay_dead_letters
+from analytics_pipeline.ingestion.dead_letter_replay import replay_dead_letters
 
 
 class ReplayConfig(dg.Config):
