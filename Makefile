@@ -39,4 +39,5 @@ bench: install
 	$(BIN)/python -m bench.freshness
 
 clean:
+	-test -x $(BIN)/analytics-pipeline && $(BIN)/analytics-pipeline db stop
 	rm -rf .analytics $(LANDING) dbt_project/target dbt_project/logs

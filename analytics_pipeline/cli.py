@@ -14,9 +14,12 @@ from analytics_pipeline.settings import ConfigurationError, landing_root
 
 
 def _cmd_db(args) -> int:
-    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.db.embedded import resolve_urls, stop_embedded_server
     from analytics_pipeline.db.migrations import migrate
 
+    if args.action == "stop":
+        print("stopped the embedded PostgreSQL" if stop_embedded_server() else "the embedded PostgreSQL is not running")
+        return 0
     url, _ = resolve_urls()
     if args.action == "url":
         print(url)
@@ -309,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="the analytics database")
-    db.add_argument("action", choices=["url", "migrate"])
+    db.add_argument("action", choices=["url", "migrate", "stop"])
     db.set_defaults(func=_cmd_db)
 
     gen = sub.add_parser("generate", help="write deterministic demo data into a landing zone")

@@ -9,6 +9,8 @@ import struct
 import subprocess
 import termios
 
+import psutil
+
 from tests.conftest import cli_command, run_cli
 
 
@@ -54,3 +56,20 @@ def test_bad_input_gets_one_clear_line(tmp_path, monkeypatch):
     bad_url = run_cli("report", "--org", "org_1")
     assert bad_url.returncode == 2 and len(bad_url.stderr.strip().splitlines()) == 1, bad_url.stderr
     assert bad_url.stderr.startswith("error: ")
+
+
+def test_db_stop_stops_the_embedded_server(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    started = run_cli("db", "url")
+    assert started.returncode == 0 and started.stdout.startswith("postgresql://"), started.stderr
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    pid = int(pid_file.read_text().split("\n", 1)[0])
+    stopped = run_cli("db", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not pid_file.exists()
+    try:  # gone, or a zombie its parent (this sandbox's init) has yet to reap
+        assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        pass
+    assert "not running" in run_cli("db", "stop").stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 import psycopg
@@ -30,6 +32,23 @@ def start_embedded_server(data_dir: Path | None = None):
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     configure_server(server.get_uri())
     return server
+
+
+def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> bool:
+    """Stop the embedded server if it runs (a fast shutdown: sessions end, data is safe);
+    returns whether one was running."""
+    pid_file = (data_dir or state_dir() / "pgdata") / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+        os.kill(pid, signal.SIGINT)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    deadline = time.monotonic() + timeout
+    while pid_file.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the embedded PostgreSQL (pid {pid}) did not stop within {timeout:.0f} s")
+        time.sleep(0.1)
+    return True
 
 
 def configure_server(server_url: str) -> dict[str, str]:
