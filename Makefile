@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 LANDING ?= landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test dev serve bench clean
+.PHONY: install demo test lint dev serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,9 +21,16 @@ demo: install
 	$(BIN)/analytics-pipeline run --landing $(LANDING)
 	$(BIN)/analytics-pipeline demo-tokens --landing $(LANDING)
 
-## The test suite (real PostgreSQL, real dbt, real Dagster).
-test: install
+## The test suite (real PostgreSQL, real dbt, real Dagster, the dashboard in Chromium), after the linters.
+test: install lint
 	$(BIN)/python -m pytest
+
+## ruff (lint and format) and sqlfluff (the project's SQL with psycopg placeholders; dbt's Jinja).
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint --templater placeholder analytics_pipeline/sql
+	$(BIN)/sqlfluff lint --templater jinja dbt_project/models dbt_project/macros
 
 ## Dagster UI + daemon on the demo data, sensors and schedules on: http://localhost:3000
 dev: install

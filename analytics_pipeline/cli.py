@@ -33,7 +33,11 @@ def _cmd_generate(args) -> int:
     from analytics_pipeline.demo.generator import generate
 
     summary = generate(
-        args.landing, orgs=args.orgs, learners=args.learners, days=args.days, seed=args.seed,
+        args.landing,
+        orgs=args.orgs,
+        learners=args.learners,
+        days=args.days,
+        seed=args.seed,
         end_date=args.end_date,
     )
     print(
@@ -115,10 +119,12 @@ def _cmd_serve(args) -> int:
     # One JSON line per ingested batch on stdout: what log shippers expect.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     base = f"http://{args.host}:{args.port}"
-    served = {"ingest": f"{base}/api/analytics/events/batch", "admin": f"{base}/api/admin/docs",
-              "dashboard": f"{base}/"}
-    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {landing})",
-          flush=True)
+    served = {
+        "ingest": f"{base}/api/analytics/events/batch",
+        "admin": f"{base}/api/admin/docs",
+        "dashboard": f"{base}/",
+    }
+    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {landing})", flush=True)
     app = create_app(web_config(landing, database_url, key, parts))
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
@@ -129,8 +135,12 @@ def _cmd_simulate(args) -> int:
 
     print(f"writing about {args.rate} events/s into {args.landing} (Ctrl-C to stop)")
     try:
-        written = simulate(args.landing, args.rate, duration_seconds=args.seconds,
-                           on_batch=lambda path, n: print(f"  {n:>4} events -> {path.name}"))
+        written = simulate(
+            args.landing,
+            args.rate,
+            duration_seconds=args.seconds,
+            on_batch=lambda path, n: print(f"  {n:>4} events -> {path.name}"),
+        )
     except KeyboardInterrupt:
         return 0
     print(f"wrote {written} events")
@@ -148,8 +158,7 @@ def _cmd_access(args) -> int:
     migrate(url)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         if args.action == "create-role":
-            ensure_role(conn, args.role, login=args.login, password=args.password,
-                        platform_admin=args.platform_admin)
+            ensure_role(conn, args.role, login=args.login, password=args.password, platform_admin=args.platform_admin)
             print(f"role {args.role} ready ({'LOGIN' if args.login else 'NOLOGIN'})")
         elif args.action == "grant":
             ensure_role(conn, args.role, login=args.login, password=args.password)
@@ -176,14 +185,15 @@ def _when(value) -> str:
 def _token_action(conn, args, credentials) -> None:
     if args.token_action == "create":
         new = credentials.create_token(conn, args.role, credentials.parse_duration(args.expires_in), args.label)
-        print(f"token {new.token_id} for role {new.role}, expires {_when(new.expires_at)}; "
-              "shown once, store it now:")
+        print(f"token {new.token_id} for role {new.role}, expires {_when(new.expires_at)}; shown once, store it now:")
         print(new.token)
     elif args.token_action == "list":
         for row in credentials.list_tokens(conn):
             state = "revoked" if row["revoked_at"] else "active"
-            print(f"{row['token_id']}  {row['role_name']:<30} {state:<8} expires {_when(row['expires_at'])}  "
-                  f"{row['label'] or ''}")
+            print(
+                f"{row['token_id']}  {row['role_name']:<30} {state:<8} expires {_when(row['expires_at'])}  "
+                f"{row['label'] or ''}"
+            )
     else:
         revoked = credentials.revoke_token(conn, args.token)
         if not revoked:
@@ -221,8 +231,10 @@ def _cmd_demo_tokens(args) -> int:
     if len(sign_ins) == 1:
         raise ValueError("no organizations loaded yet: run `analytics-pipeline run` first")
     print(f"\nThe dashboard and admin API: .venv/bin/analytics-pipeline serve --landing {args.landing}")
-    print(f"then open http://127.0.0.1:8080/ and sign in with one of these tokens "
-          f"(valid {DEMO_LIFETIME.days} days; API docs at /api/admin/docs):")
+    print(
+        f"then open http://127.0.0.1:8080/ and sign in with one of these tokens "
+        f"(valid {DEMO_LIFETIME.days} days; API docs at /api/admin/docs):"
+    )
     for sign_in in sign_ins:
         print(f"  {sign_in.who:<40} {sign_in.token}")
     return 0
@@ -237,10 +249,13 @@ def _cmd_export(args) -> int:
     url, _ = resolve_urls()
     # Bars draw only on a terminal (disable=None), never into logs or pipes.
     with tqdm(unit="B", unit_scale=True, desc=f"exporting {args.mart}", disable=None) as bar:
-        rows = export_mart(url, args.mart, args.org, args.out, role=args.role,
-                           on_chunk=lambda written: bar.update(written - bar.n))
-    print(f"exported {rows} row(s) of marts.{args.mart} for {args.org} to {args.out}"
-          + (f" as role {args.role}" if args.role else ""))
+        rows = export_mart(
+            url, args.mart, args.org, args.out, role=args.role, on_chunk=lambda written: bar.update(written - bar.n)
+        )
+    print(
+        f"exported {rows} row(s) of marts.{args.mart} for {args.org} to {args.out}"
+        + (f" as role {args.role}" if args.role else "")
+    )
     return 0
 
 
@@ -259,8 +274,10 @@ def _cmd_report(args) -> int:
     if not charts.completion:
         raise ValueError(f"no mart rows for org {args.org!r}")
     args.out.write_text(html_page(charts, fresh.isoformat() if fresh else "unknown"), encoding="utf-8")
-    print(f"wrote {args.out}: completion of {len(charts.completion)} course(s), "
-          f"{len(charts.funnels)} drop-off funnel(s) for {args.org}")
+    print(
+        f"wrote {args.out}: completion of {len(charts.completion)} course(s), "
+        f"{len(charts.funnels)} drop-off funnel(s) for {args.org}"
+    )
     return 0
 
 
@@ -321,8 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--learners", type=int, default=300)
     gen.add_argument("--days", type=int, default=14)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--end-date", type=date.fromisoformat, default=None,
-                     help="last received date, YYYY-MM-DD (default: yesterday, UTC)")
+    gen.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=None,
+        help="last received date, YYYY-MM-DD (default: yesterday, UTC)",
+    )
     gen.set_defaults(func=_cmd_generate)
 
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
@@ -343,8 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--landing", type=Path, default=Path("landing"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--only", action="append", choices=["ingest", "admin", "dashboard"],
-                       help="serve only this part (repeatable); default: all")
+    serve.add_argument(
+        "--only",
+        action="append",
+        choices=["ingest", "admin", "dashboard"],
+        help="serve only this part (repeatable); default: all",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     collect = sub.add_parser("collect", help="serve the ingestion routes only (= serve --only ingest)")

@@ -55,7 +55,5 @@ def pii_key() -> bytes:
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
-        logging.getLogger(__name__).warning(
-            "ANALYTICS_PII_KEY is not set: generated a local demo key in %s", key_file
-        )
+        logging.getLogger(__name__).warning("ANALYTICS_PII_KEY is not set: generated a local demo key in %s", key_file)
     return key_file.read_text().strip().encode()

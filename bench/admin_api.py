@@ -37,8 +37,13 @@ CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 def serving(database_url: str, landing: Path, port: int = 8765):
     """`analytics-pipeline serve --only admin` in its own process, as the web login role."""
     env = {**os.environ, "ANALYTICS_WEB_DATABASE_URL": web_database_url(database_url)}
-    process = subprocess.Popen([CLI, "serve", "--only", "admin", "--landing", str(landing), "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [CLI, "serve", "--only", "admin", "--landing", str(landing), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -48,7 +53,7 @@ def serving(database_url: str, landing: Path, port: int = 8765):
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the web app did not start")
+                    raise RuntimeError("the web app did not start") from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -93,8 +98,12 @@ def http_latencies(base: str, tokens: dict, clients: int, per_client: int) -> li
         for _ in range(per_client):
             org = rng.choice(list(tokens))
             start = time.perf_counter()
-            answer = session.get(f"{base}/api/admin/analytics", params={"organization_id": org},
-                                 headers={"Authorization": f"Bearer {tokens[org][1]}"}, timeout=60)
+            answer = session.get(
+                f"{base}/api/admin/analytics",
+                params={"organization_id": org},
+                headers={"Authorization": f"Bearer {tokens[org][1]}"},
+                timeout=60,
+            )
             mine.append((time.perf_counter() - start) * 1000)
             answer.raise_for_status()
         with lock:
@@ -118,10 +127,16 @@ def measure(env, clients: int, per_client: int) -> tuple[list[Figure], dict]:
         http_latencies(base, tokens, clients, 5)  # warm-up: the pool's connections, the caches
         latencies = http_latencies(base, tokens, clients, per_client)
     figures = [
-        Figure(f"admin API p{q}, {clients} concurrent clients", percentile(latencies, q), "ms",
-               "its queries straight to PostgreSQL, one client", percentile(direct, q), False,
-               f"p95 <= {TARGET_P95_MS} ms" if q == 95 else "",
-               percentile(latencies, q) <= TARGET_P95_MS if q == 95 else None)
+        Figure(
+            f"admin API p{q}, {clients} concurrent clients",
+            percentile(latencies, q),
+            "ms",
+            "its queries straight to PostgreSQL, one client",
+            percentile(direct, q),
+            False,
+            f"p95 <= {TARGET_P95_MS} ms" if q == 95 else "",
+            percentile(latencies, q) <= TARGET_P95_MS if q == 95 else None,
+        )
         for q in (50, 95)
     ]
     return figures, {"admin_api": {"history_events": events, "orgs": len(orgs), "requests": len(latencies)}}
@@ -130,20 +145,28 @@ def measure(env, clients: int, per_client: int) -> tuple[list[Figure], dict]:
 def measure_export(env, url: str, landing: Path, rows: int, work: Path) -> Figure:
     """`url` holds a mart-shaped marts.org_engagement_daily of `rows` rows of org_1 (bench.export)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO core.analytics_insights (org_id, org_name, active_learners_7d, active_learners_30d,"
-                     " enrolled_learners, completed_learners, videos_played, videos_completed, quizzes_submitted,"
-                     " survey_responses, summary) VALUES ('org_1', 'Org 1', 0, 0, 0, 0, 0, 0, 0, 0, '')"
-                     " ON CONFLICT DO NOTHING")
+        conn.execute(
+            "INSERT INTO core.analytics_insights (org_id, org_name, active_learners_7d, active_learners_30d,"
+            " enrolled_learners, completed_learners, videos_played, videos_completed, quizzes_submitted,"
+            " survey_responses, summary) VALUES ('org_1', 'Org 1', 0, 0, 0, 0, 0, 0, 0, 0, '')"
+            " ON CONFLICT DO NOTHING"
+        )
         role, token = tenant_tokens(conn, ["org_1"])["org_1"]
     start = time.perf_counter()
     cli_rows = export_mart(url, "org_engagement_daily", "org_1", work / "cli.csv", role=role)
     cli_seconds = time.perf_counter() - start
     with serving(url, landing, port=8766) as base:
         start = time.perf_counter()
-        with requests.get(f"{base}/api/admin/analytics/export", stream=True, timeout=120,
-                          params={"organization_id": "org_1", "dataset": "engagement"},
-                          headers={"Authorization": f"Bearer {token}"}) as answer, \
-                (work / "api.csv").open("wb") as out:
+        with (
+            requests.get(
+                f"{base}/api/admin/analytics/export",
+                stream=True,
+                timeout=120,
+                params={"organization_id": "org_1", "dataset": "engagement"},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as answer,
+            (work / "api.csv").open("wb") as out,
+        ):
             answer.raise_for_status()
             for chunk in answer.iter_content(1 << 16):
                 out.write(chunk)
@@ -151,5 +174,13 @@ def measure_export(env, url: str, landing: Path, rows: int, work: Path) -> Figur
     with (work / "api.csv").open("rb") as handle:
         api_rows = sum(1 for _ in handle) - 1
     assert api_rows == cli_rows == rows, (api_rows, cli_rows, rows)
-    return Figure(f"admin API export of {rows:,} rows", api_seconds, "s", "CLI export (COPY) as the same role",
-                  cli_seconds, False, f"<= {EXPORT_TARGET_SECONDS:.0f} s", api_seconds <= EXPORT_TARGET_SECONDS)
+    return Figure(
+        f"admin API export of {rows:,} rows",
+        api_seconds,
+        "s",
+        "CLI export (COPY) as the same role",
+        cli_seconds,
+        False,
+        f"<= {EXPORT_TARGET_SECONDS:.0f} s",
+        api_seconds <= EXPORT_TARGET_SECONDS,
+    )

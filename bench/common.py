@@ -8,7 +8,7 @@ import os
 import statistics
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,8 +66,9 @@ def generate_day(landing: Path, events: int, day: date = DAY, seed: int = 11):
     """About `events` landing lines for one received date (with the demo's retries and bad lines)."""
     from analytics_pipeline.demo.generator import generate
 
-    return generate(landing, orgs=20, learners=max(1, events // EVENTS_PER_LEARNER_DAY), days=1,
-                    seed=seed, end_date=day)
+    return generate(
+        landing, orgs=20, learners=max(1, events // EVENTS_PER_LEARNER_DAY), days=1, seed=seed, end_date=day
+    )
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -95,10 +96,16 @@ def report(figures: list[Figure], notes: dict) -> str:
             f"{f.ratio:>7.2f}x  {f.target}{verdict}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({
-        "measured_at": datetime.now(timezone.utc).isoformat(),
-        "cpus": os.cpu_count(),
-        "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
-        "notes": notes,
-    }, indent=2, default=str))
+    (RESULTS / "latest.json").write_text(
+        json.dumps(
+            {
+                "measured_at": datetime.now(UTC).isoformat(),
+                "cpus": os.cpu_count(),
+                "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
+                "notes": notes,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return "\n".join(lines)

@@ -29,6 +29,8 @@ def measure(env, work: Path, rows: int) -> tuple[list[Figure], dict]:
             " now() AS data_fresh_as_of FROM generate_series(1, %s) AS i",
             (rows,),
         )
+        # As dbt's post-hook does for a real mart: row-level security and the tenants' grant.
+        conn.execute("SELECT access.apply_tenant_policy('marts.org_engagement_daily')")
     start = time.perf_counter()
     exported = export_mart(url, "org_engagement_daily", "org_1", work / "export.csv")
     export_seconds = time.perf_counter() - start
@@ -40,7 +42,15 @@ def measure(env, work: Path, rows: int) -> tuple[list[Figure], dict]:
     pandas_seconds = time.perf_counter() - start
     assert exported == len(frame) == rows
 
-    figure = Figure(f"export {rows:,} mart rows to CSV", export_seconds, "s", "pandas read_sql + to_csv",
-                    pandas_seconds, False, f"<= {TARGET_SECONDS:.0f} s", export_seconds <= TARGET_SECONDS)
+    figure = Figure(
+        f"export {rows:,} mart rows to CSV",
+        export_seconds,
+        "s",
+        "pandas read_sql + to_csv",
+        pandas_seconds,
+        False,
+        f"<= {TARGET_SECONDS:.0f} s",
+        export_seconds <= TARGET_SECONDS,
+    )
     api = measure_export(env, url, work / "landing", rows, work)
     return [figure, api], {"export": {"rows": rows, "seconds": export_seconds, "pandas_seconds": pandas_seconds}}

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -43,7 +43,7 @@ def wait_reflected(url: str, landed_at: datetime, timeout: float) -> float | Non
     while time.monotonic() - start < timeout:
         fresh = fresh_as_of(url)
         if fresh and fresh >= landed_at:
-            return (datetime.now(timezone.utc) - landed_at).total_seconds()
+            return (datetime.now(UTC) - landed_at).total_seconds()
         time.sleep(0.5)
     return None
 
@@ -59,7 +59,7 @@ class FreshnessWatcher(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            fresh, now = fresh_as_of(self.url), datetime.now(timezone.utc)
+            fresh, now = fresh_as_of(self.url), datetime.now(UTC)
             for index, landed_at in enumerate(list(self.landed)):
                 if index not in self.latency and fresh and fresh >= landed_at:
                     self.latency[index] = (now - landed_at).total_seconds()
@@ -87,20 +87,25 @@ def main() -> int:
 
     # Baseline: one file through the same jobs in-process.
     # Taken just before writing: the file's receivedAt is at or after it.
-    landed = datetime.now(timezone.utc)
+    landed = datetime.now(UTC)
     live.write_batch(20)
     subprocess.run([CLI, "run", "--landing", str(landing)], env=env, check=True, capture_output=True)
-    baseline = (datetime.now(timezone.utc) - landed).total_seconds()
+    baseline = (datetime.now(UTC) - landed).total_seconds()
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    dev = subprocess.Popen([CLI, "dev", "--landing", str(landing), "--port", str(port)], env=env,
-                           stdout=(work / "dev.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    dev = subprocess.Popen(
+        [CLI, "dev", "--landing", str(landing), "--port", str(port)],
+        env=env,
+        stdout=(work / "dev.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         # Warm-up, not measured: the daemon's first ticks roll up and rebuild the seeded
         # history. One file through the whole path, then a pause, and the backlog is gone.
-        warm_up_landed = datetime.now(timezone.utc)
+        warm_up_landed = datetime.now(UTC)
         live.write_batch(20)
         warm_up = wait_reflected(url, warm_up_landed, timeout=SLA_SECONDS)
         print(f"warm-up file reflected after {warm_up:.1f} s (start-up backlog included)", flush=True)
@@ -108,7 +113,7 @@ def main() -> int:
         watcher = FreshnessWatcher(url)
         watcher.start()
         for index in range(args.files):
-            watcher.landed.append(datetime.now(timezone.utc))
+            watcher.landed.append(datetime.now(UTC))
             live.write_batch(20)
             print(f"landed file {index + 1}/{args.files}", flush=True)
             time.sleep(args.interval)
@@ -130,10 +135,21 @@ def main() -> int:
     print(f"\n{'end-to-end freshness':<40}{'seconds':>10}{'x baseline':>12}")
     for name, seconds, ratio in rows:
         print(f"{name:<40}{seconds:>10.1f}{ratio:>12.2f}")
-    print(f"p95 / goal ({GOAL_P95_SECONDS} s) = {p95 / GOAL_P95_SECONDS:.2f}; p95 / SLA ({SLA_SECONDS} s) = {p95 / SLA_SECONDS:.2f}")
-    results = {"files": args.files, "warm_up_seconds": warm_up, "interval_seconds": args.interval, "baseline_seconds": baseline,
-               "p50_seconds": p50, "p95_seconds": p95, "latencies": latencies,
-               "goal_p95_seconds": GOAL_P95_SECONDS, "measured_at": datetime.now(timezone.utc).isoformat()}
+    print(
+        f"p95 / goal ({GOAL_P95_SECONDS} s) = {p95 / GOAL_P95_SECONDS:.2f}; "
+        f"p95 / SLA ({SLA_SECONDS} s) = {p95 / SLA_SECONDS:.2f}"
+    )
+    results = {
+        "files": args.files,
+        "warm_up_seconds": warm_up,
+        "interval_seconds": args.interval,
+        "baseline_seconds": baseline,
+        "p50_seconds": p50,
+        "p95_seconds": p95,
+        "latencies": latencies,
+        "goal_p95_seconds": GOAL_P95_SECONDS,
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
     (ROOT / "bench" / "results" / "freshness.json").write_text(json.dumps(results, indent=2))
     return 0 if p95 <= GOAL_P95_SECONDS else 1
 

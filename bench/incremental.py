@@ -58,7 +58,14 @@ def measure(env, work: Path, day_events: int) -> tuple[list[Figure], dict]:
         timings[days].append(seconds)
         notes[f"{days}_day_history"] = {"history_events": history, "new_day_lines": lines, "seconds": timings[days]}
     baseline = sum(timings[1]) / len(timings[1])
-    figure = Figure("one new day, ingest + roll up, on 30-day history", timings[30][0], "s",
-                    "the same on 1-day history (before, after)", baseline, False, "<= 1.3x the baseline",
-                    timings[30][0] <= 1.3 * baseline)
+    figure = Figure(
+        "one new day, ingest + roll up, on 30-day history",
+        timings[30][0],
+        "s",
+        "the same on 1-day history (before, after)",
+        baseline,
+        False,
+        "<= 1.3x the baseline",
+        timings[30][0] <= 1.3 * baseline,
+    )
     return [figure], {"incremental": notes}

@@ -22,8 +22,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts to run")
     parser.add_argument("--events", type=int, default=1_000_000, help="ingest: events to generate")
-    parser.add_argument("--to-sql-rows", type=int, default=20_000,
-                        help="ingest: rows for the to_sql baseline (it runs at ~2 k rows/s)")
+    parser.add_argument(
+        "--to-sql-rows", type=int, default=20_000, help="ingest: rows for the to_sql baseline (it runs at ~2 k rows/s)"
+    )
     parser.add_argument("--day-events", type=int, default=100_000, help="incremental, marts: events in a day")
     parser.add_argument("--history-events", type=int, default=10_000_000, help="marts: events of history")
     parser.add_argument("--queries", type=int, default=200, help="marts: dashboard queries per mart")

@@ -12,9 +12,17 @@ from selenium import webdriver
 
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which a
 # closed network refuses.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def chromium_binaries() -> tuple[str, str] | None:
@@ -25,7 +33,9 @@ def chromium_binaries() -> tuple[str, str] | None:
 
 
 @contextmanager
-def chromium(window: str = "1400,1000", scale: float = 1.0, downloads: Path | None = None) -> Iterator[webdriver.Chrome]:
+def chromium(
+    window: str = "1400,1000", scale: float = 1.0, downloads: Path | None = None
+) -> Iterator[webdriver.Chrome]:
     binaries = chromium_binaries()
     if binaries is None:
         raise RuntimeError("Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
@@ -34,8 +44,9 @@ def chromium(window: str = "1400,1000", scale: float = 1.0, downloads: Path | No
     for flag in (*FLAGS, f"--window-size={window}", f"--force-device-scale-factor={scale}"):
         options.add_argument(flag)
     if downloads:
-        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                                  "download.prompt_for_download": False})
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        )
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(binaries[1]))
     try:
         if downloads:

@@ -33,8 +33,9 @@ from scripts.chromium import chromium, chromium_binaries  # noqa: E402  (run as 
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 # The webserver's first-visit dialog, answered the way its "Skip" button does.
 SKIP_NUX = b'{"query": "mutation { setNuxSeen }"}'
-IN_FLIGHT = json.dumps({"query": "{ runsOrError(filter: {statuses: [QUEUED, STARTING, STARTED]})"
-                                 " { ... on Runs { results { runId } } } }"}).encode()
+IN_FLIGHT = json.dumps(
+    {"query": "{ runsOrError(filter: {statuses: [QUEUED, STARTING, STARTED]}) { ... on Runs { results { runId } } } }"}
+).encode()
 
 
 def graphql(base: str, body: bytes) -> dict:
@@ -87,10 +88,17 @@ def main() -> int:
     parser.add_argument("--landing", type=Path, default=ROOT / "landing")
     args = parser.parse_args()
     if chromium_binaries() is None:
-        raise SystemExit("error: Chromium not found; install Debian's packages: apt-get install chromium chromium-driver")
+        raise SystemExit(
+            "error: Chromium not found; install Debian's packages: apt-get install chromium chromium-driver"
+        )
 
-    dev = subprocess.Popen([CLI, "dev", "--landing", str(args.landing), "--port", str(args.port)],
-                           cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dev = subprocess.Popen(
+        [CLI, "dev", "--landing", str(args.landing), "--port", str(args.port)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{args.port}"
         wait_for(f"{base}/server_info", timeout=180)

@@ -65,8 +65,13 @@ def main() -> int:
     parser.add_argument("--landing", type=Path, default=ROOT / "landing")
     args = parser.parse_args()
     token = platform_token()
-    serve = subprocess.Popen([CLI, "serve", "--landing", str(args.landing), "--port", str(args.port)],
-                             cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    serve = subprocess.Popen(
+        [CLI, "serve", "--landing", str(args.landing), "--port", str(args.port)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{args.port}"
         wait_for(f"{base}/api/health")

@@ -5,11 +5,19 @@ from __future__ import annotations
 import psycopg
 
 TRACKED_TABLES = [
-    "raw.analytics_events", "raw.analytics_event_ids", "raw.analytics_event_batches",
-    "raw.analytics_dead_letters", "raw.survey_free_text", "raw.enrollments",
-    "core.user_lesson_progress", "core.user_course_progress", "core.analytics_insights",
-    "marts.view_course_completion_rate", "marts.view_lesson_dropoff",
-    "marts.org_engagement_daily", "marts.survey_summary",
+    "raw.analytics_events",
+    "raw.analytics_event_ids",
+    "raw.analytics_event_batches",
+    "raw.analytics_dead_letters",
+    "raw.survey_free_text",
+    "raw.enrollments",
+    "core.user_lesson_progress",
+    "core.user_course_progress",
+    "core.analytics_insights",
+    "marts.view_course_completion_rate",
+    "marts.view_lesson_dropoff",
+    "marts.org_engagement_daily",
+    "marts.survey_summary",
 ]
 # Wall-clock stamps of when a row was written say nothing about its content.
 WRITE_STAMPS = ("ingested_at", "created_at", "computed_at")

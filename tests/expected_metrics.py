@@ -9,15 +9,25 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 EVENT_TYPES = {
-    "course_started", "course_completed", "lesson_started", "lesson_completed", "video_played",
-    "video_paused", "video_progress", "video_completed", "quiz_started", "quiz_answered",
-    "quiz_submitted", "survey_submitted", "page_viewed",
+    "course_started",
+    "course_completed",
+    "lesson_started",
+    "lesson_completed",
+    "video_played",
+    "video_paused",
+    "video_progress",
+    "video_completed",
+    "quiz_started",
+    "quiz_answered",
+    "quiz_submitted",
+    "survey_submitted",
+    "page_viewed",
 }
 LESSON_SCOPED = ("lesson_", "video_", "quiz_")
 
@@ -62,14 +72,19 @@ def read_landing(root: Path) -> tuple[pd.DataFrame, int, int]:
                 duplicates += 1
             else:
                 seen.add(event["clientEventId"])
-                rows.append({
-                    "user_id": event["userId"], "course_id": event["courseId"],
-                    "lesson_id": event.get("lessonId"), "claimed_org": event.get("orgId"),
-                    "event_type": event["eventType"],
-                    "activity_date": datetime.fromisoformat(event["occurredAt"].replace("Z", "+00:00"))
-                    .astimezone(timezone.utc).date(),
-                    "rating": (event.get("properties") or {}).get("rating"),
-                })
+                rows.append(
+                    {
+                        "user_id": event["userId"],
+                        "course_id": event["courseId"],
+                        "lesson_id": event.get("lessonId"),
+                        "claimed_org": event.get("orgId"),
+                        "event_type": event["eventType"],
+                        "activity_date": datetime.fromisoformat(event["occurredAt"].replace("Z", "+00:00"))
+                        .astimezone(UTC)
+                        .date(),
+                        "rating": (event.get("properties") or {}).get("rating"),
+                    }
+                )
     return pd.DataFrame(rows), invalid, duplicates
 
 
@@ -101,8 +116,12 @@ def expected_marts(root: Path):
     reach = events.dropna(subset=["lesson_id"]).merge(lessons[["lesson_id", "course_id", "lesson_position"]])
     reach = reach[key + ["lesson_id", "lesson_position"]].drop_duplicates()
     done_lessons = (
-        events[events.event_type == "lesson_completed"].merge(lessons[["lesson_id", "course_id"]])
-        [key + ["lesson_id"]].drop_duplicates().groupby(key).size().rename("lessons_done")
+        events[events.event_type == "lesson_completed"]
+        .merge(lessons[["lesson_id", "course_id"]])[key + ["lesson_id"]]
+        .drop_duplicates()
+        .groupby(key)
+        .size()
+        .rename("lessons_done")
     )
     total = lessons.groupby("course_id").size().rename("lessons_total")
     course_done = set(map(tuple, events[events.event_type == "course_completed"][key].values))
@@ -111,20 +130,30 @@ def expected_marts(root: Path):
     status = status.merge(total.reset_index(), how="left", on="course_id").fillna({"lessons_done": 0})
     status["completed"] = [
         (o, u, c) in course_done or (t > 0 and d == t)
-        for o, u, c, d, t in zip(status.org_id, status.user_id, status.course_id, status.lessons_done, status.lessons_total)
+        for o, u, c, d, t in zip(
+            status.org_id, status.user_id, status.course_id, status.lessons_done, status.lessons_total
+        )
     ]
-    completion = status.groupby(["org_id", "course_id"]).agg(
-        enrolled_learners=("user_id", "size"), completed_learners=("completed", "sum")
-    ).reset_index()
+    completion = (
+        status.groupby(["org_id", "course_id"])
+        .agg(enrolled_learners=("user_id", "size"), completed_learners=("completed", "sum"))
+        .reset_index()
+    )
     completion["completion_rate"] = completion.completed_learners / completion.enrolled_learners
 
     furthest = reach.groupby(key).lesson_position.max().rename("furthest").reset_index()
     r = reach.merge(furthest, on=key).merge(status[key + ["completed"]], how="left", on=key)
     r["continued"] = (r.furthest > r.lesson_position) | r.completed.fillna(False).astype(bool)
-    funnel = r.groupby(["org_id", "course_id", "lesson_id"]).agg(
-        learners_started=("user_id", "size"), learners_continued=("continued", "sum")
-    ).reset_index()
-    grid = enrollments[["org_id", "course_id"]].drop_duplicates().merge(lessons[["lesson_id", "course_id", "lesson_position"]])
+    funnel = (
+        r.groupby(["org_id", "course_id", "lesson_id"])
+        .agg(learners_started=("user_id", "size"), learners_continued=("continued", "sum"))
+        .reset_index()
+    )
+    grid = (
+        enrollments[["org_id", "course_id"]]
+        .drop_duplicates()
+        .merge(lessons[["lesson_id", "course_id", "lesson_position"]])
+    )
     dropoff = grid.merge(funnel, how="left", on=["org_id", "course_id", "lesson_id"]).fillna(
         {"learners_started": 0, "learners_continued": 0}
     )
@@ -144,9 +173,11 @@ def resolved_events(root: Path) -> pd.DataFrame:
 def expected_engagement(root: Path) -> pd.DataFrame:
     """Per org and UTC day of occurrence: distinct active learners and events."""
     events = resolved_events(root)
-    return events.groupby(["org_id", "activity_date"]).agg(
-        active_learners=("user_id", "nunique"), events=("user_id", "size")
-    ).reset_index()
+    return (
+        events.groupby(["org_id", "activity_date"])
+        .agg(active_learners=("user_id", "nunique"), events=("user_id", "size"))
+        .reset_index()
+    )
 
 
 def expected_surveys(root: Path) -> pd.DataFrame:

@@ -19,7 +19,11 @@ def write_reference(root: Path, enrollments: list[tuple[str, str, str]], lessons
         "courses": (["course_id", "title"], [[c, f"Course {c}"] for c in courses]),
         "lessons": (
             ["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
-            [[f"{c}_l{p}", c, p, f"Lesson {p}", "video", 300] for c in courses for p in range(1, lessons_per_course + 1)],
+            [
+                [f"{c}_l{p}", c, p, f"Lesson {p}", "video", 300]
+                for c in courses
+                for p in range(1, lessons_per_course + 1)
+            ],
         ),
         "enrollments": (
             ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
@@ -33,8 +37,17 @@ def write_reference(root: Path, enrollments: list[tuple[str, str, str]], lessons
             writer.writerows(rows)
 
 
-def event(user: str, course: str, event_type: str = "lesson_started", *, lesson: int | None = 1,
-          org: str | None = None, day: str = "2026-02-01", event_id: str | None = None, **extra) -> dict:
+def event(
+    user: str,
+    course: str,
+    event_type: str = "lesson_started",
+    *,
+    lesson: int | None = 1,
+    org: str | None = None,
+    day: str = "2026-02-01",
+    event_id: str | None = None,
+    **extra,
+) -> dict:
     body = {
         "clientEventId": event_id or str(uuid.uuid4()),
         "eventType": event_type,
@@ -56,7 +69,7 @@ def write_batch(root: Path, day: str, lines: list, name: str | None = None, gz: 
     """`lines` holds dicts (serialized as JSON) or raw bytes (written as they are)."""
     folder = root / "events" / f"received_date={day}"
     folder.mkdir(parents=True, exist_ok=True)
-    payload = b"\n".join(l if isinstance(l, bytes) else json.dumps(l).encode() for l in lines) + b"\n"
+    payload = b"\n".join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines) + b"\n"
     path = folder / f"{name or uuid.uuid4()}.ndjson{'.gz' if gz else ''}"
     path.write_bytes(gzip.compress(payload) if gz else payload)
     return path

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -16,8 +14,7 @@ import pytest
 from psycopg import sql
 
 from analytics_pipeline.access.export import export_mart
-from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
-from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.access.grants import grant, list_grants, revoke
 from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment
 
@@ -41,7 +38,10 @@ def test_each_role_sees_exactly_its_orgs_in_every_mart_and_core_table(platform):
     roles = platform["roles"]
     with psycopg.connect(platform["url"], autocommit=True) as conn:
         for schema, table in TABLES:
-            everything = {r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT org_id FROM {}").format(sql.Identifier(schema, table)))}
+            everything = {
+                r[0]
+                for r in conn.execute(sql.SQL("SELECT DISTINCT org_id FROM {}").format(sql.Identifier(schema, table)))
+            }
             assert {"org_1", "org_2", "org_3"} <= everything, table
             assert orgs_seen(conn, roles["tenant_a"], schema, table) == {"org_1"}, table
             assert orgs_seen(conn, roles["tenant_b"], schema, table) == {"org_2"}, table
@@ -50,12 +50,15 @@ def test_each_role_sees_exactly_its_orgs_in_every_mart_and_core_table(platform):
             assert orgs_seen(conn, roles["nobody"], schema, table) == set(), table
 
 
-@pytest.mark.parametrize("setup", [
-    ("SET app.org_id = 'org_2'",),
-    ("SET search_path = marts, core, access, public",),
-    ("SET ROLE analytics_tenant",),
-    ("SELECT set_config('request.header_x_org_id', 'org_2', false)",),
-])
+@pytest.mark.parametrize(
+    "setup",
+    [
+        ("SET app.org_id = 'org_2'",),
+        ("SET search_path = marts, core, access, public",),
+        ("SET ROLE analytics_tenant",),
+        ("SELECT set_config('request.header_x_org_id', 'org_2', false)",),
+    ],
+)
 def test_nothing_a_session_sets_widens_what_a_tenant_sees(platform, setup):
     with psycopg.connect(platform["url"], autocommit=True) as conn:
         seen = orgs_seen(conn, platform["roles"]["tenant_a"], "marts", "view_course_completion_rate", setup)
@@ -95,8 +98,11 @@ def test_policies_survive_a_dbt_rebuild(platform):
 
         with dg.DagsterInstance.get() as instance:
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
-            assert defs.resolve_job_def("rollup_partition_job").execute_in_process(
-                instance=instance, partition_key="2026-04-02").success
+            assert (
+                defs.resolve_job_def("rollup_partition_job")
+                .execute_in_process(instance=instance, partition_key="2026-04-02")
+                .success
+            )
     with psycopg.connect(platform["url"], autocommit=True) as conn:
         unprotected = conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -143,10 +149,14 @@ def test_production_without_a_key_refuses_and_writes_nothing(new_database, tmp_p
     env.update(ANALYTICS_ENV="production", ANALYTICS_DATABASE_URL=url, ANALYTICS_HOME=str(tmp_path / "home"))
     (tmp_path / "landing").mkdir()
     cli = str(Path(sys.executable).with_name("analytics-pipeline"))
-    done = subprocess.run([cli, "run", "--landing", str(tmp_path / "landing")], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [cli, "run", "--landing", str(tmp_path / "landing")], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode != 0
     assert "ANALYTICS_PII_KEY" in done.stderr and "Traceback" not in done.stderr
     with psycopg.connect(url) as conn:
-        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchone()[0]
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchone()[0]
     assert tables == 0
     assert not (tmp_path / "home" / "pii.key").exists()

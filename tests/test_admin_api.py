@@ -5,7 +5,7 @@ request answered with a reason."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pandas as pd
@@ -30,8 +30,10 @@ def api(platform):
     with psycopg.connect(platform["url"], autocommit=True) as conn:
         tokens = {name: create_token(conn, role).token for name, role in roles.items()}
         expired = create_token(conn, roles["tenant_a"])
-        conn.execute("UPDATE access.api_tokens SET expires_at = now() - interval '1 minute' WHERE token_id = %s",
-                     (expired.token_id,))
+        conn.execute(
+            "UPDATE access.api_tokens SET expires_at = now() - interval '1 minute' WHERE token_id = %s",
+            (expired.token_id,),
+        )
         revoked = create_token(conn, roles["tenant_a"])
         revoke_token(conn, revoked.token_id)
     with web_server(platform["landing"], platform["url"], jwt=JwtSettings(hs256_secret=JWT_SECRET)) as base:
@@ -58,8 +60,11 @@ def test_every_figure_equals_the_marts_and_an_independent_computation(api, org):
     assert (exp.enrolled_learners_exp == exp.enrolled_learners_api).all()
     assert (exp.completed_learners_exp == exp.completed_learners_api).all()
     assert ((exp.completion_rate_exp - exp.completion_rate_api).abs() < 1e-6).all()
-    stored = mart(api["url"], "SELECT course_id, course_title, completion_rate FROM marts.view_course_completion_rate "
-                  "WHERE org_id = %s", org)
+    stored = mart(
+        api["url"],
+        "SELECT course_id, course_title, completion_rate FROM marts.view_course_completion_rate WHERE org_id = %s",
+        org,
+    )
     assert dict(zip(stored.course_id, stored.course_title)) == dict(zip(courses.course_id, courses.title))
 
     steps = pd.DataFrame(doc["dropoff"])
@@ -80,7 +85,9 @@ def test_every_figure_equals_the_marts_and_an_independent_computation(api, org):
     surveys = expected_surveys(api["landing"]).set_index("org_id").loc[org]
     assert doc["surveys"]["responses"] == surveys.responses > 0
     assert abs(doc["surveys"]["average_rating"] - surveys.average_rating) < 1e-4
-    assert {int(k): v for k, v in doc["surveys"]["ratings"].items()} == {k: int(surveys.get(f"rating_{k}", 0)) for k in range(1, 6)}
+    assert {int(k): v for k, v in doc["surveys"]["ratings"].items()} == {
+        k: int(surveys.get(f"rating_{k}", 0)) for k in range(1, 6)
+    }
 
     insights = mart(api["url"], "SELECT summary, data_fresh_as_of FROM core.analytics_insights WHERE org_id = %s", org)
     assert doc["summary"] == insights.summary[0] and doc["organization_id"] == org
@@ -117,13 +124,28 @@ def test_a_tenant_sees_only_its_orgs(api):
     assert analytics(api, "no_such_org").status_code == 404  # the platform admin may look; nothing is there
 
 
-@pytest.mark.parametrize("path", [ANALYTICS, ANALYTICS + "/summary", ANALYTICS + "/export?dataset=completion",
-                                  ANALYTICS + "/surveys/responses", ANALYTICS + "/organizations"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ANALYTICS,
+        ANALYTICS + "/summary",
+        ANALYTICS + "/export?dataset=completion",
+        ANALYTICS + "/surveys/responses",
+        ANALYTICS + "/organizations",
+    ],
+)
 def test_no_bad_or_stale_token_gets_in(api, path):
     base, url = api["base"], api["base"] + path + ("&" if "?" in path else "?") + "organization_id=org_1"
     forged = api["tokens"]["tenant_a"][:-4] + "AAAA"
-    for headers in ({}, bearer("nonsense"), bearer(forged), bearer(api["expired"]), bearer(api["revoked"]),
-                    {"Authorization": "Basic dXNlcjpwYXNz"}, bearer("a.b.c")):
+    for headers in (
+        {},
+        bearer("nonsense"),
+        bearer(forged),
+        bearer(api["expired"]),
+        bearer(api["revoked"]),
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        bearer("a.b.c"),
+    ):
         answer = requests.get(url, headers=headers, timeout=30)
         assert answer.status_code == 401, (headers, answer.text)
         assert answer.json()["error"] and answer.headers["WWW-Authenticate"].startswith("Bearer")
@@ -139,15 +161,20 @@ def test_tricks_change_nothing(api):
         assert spoofed.status_code == 403
         own = get(base, ANALYTICS, token, params={"organization_id": "org_1"}, headers={header: "org_2"})
         assert own.status_code == 200 and {c["org_id"] for c in own.json()["courses"]} == {"org_1"}
-    twice = requests.get(f"{base}{ANALYTICS}?organization_id=org_1&organization_id=org_2", headers=bearer(token), timeout=30)
+    twice = requests.get(
+        f"{base}{ANALYTICS}?organization_id=org_1&organization_id=org_2", headers=bearer(token), timeout=30
+    )
     assert twice.status_code == 400 and "once" in twice.json()["error"]
     for course in ("x' OR '1'='1", "course_1'; DROP TABLE marts.view_lesson_dropoff; --"):
         injected = get(base, ANALYTICS, token, params={"organization_id": "org_1", "course_id": course})
         assert injected.status_code == 404
     injected_org = get(base, ANALYTICS, token, params={"organization_id": "org_1' OR '1'='1"})
     assert injected_org.status_code == 403
-    other_orgs_course = mart(api["url"], "SELECT course_id FROM marts.view_course_completion_rate WHERE org_id = 'org_2' "
-                             "EXCEPT SELECT course_id FROM marts.view_course_completion_rate WHERE org_id = 'org_1'")
+    other_orgs_course = mart(
+        api["url"],
+        "SELECT course_id FROM marts.view_course_completion_rate WHERE org_id = 'org_2' "
+        "EXCEPT SELECT course_id FROM marts.view_course_completion_rate WHERE org_id = 'org_1'",
+    )
     for course in other_orgs_course.course_id:
         assert get(base, ANALYTICS, token, params={"organization_id": "org_1", "course_id": course}).status_code == 404
     assert mart(api["url"], "SELECT count(*) AS n FROM marts.view_lesson_dropoff").n[0] > 0
@@ -160,7 +187,9 @@ def test_survey_free_text_needs_an_org_admin_grant(api):
     assert get(base, path, tokens["admin_a"], params={"organization_id": "org_2"}).status_code == 403
     answer = get(base, path, tokens["admin_a"], params={"organization_id": "org_1", "limit": "1000"})
     assert answer.status_code == 200
-    stored = mart(api["url"], "SELECT client_event_id::text AS id, free_text FROM raw.survey_free_text WHERE org_id = 'org_1'")
+    stored = mart(
+        api["url"], "SELECT client_event_id::text AS id, free_text FROM raw.survey_free_text WHERE org_id = 'org_1'"
+    )
     got = {r["client_event_id"]: r["free_text"] for r in answer.json()["responses"]}
     assert got == dict(zip(stored.id, stored.free_text)) and got
     assert "@" not in "".join(got.values())  # scrubbed at ingestion
@@ -174,8 +203,12 @@ def test_the_csv_export_equals_the_json_rows(api, dataset):
     assert answer.headers["content-disposition"] == f'attachment; filename="org_2-{dataset}.csv"'
     exported = pd.read_csv(io.StringIO(answer.text))
     doc = analytics(api, "org_2", api["tokens"]["tenant_b"]).json()
-    rows = {"completion": doc["courses"], "dropoff": doc["dropoff"], "engagement": doc["engagement"],
-            "surveys": doc["surveys"]["courses"]}[dataset]
+    rows = {
+        "completion": doc["courses"],
+        "dropoff": doc["dropoff"],
+        "engagement": doc["engagement"],
+        "surveys": doc["surveys"]["courses"],
+    }[dataset]
     expected = pd.DataFrame(rows)
     assert list(exported.columns) == list(expected.columns) and len(exported) == len(expected) > 0
     for column in expected.columns:
@@ -185,43 +218,57 @@ def test_the_csv_export_equals_the_json_rows(api, dataset):
         else:
             assert (left.astype(str) == right.astype(str)).all(), column
     assert set(exported.org_id) == {"org_2"}
-    denied = get(api["base"], ANALYTICS + "/export", api["tokens"]["tenant_b"], params={**params, "organization_id": "org_1"})
+    denied = get(
+        api["base"], ANALYTICS + "/export", api["tokens"]["tenant_b"], params={**params, "organization_id": "org_1"}
+    )
     assert denied.status_code == 403
 
 
 def test_lms_signed_jwts_name_the_role(api):
-    roles, now = api["roles"], datetime.now(timezone.utc)
+    roles, now = api["roles"], datetime.now(UTC)
 
     def signed(claims: dict, key: str = JWT_SECRET) -> str:
         return jwt.encode({"exp": now + timedelta(minutes=5), "sub": "lms", **claims}, key, algorithm="HS256")
 
     assert analytics(api, "org_2", signed({"role": roles["tenant_b"]})).status_code == 200
     assert analytics(api, "org_1", signed({"role": roles["tenant_b"]})).status_code == 403
-    for token in (signed({"role": roles["tenant_b"]}, "another-secret-of-the-same-length!!"),
-                  signed({"role": roles["tenant_b"], "exp": now - timedelta(minutes=1)}),
-                  signed({}), signed({"role": "postgres"}), signed({"role": "analytics_web"}),
-                  jwt.encode({"role": roles["platform"], "exp": now + timedelta(minutes=5)}, None, algorithm="none")):
+    for token in (
+        signed({"role": roles["tenant_b"]}, "another-secret-of-the-same-length!!"),
+        signed({"role": roles["tenant_b"], "exp": now - timedelta(minutes=1)}),
+        signed({}),
+        signed({"role": "postgres"}),
+        signed({"role": "analytics_web"}),
+        jwt.encode({"role": roles["platform"], "exp": now + timedelta(minutes=5)}, None, algorithm="none"),
+    ):
         answer = analytics(api, "org_2", token)
         assert answer.status_code == 401, answer.text
 
 
 def test_the_web_login_role_reads_nothing_by_itself(api):
     with psycopg.connect(web_database_url(api["url"]), autocommit=True) as conn:
-        for table in ("marts.view_course_completion_rate", "core.analytics_insights", "access.api_tokens",
-                      "raw.analytics_events", "raw.survey_free_text"):
+        for table in (
+            "marts.view_course_completion_rate",
+            "core.analytics_insights",
+            "access.api_tokens",
+            "raw.analytics_events",
+            "raw.survey_free_text",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SET ROLE postgres")
 
 
-@pytest.mark.parametrize("params, reason", [
-    ({}, "organization_id is required"),
-    ({"organization_id": "org_1", "from": "yesterday"}, "from must be a date"),
-    ({"organization_id": "org_1", "to": "2026-02-30"}, "to must be a date"),
-    ({"organization_id": "org_1", "from": "2026-04-05", "to": "2026-04-01"}, "from is after to"),
-    ({"organization_id": "x" * 500}, "over 200 characters"),
-])
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({}, "organization_id is required"),
+        ({"organization_id": "org_1", "from": "yesterday"}, "from must be a date"),
+        ({"organization_id": "org_1", "to": "2026-02-30"}, "to must be a date"),
+        ({"organization_id": "org_1", "from": "2026-04-05", "to": "2026-04-01"}, "from is after to"),
+        ({"organization_id": "x" * 500}, "over 200 characters"),
+    ],
+)
 def test_bad_requests_get_400_with_a_reason(api, params, reason):
     answer = get(api["base"], ANALYTICS, api["tokens"]["platform"], params=params)
     assert answer.status_code == 400 and reason in answer.json()["error"]
@@ -246,18 +293,24 @@ def test_the_openapi_document_describes_every_admin_route(api):
     assert page.status_code == 200 and all(path in page.text for path in spec["paths"])
 
 
-
 def test_rs256_tokens_from_the_lms_public_key(api):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     lms_key, stranger = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
-    public_pem = lms_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    claims = {"role": api["roles"]["tenant_b"], "aud": "analytics",
-              "exp": datetime.now(timezone.utc) + timedelta(minutes=5)}
+    public_pem = (
+        lms_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    claims = {
+        "role": api["roles"]["tenant_b"],
+        "aud": "analytics",
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
     settings = JwtSettings(rs256_public_key=public_pem, audience="analytics")
     with web_server(api["landing"], api["url"], parts=("admin",), jwt=settings) as base:
+
         def ask(token: str) -> int:
             return get(base, ANALYTICS, token, params={"organization_id": "org_2"}).status_code
 

@@ -104,8 +104,9 @@ def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landin
     marts_requests, _ = tick(marts_sensor, instance)
     assert len(marts_requests) == 1
     assert [r.run_key for r in tick(marts_sensor, instance)[0]] == [marts_requests[0].run_key]
-    dg.materialize([user_lesson_progress, user_course_progress], partition_key="2026-02-02",
-                   instance=instance, resources=resources)
+    dg.materialize(
+        [user_lesson_progress, user_course_progress], partition_key="2026-02-02", instance=instance, resources=resources
+    )
     # Learner progress alone is not the whole rollup: the incremental mart is behind too.
     assert [r.partition_key for r in tick(rollup_sensor, instance)[0]] == ["2026-02-02"]
     for key in ROLLUP_KEYS:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import dagster as dg
 import pytest
@@ -43,7 +44,7 @@ def database(migrated_db):
 
 
 def age_file(path, seconds):
-    stamp = datetime.now(timezone.utc).timestamp() - seconds
+    stamp = datetime.now(UTC).timestamp() - seconds
     os.utime(path, (stamp, stamp))
 
 
@@ -76,7 +77,7 @@ def _marts_fresh_as_of(conn, fresh_as_of, received_at):
 
 def test_mart_freshness_warns_only_when_newer_data_waits_past_the_sla(conn, database):
     sla = SlaResource()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _marts_fresh_as_of(conn, now - timedelta(minutes=3), now - timedelta(minutes=1))
     assert mart_freshness_check(database=database, sla=sla).passed  # 3 minutes behind: inside SLA
 
@@ -134,7 +135,7 @@ def test_a_null_org_row_in_a_mart_fails_its_check(conn, database):
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list = []
+    received: ClassVar[list] = []
     failures_left = 0
 
     def do_POST(self):
@@ -168,7 +169,10 @@ def test_failed_check_alerts_once_with_retry_then_resolves(conn, landing, migrat
     stuck = write_batch(landing, "2026-02-01", [event("u1", "c1")])
     age_file(stuck, 600)
     storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
-    with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
+    with (
+        pipeline_environment(migrated_db, "", tmp_path),
+        dg.instance_for_test(overrides={"storage": storage}) as instance,
+    ):
         os.environ.update(ANALYTICS_LANDING_DIR=str(landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
         from analytics_pipeline.definitions import defs
         from analytics_pipeline.defs.automation.alert_sensors import check_alert_sensor
@@ -205,7 +209,10 @@ def test_a_failed_run_is_posted_with_its_job_and_partition(migrated_db, new_data
 
     storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
     missing_landing = tmp_path / "nowhere"  # reference snapshots missing: the run must fail
-    with pipeline_environment(migrated_db, "", tmp_path), dg.instance_for_test(overrides={"storage": storage}) as instance:
+    with (
+        pipeline_environment(migrated_db, "", tmp_path),
+        dg.instance_for_test(overrides={"storage": storage}) as instance,
+    ):
         os.environ.update(ANALYTICS_LANDING_DIR=str(missing_landing), ANALYTICS_ALERT_WEBHOOK_URL=url)
         from analytics_pipeline.definitions import defs
         from analytics_pipeline.defs.automation.alert_sensors import run_failure_alert_sensor

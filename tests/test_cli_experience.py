@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -68,8 +69,7 @@ def test_db_stop_stops_the_embedded_server(tmp_path, monkeypatch):
     stopped = run_cli("db", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert not pid_file.exists()
-    try:  # gone, or a zombie its parent (this sandbox's init) has yet to reap
+    # Gone, or a zombie its parent (this sandbox's init) has yet to reap.
+    with contextlib.suppress(psutil.NoSuchProcess):
         assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        pass
     assert "not running" in run_cli("db", "stop").stdout

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -42,7 +42,9 @@ class Collector:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 cli_command("collect", "--landing", str(self.landing), "--port", str(self.port)),
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-2000:]
@@ -82,12 +84,17 @@ def collector(tmp_path, migrated_db, new_database, monkeypatch):
 
 
 def post(collector: Collector, events: list, **kwargs) -> requests.Response:
-    return requests.post(collector.url + BATCH_PATH, json={"events": events}, timeout=30,
-                         headers={"Authorization": f"Bearer {collector.key}"}, **kwargs)
+    return requests.post(
+        collector.url + BATCH_PATH,
+        json={"events": events},
+        timeout=30,
+        headers={"Authorization": f"Bearer {collector.key}"},
+        **kwargs,
+    )
 
 
 def ingest_today(url: str, landing: Path) -> None:
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     with psycopg.connect(url, autocommit=True) as conn:
         ingest_partition(conn, landing, today, TOKENIZER)
 
@@ -110,15 +117,17 @@ def test_answers_each_event_and_lands_the_accepted_ones(collector, migrated_db):
     body = response.json()
     assert body["accepted"] == [e["clientEventId"] for e in good]
     assert body["duplicates"] == [good[0]["clientEventId"]]
-    assert body["failed"][0] == {"clientEventId": broken["clientEventId"],
-                                 "reason": "missing_field: missing required field courseId"}
+    assert body["failed"][0] == {
+        "clientEventId": broken["clientEventId"],
+        "reason": "missing_field: missing required field courseId",
+    }
     assert body["failed"][1]["clientEventId"] is None and len(body["failed"]) == 2
 
     files = [p for p in landed_files(collector.landing) if p.is_file()]
     assert len(files) == 1 and not files[0].name.startswith(".")  # renamed in, no temp file left
     lines = files[0].read_bytes().splitlines()
     assert len(lines) == 2
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     assert files[0].parent.name == f"received_date={today}" and f'"receivedAt":"{today}T'.encode() in lines[0]
 
     # Once ingested, the same events are duplicates of the ledger.
@@ -129,14 +138,22 @@ def test_answers_each_event_and_lands_the_accepted_ones(collector, migrated_db):
 
 def test_limits_and_malformed_requests_get_clear_errors(collector):
     url, auth = collector.url + BATCH_PATH, {"Authorization": f"Bearer {collector.key}"}
-    wrong_type = requests.post(url, data=b'{"events": []}', headers={**auth, "Content-Type": "application/xml"}, timeout=10)
+    wrong_type = requests.post(
+        url, data=b'{"events": []}', headers={**auth, "Content-Type": "application/xml"}, timeout=10
+    )
     assert wrong_type.status_code == 415 and "application/json" in wrong_type.json()["error"]
-    bad_json = requests.post(url, data=b'{"events": [', headers={**auth, "Content-Type": "application/json"}, timeout=10)
+    bad_json = requests.post(
+        url, data=b'{"events": [', headers={**auth, "Content-Type": "application/json"}, timeout=10
+    )
     assert bad_json.status_code == 400 and bad_json.json()["error"].startswith("invalid JSON")
     not_a_batch = requests.post(url, json=[event("u1", "c1")], headers=auth, timeout=10)
     assert not_a_batch.status_code == 400
-    too_big = requests.post(url, data=b'{"events": ["' + b"x" * (2 << 20) + b'"]}',
-                            headers={**auth, "Content-Type": "application/json"}, timeout=30)
+    too_big = requests.post(
+        url,
+        data=b'{"events": ["' + b"x" * (2 << 20) + b'"]}',
+        headers={**auth, "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert too_big.status_code == 413 and "byte limit" in too_big.json()["error"]
     too_many = post(collector, [event("u1", "c1") for _ in range(1001)])
     assert too_many.status_code == 413 and "1001 events" in too_many.json()["error"]
@@ -153,7 +170,10 @@ def test_health_and_metrics(collector):
     assert 'collector_events_total{outcome="accepted"} 3.0' in metrics
     assert 'collector_batch_requests_total{status="200"} 2.0' in metrics
     logged = [json.loads(line) for line in collector.log.read_text().splitlines() if line.startswith("{")]
-    assert [(entry["status"], entry["accepted"]) for entry in logged if entry["event"] == "batch"] == [(200, 2), (200, 1)]
+    assert [(entry["status"], entry["accepted"]) for entry in logged if entry["event"] == "batch"] == [
+        (200, 2),
+        (200, 1),
+    ]
 
 
 class Client(threading.Thread):
@@ -169,10 +189,14 @@ class Client(threading.Thread):
 
     def run(self):
         for _ in range(self.batches):
-            fresh = [event(self.rng.choice(USERS), "c1", event_id=str(uuid.UUID(int=self.rng.getrandbits(128))))
-                     for _ in range(self.rng.randint(5, 25))]
-            events = fresh + [{**event("u1", "c1"), "clientEventId": old}
-                              for old in self.rng.sample(sorted(self.sent), min(2, len(self.sent)))]
+            fresh = [
+                event(self.rng.choice(USERS), "c1", event_id=str(uuid.UUID(int=self.rng.getrandbits(128))))
+                for _ in range(self.rng.randint(5, 25))
+            ]
+            events = fresh + [
+                {**event("u1", "c1"), "clientEventId": old}
+                for old in self.rng.sample(sorted(self.sent), min(2, len(self.sent)))
+            ]
             self.sent.update(e["clientEventId"] for e in fresh)
             for _ in range(600):
                 try:

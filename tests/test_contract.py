@@ -54,8 +54,11 @@ def test_a_contract_event_is_accepted():
         (line(properties={"positionSeconds": 900, "durationSeconds": 600}), "invalid_value", "durationSeconds"),
         (line(eventType="survey_submitted", properties={"rating": 9}), "invalid_value", "rating"),
         (line(eventType="survey_submitted", properties={}), "missing_field", "properties.rating"),
-        (line(eventType="quiz_submitted", properties={"score": 5, "maxScore": 3, "passed": True}),
-         "invalid_value", "maxScore"),
+        (
+            line(eventType="quiz_submitted", properties={"score": 5, "maxScore": 3, "passed": True}),
+            "invalid_value",
+            "maxScore",
+        ),
         (line(eventType="quiz_answered", properties={"questionId": "q1"}), "missing_field", "correct"),
     ],
 )

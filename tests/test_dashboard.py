@@ -22,8 +22,10 @@ from analytics_pipeline.access.grants import ensure_role, grant
 from scripts.chromium import chromium, chromium_binaries
 from tests.web_helpers import bearer, web_server
 
-pytestmark = pytest.mark.skipif(chromium_binaries() is None and not os.environ.get("CI"),
-                                reason="Debian's chromium and chromium-driver are not installed")
+pytestmark = pytest.mark.skipif(
+    chromium_binaries() is None and not os.environ.get("CI"),
+    reason="Debian's chromium and chromium-driver are not installed",
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,27 +38,34 @@ def dashboard(platform, tmp_path_factory):
         grant(conn, role, "org_2")
         token = create_token(conn, role).token
     downloads = tmp_path_factory.mktemp("downloads")
-    with web_server(platform["landing"], platform["url"], status_cache_seconds=0) as base, \
-            chromium(window="1280,900", downloads=downloads) as driver:
+    with (
+        web_server(platform["landing"], platform["url"], status_cache_seconds=0) as base,
+        chromium(window="1280,900", downloads=downloads) as driver,
+    ):
         yield {**platform, "base": base, "token": token, "driver": driver, "downloads": downloads}
 
 
 def wait_loaded(driver, org: str, course: str = "") -> None:
     WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == f"{org}|{course}")
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == f"{org}|{course}"
+    )
 
 
 def chart(driver, canvas: str) -> dict:
     return driver.execute_script(
         "const c = Chart.getChart(arguments[0]);"
-        "return {labels: c.data.labels, data: c.data.datasets.map(d => d.data)};", canvas)
+        "return {labels: c.data.labels, data: c.data.datasets.map(d => d.data)};",
+        canvas,
+    )
 
 
 def completion(url: str, org: str, course: str | None = None) -> pd.DataFrame:
     with psycopg.connect(url) as conn:
-        cur = conn.execute("SELECT course_id, course_title, completion_rate FROM marts.view_course_completion_rate "
-                           "WHERE org_id = %s AND (%s::text IS NULL OR course_id = %s) ORDER BY course_id",
-                           (org, course, course))
+        cur = conn.execute(
+            "SELECT course_id, course_title, completion_rate FROM marts.view_course_completion_rate "
+            "WHERE org_id = %s AND (%s::text IS NULL OR course_id = %s) ORDER BY course_id",
+            (org, course, course),
+        )
         return pd.DataFrame(cur.fetchall(), columns=["course_id", "title", "rate"])
 
 
@@ -72,8 +81,9 @@ def sign_in(dashboard) -> None:
 
 def first_org(dashboard) -> str:
     """The org the dashboard opens on: the first the API lists (by name)."""
-    return requests.get(dashboard["base"] + "/api/admin/analytics/organizations", headers=bearer(dashboard["token"]),
-                        timeout=10).json()["organizations"][0]["organization_id"]
+    return requests.get(
+        dashboard["base"] + "/api/admin/analytics/organizations", headers=bearer(dashboard["token"]), timeout=10
+    ).json()["organizations"][0]["organization_id"]
 
 
 def test_sign_in_refuses_a_bad_token_and_keeps_a_good_one_out_of_scripts(dashboard):
@@ -104,9 +114,12 @@ def test_the_selector_lists_only_granted_orgs_and_switching_changes_the_charts(d
         assert drawn["labels"] == list(expected.title)
         assert drawn["data"][0] == pytest.approx([float(r) * 100 for r in expected.rate])
         badge = driver.find_element(By.ID, "org-badge").text
-        assert badge == requests.get(dashboard["base"] + "/api/admin/analytics/organizations",
-                                     headers=bearer(dashboard["token"]), timeout=10).json()["organizations"][
-            [o.get_attribute("value") for o in org_select.options].index(org)]["name"]
+        assert (
+            badge
+            == requests.get(
+                dashboard["base"] + "/api/admin/analytics/organizations", headers=bearer(dashboard["token"]), timeout=10
+            ).json()["organizations"][[o.get_attribute("value") for o in org_select.options].index(org)]["name"]
+        )
 
     if org != "org_2":
         org_select.select_by_value("org_2")
@@ -117,9 +130,14 @@ def test_the_selector_lists_only_granted_orgs_and_switching_changes_the_charts(d
     assert chart(driver, "completion-chart")["labels"] == list(completion(url, "org_2", course).title)
     funnel = chart(driver, "dropoff-chart")
     with psycopg.connect(url) as conn:
-        started = [r[0] for r in conn.execute(
-            "SELECT learners_started FROM marts.view_lesson_dropoff WHERE org_id = 'org_2' AND course_id = %s "
-            "ORDER BY lesson_position", (course,))]
+        started = [
+            r[0]
+            for r in conn.execute(
+                "SELECT learners_started FROM marts.view_lesson_dropoff WHERE org_id = 'org_2' AND course_id = %s "
+                "ORDER BY lesson_position",
+                (course,),
+            )
+        ]
     assert funnel["data"][0] == started
 
 
@@ -130,15 +148,20 @@ def test_the_freshness_banner_turns_yellow_then_red(dashboard):
     assert banner.get_attribute("data-level") == "ok"
     with psycopg.connect(url, autocommit=True) as conn:
         fresh = conn.execute("SELECT max(data_fresh_as_of) FROM marts.org_engagement_daily").fetchone()[0]
-        newest = conn.execute("SELECT batch_id, max_received_at FROM raw.analytics_event_batches "
-                              "ORDER BY max_received_at DESC LIMIT 1").fetchone()
+        newest = conn.execute(
+            "SELECT batch_id, max_received_at FROM raw.analytics_event_batches ORDER BY max_received_at DESC LIMIT 1"
+        ).fetchone()
         pending = landing / "events" / "received_date=2026-04-06" / "waiting-batch.ndjson"
         try:
             # The marts 30 minutes old, and a batch ingested since: past the 10-minute SLA.
-            conn.execute("UPDATE marts.org_engagement_daily SET data_fresh_as_of = now() - interval '30 minutes' "
-                         "WHERE data_fresh_as_of = %s", (fresh,))
-            conn.execute("UPDATE raw.analytics_event_batches SET max_received_at = now() WHERE batch_id = %s",
-                         (newest[0],))
+            conn.execute(
+                "UPDATE marts.org_engagement_daily SET data_fresh_as_of = now() - interval '30 minutes' "
+                "WHERE data_fresh_as_of = %s",
+                (fresh,),
+            )
+            conn.execute(
+                "UPDATE raw.analytics_event_batches SET max_received_at = now() WHERE batch_id = %s", (newest[0],)
+            )
             driver.refresh()
             wait_loaded(driver, first_org(dashboard))
             banner = driver.find_element(By.ID, "freshness")
@@ -155,10 +178,15 @@ def test_the_freshness_banner_turns_yellow_then_red(dashboard):
             assert banner.get_attribute("data-level") == "red" and "Ingestion is lagging" in banner.text
         finally:
             pending.unlink(missing_ok=True)
-            conn.execute("UPDATE marts.org_engagement_daily SET data_fresh_as_of = %s "
-                         "WHERE data_fresh_as_of > now() - interval '31 minutes'", (fresh,))
-            conn.execute("UPDATE raw.analytics_event_batches SET max_received_at = %s WHERE batch_id = %s",
-                         (newest[1], newest[0]))
+            conn.execute(
+                "UPDATE marts.org_engagement_daily SET data_fresh_as_of = %s "
+                "WHERE data_fresh_as_of > now() - interval '31 minutes'",
+                (fresh,),
+            )
+            conn.execute(
+                "UPDATE raw.analytics_event_batches SET max_received_at = %s WHERE batch_id = %s",
+                (newest[1], newest[0]),
+            )
 
 
 def test_a_csv_downloads_with_the_rows_on_screen(dashboard):
@@ -177,7 +205,8 @@ def test_every_control_is_labelled_and_reachable_by_keyboard(dashboard):
     driver = dashboard["driver"]
     sign_in(dashboard)
     unlabelled = driver.execute_script(
-        "return [...document.querySelectorAll('select, input')].filter(e => e.labels.length === 0).map(e => e.id);")
+        "return [...document.querySelectorAll('select, input')].filter(e => e.labels.length === 0).map(e => e.id);"
+    )
     assert unlabelled == []
     assert all(c.get_attribute("aria-label") for c in driver.find_elements(By.TAG_NAME, "canvas"))
     body = driver.find_element(By.TAG_NAME, "body")

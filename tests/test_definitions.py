@@ -21,13 +21,28 @@ def defs():
 def test_asset_graph_snapshot(defs):
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {
-        "lms_organizations", "lms_courses", "lms_lessons", "lms_enrollments",
-        "raw_analytics_events", "analytics_event_batches",
-        "user_lesson_progress", "user_course_progress", "analytics_insights",
-        "stg_analytics_events", "stg_organizations", "stg_courses", "stg_lessons", "stg_enrollments",
-        "stg_user_lesson_progress", "stg_user_course_progress",
-        "int_lesson_reach", "int_learner_course_status",
-        "view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary",
+        "lms_organizations",
+        "lms_courses",
+        "lms_lessons",
+        "lms_enrollments",
+        "raw_analytics_events",
+        "analytics_event_batches",
+        "user_lesson_progress",
+        "user_course_progress",
+        "analytics_insights",
+        "stg_analytics_events",
+        "stg_organizations",
+        "stg_courses",
+        "stg_lessons",
+        "stg_enrollments",
+        "stg_user_lesson_progress",
+        "stg_user_course_progress",
+        "int_lesson_reach",
+        "int_learner_course_status",
+        "view_course_completion_rate",
+        "view_lesson_dropoff",
+        "org_engagement_daily",
+        "survey_summary",
     }
 
 
@@ -51,7 +66,9 @@ def test_every_mart_has_dbt_tests_as_checks(defs):
 def test_definitions_load_without_any_configuration(defs):
     """No connection and no setting is read at import time: a bare environment loads them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
-    code = "from analytics_pipeline.definitions import defs; print(len(defs.resolve_asset_graph().get_all_asset_keys()))"
+    code = (
+        "from analytics_pipeline.definitions import defs; print(len(defs.resolve_asset_graph().get_all_asset_keys()))"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "22"

@@ -39,8 +39,9 @@ def test_dockerfile_builds_the_code_location():
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "dbt parse" in text and "deploy/dagster.yaml ${DAGSTER_HOME}/dagster.yaml" in text
     assert "--module-name analytics_pipeline.definitions" in text
-    helm_landing = {e["name"]: e["value"] for e in load("helm/values.yaml")["dagster-user-deployments"]
-                    ["deployments"][0]["env"]}["ANALYTICS_LANDING_DIR"]
+    helm_landing = {
+        e["name"]: e["value"] for e in load("helm/values.yaml")["dagster-user-deployments"]["deployments"][0]["env"]
+    }["ANALYTICS_LANDING_DIR"]
     assert helm_landing.startswith("s3://") and "pip install '.[s3]'" in text  # the image can read it
     for copied in re.findall(r"^COPY (\S+)", text, re.M):
         if not copied.startswith("deploy/"):
@@ -53,8 +54,13 @@ def test_production_dagster_yaml_loads_into_a_real_instance(new_database, tmp_pa
     if host.startswith("/"):  # the embedded server listens on a socket: libpq finds it through PGHOST
         monkeypatch.setenv("PGHOST", host)
         host = ""
-    for var, value in (("HOST", host), ("PORT", params["port"]), ("USER", params["user"]),
-                       ("PASSWORD", params["password"]), ("DB", params["dbname"])):
+    for var, value in (
+        ("HOST", host),
+        ("PORT", params["port"]),
+        ("USER", params["user"]),
+        ("PASSWORD", params["password"]),
+        ("DB", params["dbname"]),
+    ):
         monkeypatch.setenv(f"DAGSTER_PG_{var}", str(value))
     shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
@@ -103,14 +109,19 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
 
     compose_vars = analytics_variables(compose["x-analytics-env"])
     helm_vars = analytics_variables([e["name"] for e in deployment["env"]]) | analytics_variables(secret["stringData"])
-    run_vars = analytics_variables(v.split("=", 1)[0] for v in helm["runLauncher"]["config"]["k8sRunLauncher"]["envVars"])
+    run_vars = analytics_variables(
+        v.split("=", 1)[0] for v in helm["runLauncher"]["config"]["k8sRunLauncher"]["envVars"]
+    )
     assert compose_vars == helm_vars
     assert run_vars | analytics_variables(secret["stringData"]) == helm_vars  # run pods get the same
     assert helm["runLauncher"]["type"] == "K8sRunLauncher"
     # Every variable the code reads is set in production.
     code = "\n".join(p.read_text() for p in (DEPLOY.parent / "analytics_pipeline").rglob("*.py"))
-    read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', code)) - {"ANALYTICS_HOME", "ANALYTICS_LANDING_SENSOR_SECONDS",
-                                                             "ANALYTICS_DAGSTER_STORAGE_URL"}
+    read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', code)) - {
+        "ANALYTICS_HOME",
+        "ANALYTICS_LANDING_SENSOR_SECONDS",
+        "ANALYTICS_DAGSTER_STORAGE_URL",
+    }
     read -= {n for n in read if n.startswith("ANALYTICS_DBT_")}  # derived from the database URL
     web_vars = analytics_variables(compose["services"]["web"]["environment"])
     assert read <= compose_vars | web_vars, read - compose_vars - web_vars

@@ -51,18 +51,22 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path):
         for kill_after_batches in (1, 120, 400):
-            process = subprocess.Popen(cli_command("run", "--landing", str(corpus)),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                cli_command("run", "--landing", str(corpus)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             deadline = time.monotonic() + 120
             while batches_ingested(url) < kill_after_batches and process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
             process.wait()
         with psycopg.connect(url) as conn:  # the ledger never holds a partial batch
-            assert conn.execute(
-                "SELECT count(*) FROM raw.analytics_event_batches b WHERE b.accepted <> "
-                "(SELECT count(*) FROM raw.analytics_events e WHERE e.received_date = b.received_date AND e.batch_id = b.batch_id)"
-            ).fetchone()[0] == 0
+            assert (
+                conn.execute(
+                    "SELECT count(*) FROM raw.analytics_event_batches b WHERE b.accepted <> "
+                    "(SELECT count(*) FROM raw.analytics_events e WHERE e.received_date = b.received_date AND e.batch_id = b.batch_id)"
+                ).fetchone()[0]
+                == 0
+            )
         done = run_cli("run", "--landing", str(corpus))
         assert done.returncode == 0, done.stderr[-2000:]
     assert table_digests(url) == clean_run
@@ -73,7 +77,9 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
     day = "2026-02-01"
     shared = event("u1", "c1")
     for index in range(40):
-        write_batch(tmp_path, day, [event("u1", "c1"), event("u2", "c1", "lesson_completed"), shared], name=f"b{index:02d}")
+        write_batch(
+            tmp_path, day, [event("u1", "c1"), event("u2", "c1", "lesson_completed"), shared], name=f"b{index:02d}"
+        )
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, tmp_path, TOKENIZER)
     results, start = [], threading.Barrier(2)
@@ -114,16 +120,21 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
             with psycopg.connect(migrated_db, autocommit=True) as watch:
                 deadline = time.monotonic() + 60
                 while not waited and time.monotonic() < deadline:
-                    waited.extend(row[0] for row in watch.execute(
-                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                        " AND query LIKE 'COPY raw.analytics_event_ids%'"))
+                    waited.extend(
+                        row[0]
+                        for row in watch.execute(
+                            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            " AND query LIKE 'COPY raw.analytics_event_ids%'"
+                        )
+                    )
                     time.sleep(0.02)
         finally:
             other.commit()
 
     with psycopg.connect(migrated_db) as other:
-        other.execute("INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')",
-                      (shared["clientEventId"],))
+        other.execute(
+            "INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')", (shared["clientEventId"],)
+        )
         committer = threading.Thread(target=commit_once_blocked, args=(other,))
         committer.start()
         with psycopg.connect(migrated_db, autocommit=True) as conn:
@@ -132,8 +143,10 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
     assert waited, "the run's COPY never waited on the other run's id"
     assert (result.lines, result.accepted, result.duplicates) == (2, 1, 1)
     with psycopg.connect(migrated_db) as conn:
-        assert conn.execute("SELECT count(*), count(*) FILTER (WHERE client_event_id = %s)"
-                            " FROM raw.analytics_events", (shared["clientEventId"],)).fetchone() == (1, 0)
+        assert conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE client_event_id = %s) FROM raw.analytics_events",
+            (shared["clientEventId"],),
+        ).fetchone() == (1, 0)
         assert conn.execute("SELECT count(*) FROM raw.analytics_event_ids").fetchone()[0] == 2
 
 
@@ -183,8 +196,10 @@ def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_complete
         while batches_ingested(url) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                         " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
     with pipeline_environment(url, new_database(), tmp_path / "home"):
         bootstrap(tmp_path)
@@ -195,14 +210,23 @@ def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_complete
             cutter = threading.Thread(target=cut_connections_mid_ingest)
             cutter.start()
             result = defs.resolve_job_def("ingest_partition_job").execute_in_process(
-                instance=instance, partition_key="2026-07-01")
+                instance=instance, partition_key="2026-07-01"
+            )
             cutter.join()
             retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
-            failures = [e for e in instance.all_logs(result.run_id) if e.dagster_event and
-                        e.dagster_event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+            failures = [
+                e
+                for e in instance.all_logs(result.run_id)
+                if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
+            ]
     assert result.success and retries and failures
-    assert "terminat" in str(failures[0].dagster_event.event_specific_data.error.cause or
-                             failures[0].dagster_event.event_specific_data.error).lower()
+    assert (
+        "terminat"
+        in str(
+            failures[0].dagster_event.event_specific_data.error.cause
+            or failures[0].dagster_event.event_specific_data.error
+        ).lower()
+    )
     with psycopg.connect(url) as conn:
         batches, unbalanced = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE accepted <> (SELECT count(*) FROM raw.analytics_events e"

@@ -36,6 +36,6 @@ def test_simulator_writes_valid_attributable_batches(tmp_path):
     before = set((tmp_path / "events").rglob("*.ndjson*"))
     written = simulate(tmp_path, rate=20, duration_seconds=0.35, batch_seconds=0.1, seed=2)
     new_files = set((tmp_path / "events").rglob("*.ndjson*")) - before
-    lines = [l for p in new_files for l in p.read_bytes().splitlines()]
+    lines = [line for p in new_files for line in p.read_bytes().splitlines()]
     assert len(new_files) >= 3 and len(lines) == written
-    assert not any(isinstance(check_line(l), Rejection) for l in lines)
+    assert not any(isinstance(check_line(line), Rejection) for line in lines)

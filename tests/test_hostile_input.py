@@ -25,16 +25,16 @@ def j(**changes) -> bytes:
 
 
 HOSTILE = [
-    (b'{"clientEventId": "x", "eventType"', "invalid_json"),                       # truncated
+    (b'{"clientEventId": "x", "eventType"', "invalid_json"),  # truncated
     (b"not json at all", "invalid_json"),
-    (b"\xc3\x28\xa0\xa1 bytes", "invalid_json"),                                     # not UTF-8
+    (b"\xc3\x28\xa0\xa1 bytes", "invalid_json"),  # not UTF-8
     (b'{"a": "nul\x00byte"}', "invalid_encoding"),
     (j(userId="u1\u0000"), "invalid_encoding"),
     (j(eventType="video_teleported"), "unknown_event_type"),
     (j(courseId=None), "missing_field"),
-    (j(userId=12345), "invalid_value"),                                              # wrong type
+    (j(userId=12345), "invalid_value"),  # wrong type
     (j(properties="a string"), "invalid_value"),
-    (j(userId="x" * 1_000_000), "line_too_long"),                                    # 1 MB string
+    (j(userId="x" * 1_000_000), "line_too_long"),  # 1 MB string
     (j(occurredAt="2999-01-01T00:00:00Z", receivedAt="2999-01-01T00:00:05Z"), "invalid_value"),
     (j(occurredAt="1970-01-01T00:00:00Z"), "invalid_value"),
     (j(eventType="video_progress", properties={"positionSeconds": 3000, "durationSeconds": 600}), "invalid_value"),
@@ -68,15 +68,25 @@ def test_a_hostile_corpus_is_fully_accounted_for(conn, landing):
 
     hostile = results["hostile"]
     assert (hostile.lines, hostile.accepted, hostile.dead_lettered) == (len(lines), len(SURVIVORS), len(HOSTILE))
-    reasons = dict(conn.execute(
-        "SELECT line_no, reason_code FROM raw.analytics_dead_letters WHERE batch_id = 'hostile'").fetchall())
+    reasons = dict(
+        conn.execute(
+            "SELECT line_no, reason_code FROM raw.analytics_dead_letters WHERE batch_id = 'hostile'"
+        ).fetchall()
+    )
     assert reasons == {i + 1: code for i, (_, code) in enumerate(HOSTILE)}
     assert (results["one-huge-line"].lines, results["one-huge-line"].dead_lettered) == (1, 1)
     assert (results["empty"].lines, results["empty"].accepted) == (0, 0)
-    assert conn.execute("SELECT count(*) FROM raw.analytics_events WHERE claimed_org_id LIKE '%DROP TABLE%'").fetchone()[0] == 1
-    totals = conn.execute("SELECT sum(lines), sum(accepted + duplicates + dead_lettered) FROM raw.analytics_event_batches").fetchone()
+    assert (
+        conn.execute("SELECT count(*) FROM raw.analytics_events WHERE claimed_org_id LIKE '%DROP TABLE%'").fetchone()[0]
+        == 1
+    )
+    totals = conn.execute(
+        "SELECT sum(lines), sum(accepted + duplicates + dead_lettered) FROM raw.analytics_event_batches"
+    ).fetchone()
     assert totals[0] == totals[1] == len(lines) + 1
-    excerpt = conn.execute("SELECT excerpt FROM raw.analytics_dead_letters WHERE reason_code = 'line_too_long' LIMIT 1").fetchone()[0]
+    excerpt = conn.execute(
+        "SELECT excerpt FROM raw.analytics_dead_letters WHERE reason_code = 'line_too_long' LIMIT 1"
+    ).fetchone()[0]
     assert len(excerpt) <= 200
 
 

@@ -25,7 +25,9 @@ ORIGIN = "https://lms.example.org"
 def ingest(tmp_path, migrated_db):
     landing = tmp_path / "landing"
     # u1 learns c1 in org_a, u2 in org_b, u3 in both.
-    write_reference(landing, [("org_a", "u1", "c1"), ("org_b", "u2", "c1"), ("org_a", "u3", "c1"), ("org_b", "u3", "c1")])
+    write_reference(
+        landing, [("org_a", "u1", "c1"), ("org_b", "u2", "c1"), ("org_a", "u3", "c1"), ("org_b", "u3", "c1")]
+    )
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, landing, Tokenizer(TEST_PII_KEY.encode()))
         keys = {"any": create_write_key(conn, "lms").key, "org_a": create_write_key(conn, "org a app", "org_a").key}
@@ -36,18 +38,30 @@ def ingest(tmp_path, migrated_db):
 
 
 def landed_lines(landing) -> list[dict]:
-    return [json.loads(line) for path in sorted((landing / "events").rglob("*.ndjson"))
-            for line in path.read_bytes().splitlines()]
+    return [
+        json.loads(line)
+        for path in sorted((landing / "events").rglob("*.ndjson"))
+        for line in path.read_bytes().splitlines()
+    ]
 
 
 def test_every_ingestion_route_needs_a_valid_write_key(ingest):
     base, batch = ingest["base"], {"events": [event("u1", "c1")]}
     for path, body in ((BATCH, batch), (SINGLE, batch["events"][0])):
-        for headers in ({}, bearer("apw_nope"), bearer(ingest["keys"]["any"][:-3] + "xyz"), bearer(ingest["revoked"]),
-                        {"Authorization": "Basic !!!"}, {"Authorization": "Token abc"}):
+        for headers in (
+            {},
+            bearer("apw_nope"),
+            bearer(ingest["keys"]["any"][:-3] + "xyz"),
+            bearer(ingest["revoked"]),
+            {"Authorization": "Basic !!!"},
+            {"Authorization": "Token abc"},
+        ):
             answer = requests.post(base + path, json=body, headers=headers, timeout=10)
             assert answer.status_code == 401 and answer.json()["error"], (path, headers)
-    assert "revoked" in requests.post(base + BATCH, json=batch, headers=bearer(ingest["revoked"]), timeout=10).json()["error"]
+    assert (
+        "revoked"
+        in requests.post(base + BATCH, json=batch, headers=bearer(ingest["revoked"]), timeout=10).json()["error"]
+    )
     assert not (ingest["landing"] / "events").exists()
 
 
@@ -56,7 +70,11 @@ def test_basic_credentials_and_the_single_event_route(ingest):
     basic = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
     one = event("u1", "c1")
     answer = requests.post(base + SINGLE, json=one, headers=basic, timeout=10)
-    assert answer.status_code == 200 and answer.json() == {"accepted": [one["clientEventId"]], "duplicates": [], "failed": []}
+    assert answer.status_code == 200 and answer.json() == {
+        "accepted": [one["clientEventId"]],
+        "duplicates": [],
+        "failed": [],
+    }
     assert requests.post(base + SINGLE, json=[one], headers=bearer(key), timeout=10).status_code == 400
     assert [line["clientEventId"] for line in landed_lines(ingest["landing"])] == [one["clientEventId"]]
 
@@ -68,30 +86,49 @@ def test_a_key_bound_to_an_org_lands_only_that_orgs_events(ingest):
     of_a = event("u1", "c1")
     in_both = event("u3", "c1")
     unknown_learner = event("u9", "c1")
-    answer = requests.post(base + BATCH, json={"events": [claims_b, learner_of_b, of_a, in_both, unknown_learner]},
-                           headers=bearer(key), timeout=10).json()
+    answer = requests.post(
+        base + BATCH,
+        json={"events": [claims_b, learner_of_b, of_a, in_both, unknown_learner]},
+        headers=bearer(key),
+        timeout=10,
+    ).json()
     assert [f["clientEventId"] for f in answer["failed"]] == [claims_b["clientEventId"], learner_of_b["clientEventId"]]
     assert all(f["reason"].startswith("org_not_allowed") for f in answer["failed"])
     assert answer["accepted"] == [e["clientEventId"] for e in (of_a, in_both, unknown_learner)]
     assert {line["orgId"] for line in landed_lines(ingest["landing"])} == {"org_a"}
     # The unbound key lands the other org's events as they are.
-    free = requests.post(base + BATCH, json={"events": [event("u2", "c1", org="org_b")]},
-                         headers=bearer(ingest["keys"]["any"]), timeout=10).json()
+    free = requests.post(
+        base + BATCH,
+        json={"events": [event("u2", "c1", org="org_b")]},
+        headers=bearer(ingest["keys"]["any"]),
+        timeout=10,
+    ).json()
     assert len(free["accepted"]) == 1
 
 
 def test_browser_clients_cors_and_beacons(ingest):
     base, key = ingest["base"], ingest["keys"]["any"]
-    preflight = requests.options(base + BATCH, timeout=10, headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    preflight = requests.options(
+        base + BATCH,
+        timeout=10,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == ORIGIN
-    elsewhere = requests.options(base + BATCH, timeout=10, headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    elsewhere = requests.options(
+        base + BATCH, timeout=10, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in elsewhere.headers
     beacon = event("u1", "c1")
-    sent = requests.post(f"{base}{BATCH}?key={key}", data=json.dumps({"events": [beacon]}),
-                         headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": ORIGIN}, timeout=10)
+    sent = requests.post(
+        f"{base}{BATCH}?key={key}",
+        data=json.dumps({"events": [beacon]}),
+        headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": ORIGIN},
+        timeout=10,
+    )
     assert sent.status_code == 200 and sent.json()["accepted"] == [beacon["clientEventId"]]
     assert sent.headers["access-control-allow-origin"] == ORIGIN
     # A key in the query is for beacons only: a JSON post must send it in a header.

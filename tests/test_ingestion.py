@@ -21,7 +21,9 @@ DAY1, DAY2 = "2026-02-01", "2026-02-02"
 @pytest.fixture
 def landing(tmp_path, conn) -> Path:
     # u1 in org_a only; u2 enrolled in c1 in two orgs; u3 in org_b only.
-    write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1"), ("org_b", "u2", "c1"), ("org_b", "u3", "c1")])
+    write_reference(
+        tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1"), ("org_b", "u2", "c1"), ("org_b", "u3", "c1")]
+    )
     load_reference(conn, tmp_path, TOKENIZER)
     return tmp_path
 
@@ -36,8 +38,8 @@ def scalar(conn, sql, *params):
 
 def test_duplicates_within_batch_across_batches_and_days_are_counted_once(conn, landing):
     e1, e2, e3 = event("u1", "c1"), event("u1", "c1", "lesson_completed"), event("u3", "c1", lesson=2)
-    write_batch(landing, DAY1, [e1, e1, e2], name="a")          # retry inside the batch
-    write_batch(landing, DAY1, [e2, e3], name="b")              # retry in a later batch
+    write_batch(landing, DAY1, [e1, e1, e2], name="a")  # retry inside the batch
+    write_batch(landing, DAY1, [e2, e3], name="b")  # retry in a later batch
     write_batch(landing, DAY2, [e1, e3, event("u3", "c1", lesson=3, day=DAY2)], name="c")  # next day
 
     day1 = ingest(conn, landing, DAY1)
@@ -100,7 +102,10 @@ def test_org_resolution_follows_the_contract(conn, landing):
 
 def test_personal_data_is_tokenized_or_scrubbed(conn, landing):
     survey = event(
-        "u1", "c1", "survey_submitted", lesson=None,
+        "u1",
+        "c1",
+        "survey_submitted",
+        lesson=None,
         properties={"rating": 4, "freeText": "Learner U1 here: mail u1@example.org, note to learner u1"},
     )
     write_batch(landing, DAY1, [survey, b'{"userId": "u1", "user": {"email": "u1@example.org", "name": "Learner U1"}'])
@@ -116,7 +121,10 @@ def test_personal_data_is_tokenized_or_scrubbed(conn, landing):
 
 def test_the_ledger_probe_finds_exactly_the_known_ids_by_the_key_whatever_the_group_size(conn):
     known = [uuid.uuid4().bytes for _ in range(5_000)]
-    with conn.cursor() as cur, cur.copy("COPY raw.analytics_event_ids (client_event_id, received_date, batch_id) FROM STDIN") as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY raw.analytics_event_ids (client_event_id, received_date, batch_id) FROM STDIN") as copy,
+    ):
         for event_id in known:
             copy.write_row((uuid.UUID(bytes=event_id), DAY1, "old"))
     conn.execute("ANALYZE raw.analytics_event_ids")

@@ -37,9 +37,16 @@ def test_lines_come_out_the_same_whatever_the_file_size_and_compression(tmp_path
 
 def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_path):
     day = "events/received_date=2026-02-01"
-    for relative in (f"{day}/b2.ndjson", f"{day}/b1.ndjson.gz", f"{day}/.b3.ndjson.tmp", f"{day}/notes.txt",
-                     f"{day}/nested/b4.ndjson", "events/received_date=2026-02-02/b5.ndjson",
-                     "events/elsewhere/b6.ndjson", "events/b7.ndjson"):
+    for relative in (
+        f"{day}/b2.ndjson",
+        f"{day}/b1.ndjson.gz",
+        f"{day}/.b3.ndjson.tmp",
+        f"{day}/notes.txt",
+        f"{day}/nested/b4.ndjson",
+        "events/received_date=2026-02-02/b5.ndjson",
+        "events/elsewhere/b6.ndjson",
+        "events/b7.ndjson",
+    ):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"{}\n")
     (tmp_path / "events/received_date=2026-02-03").write_bytes(b"a file, not a partition folder")

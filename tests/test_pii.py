@@ -10,7 +10,9 @@ def test_tokens_are_stable_per_key_and_differ_across_keys():
 
 
 def test_scrub_replaces_emails_and_the_learners_name():
-    text = Tokenizer(b"k").scrub("Thanks! I'm Cosima Hawthorne (cosima.h@example.org); cosima liked it", name="Cosima Hawthorne")
+    text = Tokenizer(b"k").scrub(
+        "Thanks! I'm Cosima Hawthorne (cosima.h@example.org); cosima liked it", name="Cosima Hawthorne"
+    )
     assert "example.org" not in text
     assert "Cosima" not in text and "cosima" not in text and "Hawthorne" not in text
     assert "Thanks!" in text and "liked it" in text

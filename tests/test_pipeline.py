@@ -26,8 +26,13 @@ def pipeline(new_database, tmp_path_factory):
     with pipeline_environment(database_url, dagster_url, home):
         first = run_cli("run", "--landing", str(landing))
         assert first.returncode == 0, first.stderr[-3000:]
-        yield {"landing": landing, "url": database_url, "home": home, "stdout": first.stdout,
-               "dagster_url": dagster_url}
+        yield {
+            "landing": landing,
+            "url": database_url,
+            "home": home,
+            "stdout": first.stdout,
+            "dagster_url": dagster_url,
+        }
 
 
 def query_df(url: str, sql: str) -> pd.DataFrame:
@@ -44,7 +49,10 @@ def test_run_prints_what_it_produced(pipeline):
 
 def test_completion_rates_match_an_independent_computation(pipeline):
     expected, _, _ = expected_marts(pipeline["landing"])
-    actual = query_df(pipeline["url"], "SELECT org_id, course_id, enrolled_learners, completed_learners, completion_rate FROM marts.view_course_completion_rate")
+    actual = query_df(
+        pipeline["url"],
+        "SELECT org_id, course_id, enrolled_learners, completed_learners, completion_rate FROM marts.view_course_completion_rate",
+    )
     merged = expected.merge(actual, on=["org_id", "course_id"], suffixes=("_exp", "_act"), how="outer", indicator=True)
     assert (merged._merge == "both").all(), merged[merged._merge != "both"]
     assert (merged.enrolled_learners_exp == merged.enrolled_learners_act).all()
@@ -55,7 +63,10 @@ def test_completion_rates_match_an_independent_computation(pipeline):
 
 def test_dropoff_matches_an_independent_computation(pipeline):
     _, expected, _ = expected_marts(pipeline["landing"])
-    actual = query_df(pipeline["url"], "SELECT org_id, course_id, lesson_id, lesson_position, learners_started, learners_continued, dropoff_rate FROM marts.view_lesson_dropoff")
+    actual = query_df(
+        pipeline["url"],
+        "SELECT org_id, course_id, lesson_id, lesson_position, learners_started, learners_continued, dropoff_rate FROM marts.view_lesson_dropoff",
+    )
     keys = ["org_id", "course_id", "lesson_id"]
     merged = expected.merge(actual, on=keys, suffixes=("_exp", "_act"), how="outer", indicator=True)
     assert (merged._merge == "both").all()
@@ -109,7 +120,9 @@ def test_no_clear_personal_data_anywhere_in_the_database(pipeline):
                 leaks.append((schema, table, column, hits))
         assert leaks == []
         # The survey free text did carry names and e-mails: they were scrubbed, not lost.
-        assert conn.execute("SELECT count(*) FROM raw.survey_free_text WHERE free_text LIKE '%[email:%'").fetchone()[0] > 0
+        assert (
+            conn.execute("SELECT count(*) FROM raw.survey_free_text WHERE free_text LIKE '%[email:%'").fetchone()[0] > 0
+        )
 
 
 def test_rerun_with_nothing_new_changes_nothing(pipeline):
@@ -137,8 +150,9 @@ def test_the_daemon_finds_nothing_to_do_after_a_run(pipeline):
                 result = defs.resolve_sensor_def(sensor)(context)
                 assert not result.run_requests, (sensor, result.run_requests)
             for schedule in ("ingest_catch_up_schedule", "rollup_catch_up_schedule"):
-                context = dg.build_schedule_context(instance=instance, resources=shared_resources(),
-                                                    scheduled_execution_time=datetime(2026, 3, 6))
+                context = dg.build_schedule_context(
+                    instance=instance, resources=shared_resources(), scheduled_execution_time=datetime(2026, 3, 6)
+                )
                 assert isinstance(defs.resolve_schedule_def(schedule)(context), dg.SkipReason), schedule
 
 
@@ -192,7 +206,9 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
         with dg.DagsterInstance.get() as instance:
             result = dg.materialize(
                 [raw_analytics_events, user_lesson_progress, user_course_progress],
-                partition_key="2026-03-03", resources=shared_resources(), instance=instance,
+                partition_key="2026-03-03",
+                resources=shared_resources(),
+                instance=instance,
             )
             assert result.success
             # Ingested again after its incremental mart last ran: the catch-up rolls it up
@@ -203,11 +219,15 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
             # incremental mart gets the range's window as its --vars.
             backfill = defs.resolve_job_def("rollup_partition_job").execute_in_process(
                 instance=instance,
-                tags={"dagster/asset_partition_range_start": "2026-03-01",
-                      "dagster/asset_partition_range_end": "2026-03-05"},
+                tags={
+                    "dagster/asset_partition_range_start": "2026-03-01",
+                    "dagster/asset_partition_range_end": "2026-03-05",
+                },
             )
             assert backfill.success
-            windows = {m.partition for m in backfill.asset_materializations_for_node("analytics_dbt_incremental_models")}
+            windows = {
+                m.partition for m in backfill.asset_materializations_for_node("analytics_dbt_incremental_models")
+            }
             assert windows == {f"2026-03-0{day}" for day in range(1, 6)}
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
             assert isinstance(rollup_catch_up_schedule(catch_up), dg.SkipReason)
@@ -224,10 +244,14 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
         from analytics_pipeline.environment import bootstrap
 
         bootstrap(pipeline["landing"])
-        invocation = dbt_resource().cli(
-            ["run", "--select", "org_engagement_daily", "--full-refresh"],
-            target_path=dbt_project.target_path,
-        ).wait()
+        invocation = (
+            dbt_resource()
+            .cli(
+                ["run", "--select", "org_engagement_daily", "--full-refresh"],
+                target_path=dbt_project.target_path,
+            )
+            .wait()
+        )
         assert invocation.is_successful()
     assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before
 
@@ -242,8 +266,10 @@ def test_a_commit_dagster_never_recorded_is_found_from_the_ledger(pipeline):
         with dg.DagsterInstance.get() as instance, psycopg.connect(pipeline["url"]) as conn:
             assert unrecorded_ingests(conn, instance) == set()
             # A file of 2026-03-02 committed after the last recorded ingestion (rolled back after).
-            conn.execute("UPDATE raw.analytics_event_batches SET ingested_at = now() + interval '1 minute'"
-                         " WHERE received_date = '2026-03-02'")
+            conn.execute(
+                "UPDATE raw.analytics_event_batches SET ingested_at = now() + interval '1 minute'"
+                " WHERE received_date = '2026-03-02'"
+            )
             assert unrecorded_ingests(conn, instance) == {"2026-03-02"}
             conn.rollback()
 
@@ -287,7 +313,9 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         bootstrap(pipeline["landing"])
         with dg.DagsterInstance.get() as instance:
-            metadata = instance.get_latest_materialization_event(dg.AssetKey("analytics_insights")).asset_materialization.metadata
+            metadata = instance.get_latest_materialization_event(
+                dg.AssetKey("analytics_insights")
+            ).asset_materialization.metadata
     chart = metadata[f"charts_{org}"].value
     assert f"### {org}: course completion" in chart and "█" in chart
     assert {f"charts_{o}" for o in expected.org_id} <= set(metadata)

@@ -53,5 +53,7 @@ def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
             assert run_replay(instance, defs) == []  # nothing left that passes now
     assert batch_conservation_check(database=PostgresResource(url=url)).passed
     with psycopg.connect(url) as conn:
-        reason = conn.execute("SELECT reason_code FROM raw.analytics_dead_letters WHERE replayed_at IS NULL").fetchone()[0]
+        reason = conn.execute(
+            "SELECT reason_code FROM raw.analytics_dead_letters WHERE replayed_at IS NULL"
+        ).fetchone()[0]
         assert reason == "invalid_json"

@@ -29,9 +29,19 @@ def webserver(new_database, tmp_path):
     with pipeline_environment(new_database(), new_database(), tmp_path):
         bootstrap(tmp_path / "landing")
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-webserver")), "-w", str(ROOT / "workspace.yaml"),
-             "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(Path(sys.executable).with_name("dagster-webserver")),
+                "-w",
+                str(ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     try:
         deadline = time.monotonic() + 90

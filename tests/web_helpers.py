@@ -22,8 +22,9 @@ def web_server(landing: Path, database_url: str, **overrides) -> Iterator[str]:
     """Serves every part of the app (or `parts=`) until the block ends; yields the base URL."""
     config = replace(web_config(landing, database_url, TEST_PII_KEY.encode()), **overrides)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

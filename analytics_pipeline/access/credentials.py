@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -73,13 +73,15 @@ class NewToken:
     expires_at: datetime
 
 
-def create_token(conn: psycopg.Connection, role: str, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
-                 label: str | None = None) -> NewToken:
+def create_token(
+    conn: psycopg.Connection, role: str, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME, label: str | None = None
+) -> NewToken:
     allow_web_to_act_as(conn, role)
     token_id, token = _new(TOKEN_PREFIX)
-    expires_at = datetime.now(timezone.utc) + lifetime
+    expires_at = datetime.now(UTC) + lifetime
     conn.execute(
-        "INSERT INTO access.api_tokens (token_id, token_hash, role_name, label, expires_at) VALUES (%s, %s, %s, %s, %s)",
+        "INSERT INTO access.api_tokens (token_id, token_hash, role_name, label, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s)",
         (token_id, digest(token), role, label, expires_at),
     )
     return NewToken(token_id, token, role, expires_at)

@@ -13,8 +13,9 @@ from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.marts import MARTS
 
 
-def export_mart(database_url: str, mart: str, org: str, out: Path, role: str | None = None,
-                on_chunk=lambda written: None) -> int:
+def export_mart(
+    database_url: str, mart: str, org: str, out: Path, role: str | None = None, on_chunk=lambda written: None
+) -> int:
     """Returns the number of data rows written."""
     if mart not in MARTS:
         raise ValueError(f"unknown mart {mart!r}; one of: {', '.join(MARTS)}")

@@ -12,14 +12,21 @@ from analytics_pipeline.db.sqlfiles import load_sql
 PRIVILEGES = ("tenant", "org_admin")
 
 
-def ensure_role(conn: psycopg.Connection, role: str, *, login: bool = False, password: str | None = None,
-                platform_admin: bool = False) -> None:
+def ensure_role(
+    conn: psycopg.Connection,
+    role: str,
+    *,
+    login: bool = False,
+    password: str | None = None,
+    platform_admin: bool = False,
+) -> None:
     """Create the role if missing (LOGIN or NOLOGIN as asked), make it a member of the group
     that holds the SELECT privileges, and let the web app act as it."""
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
-        conn.execute(sql.SQL("CREATE ROLE {} {}").format(
-            sql.Identifier(role), sql.SQL("LOGIN" if login else "NOLOGIN")))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} {}").format(sql.Identifier(role), sql.SQL("LOGIN" if login else "NOLOGIN"))
+        )
     if password is not None:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
     group = "analytics_platform_admin" if platform_admin else "analytics_tenant"

@@ -55,9 +55,11 @@ def configure_server(server_url: str) -> dict[str, str]:
     """Apply SERVER_SETTINGS to the embedded server, once: later starts find them in place.
     Returns the settings it had to change."""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        applied = dict(conn.execute(
-            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
-        ).fetchall())
+        applied = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
+            ).fetchall()
+        )
         missing = {name: value for name, value in SERVER_SETTINGS.items() if applied.get(name) != value}
         for name, value in missing.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))

@@ -40,9 +40,7 @@ def migrate(url: str) -> list[str]:
                     continue
                 with conn.transaction():
                     conn.execute(statements)
-                    conn.execute(
-                        "INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,)
-                    )
+                    conn.execute("INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,))
                 applied_now.append(version)
             with conn.transaction():
                 for _, statements in _sql_files("routines"):

@@ -28,8 +28,13 @@ def demo_sign_ins(conn: psycopg.Connection) -> list[DemoSignIn]:
         role = f"demo_{org_id}"
         ensure_role(conn, role)
         grant(conn, role, org_id, "org_admin")
-        sign_ins.append(DemoSignIn(f"{name} ({org_id}) admin", role, create_token(conn, role, DEMO_LIFETIME, "demo").token))
+        sign_ins.append(
+            DemoSignIn(f"{name} ({org_id}) admin", role, create_token(conn, role, DEMO_LIFETIME, "demo").token)
+        )
     ensure_role(conn, PLATFORM_ROLE, platform_admin=True)
-    sign_ins.append(DemoSignIn("platform admin (every org)", PLATFORM_ROLE,
-                               create_token(conn, PLATFORM_ROLE, DEMO_LIFETIME, "demo").token))
+    sign_ins.append(
+        DemoSignIn(
+            "platform admin (every org)", PLATFORM_ROLE, create_token(conn, PLATFORM_ROLE, DEMO_LIFETIME, "demo").token
+        )
+    )
     return sign_ins

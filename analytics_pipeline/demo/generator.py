@@ -18,25 +18,83 @@ import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from tqdm import tqdm
 
 from analytics_pipeline.ingestion.landing import write_batch_file
 
-FIRST_NAMES = ["Adaline", "Bertrand", "Cosima", "Dorian", "Evangeline", "Fitzgerald", "Gwendolyn",
-               "Horatio", "Isolde", "Jericho", "Katarina", "Leopold", "Marisol", "Nikolai",
-               "Ottoline", "Peregrine", "Quintessa", "Rosalind", "Sebastiano", "Thaddeus"]
-LAST_NAMES = ["Abernathy", "Blackwood", "Castellano", "Delacroix", "Everhart", "Fairweather",
-              "Galbraith", "Hawthorne", "Ingleby", "Jablonski", "Kowalczyk", "Lindqvist",
-              "Montgomery", "Nightingale", "Oyelaran", "Pemberton", "Quarrington", "Rutherford"]
-ORG_NAMES = ["Northwind Academy", "Bluebird Health", "Summit Logistics", "Harbor Retail",
-             "Evergreen Bank", "Copperline Energy", "Lighthouse Schools", "Meridian Labs"]
-TOPICS = ["Workplace Safety", "Data Privacy Basics", "Customer Care", "Leadership 101",
-          "Intro to SQL", "Effective Meetings", "First Aid", "Negotiation", "Time Management"]
-SURVEY_TEXTS = ["Great course, very practical.", "Too long, the videos drag on.",
-                "Loved the quizzes!", "Could use more examples.", "Clear and concise."]
+FIRST_NAMES = [
+    "Adaline",
+    "Bertrand",
+    "Cosima",
+    "Dorian",
+    "Evangeline",
+    "Fitzgerald",
+    "Gwendolyn",
+    "Horatio",
+    "Isolde",
+    "Jericho",
+    "Katarina",
+    "Leopold",
+    "Marisol",
+    "Nikolai",
+    "Ottoline",
+    "Peregrine",
+    "Quintessa",
+    "Rosalind",
+    "Sebastiano",
+    "Thaddeus",
+]
+LAST_NAMES = [
+    "Abernathy",
+    "Blackwood",
+    "Castellano",
+    "Delacroix",
+    "Everhart",
+    "Fairweather",
+    "Galbraith",
+    "Hawthorne",
+    "Ingleby",
+    "Jablonski",
+    "Kowalczyk",
+    "Lindqvist",
+    "Montgomery",
+    "Nightingale",
+    "Oyelaran",
+    "Pemberton",
+    "Quarrington",
+    "Rutherford",
+]
+ORG_NAMES = [
+    "Northwind Academy",
+    "Bluebird Health",
+    "Summit Logistics",
+    "Harbor Retail",
+    "Evergreen Bank",
+    "Copperline Energy",
+    "Lighthouse Schools",
+    "Meridian Labs",
+]
+TOPICS = [
+    "Workplace Safety",
+    "Data Privacy Basics",
+    "Customer Care",
+    "Leadership 101",
+    "Intro to SQL",
+    "Effective Meetings",
+    "First Aid",
+    "Negotiation",
+    "Time Management",
+]
+SURVEY_TEXTS = [
+    "Great course, very practical.",
+    "Too long, the videos drag on.",
+    "Loved the quizzes!",
+    "Could use more examples.",
+    "Clear and concise.",
+]
 LESSON_KINDS = ["video", "video", "quiz", "reading"]
 
 
@@ -82,12 +140,14 @@ class _Generator:
         self.learners = []
         for index in range(learners):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            self.learners.append(Learner(
-                user_id=f"u_{index + 1:05d}",
-                name=f"{first} {last}",
-                email=f"{first}.{last}{index}@example.org".lower(),
-                home_org=rng.choice(self.orgs),
-            ))
+            self.learners.append(
+                Learner(
+                    user_id=f"u_{index + 1:05d}",
+                    name=f"{first} {last}",
+                    email=f"{first}.{last}{index}@example.org".lower(),
+                    home_org=rng.choice(self.orgs),
+                )
+            )
         self.enrollments: list[tuple[str, str, str]] = []  # (org, user, course)
         for learner in self.learners:
             for course_id in rng.sample(self.org_courses[learner.home_org], k=rng.randint(1, 2)):
@@ -100,8 +160,16 @@ class _Generator:
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def _event(self, learner: Learner, org: str | None, course_id: str, at: datetime, event_type: str,
-               lesson_id: str | None = None, properties: dict | None = None) -> dict:
+    def _event(
+        self,
+        learner: Learner,
+        org: str | None,
+        course_id: str,
+        at: datetime,
+        event_type: str,
+        lesson_id: str | None = None,
+        properties: dict | None = None,
+    ) -> dict:
         event = {
             "clientEventId": self._uuid(),
             "eventType": event_type,
@@ -121,9 +189,9 @@ class _Generator:
         return event
 
     def journeys(self) -> list[dict]:
-        by_user = {l.user_id: l for l in self.learners}
+        by_user = {learner.user_id: learner for learner in self.learners}
         orgs_per_course = defaultdict(int)
-        for org, user, course in self.enrollments:
+        for _, user, course in self.enrollments:
             orgs_per_course[(user, course)] += 1
         events = []
         window = (self.end - self.start).total_seconds()
@@ -154,8 +222,11 @@ class _Generator:
                     watched = duration if self.rng.random() < 0.7 else self.rng.randint(10, duration - 1)
                     for fraction in (0.25, 0.5, 0.75):
                         if duration * fraction <= watched:
-                            emit("video_progress", lesson_id,
-                                 {"positionSeconds": round(duration * fraction), "durationSeconds": duration})
+                            emit(
+                                "video_progress",
+                                lesson_id,
+                                {"positionSeconds": round(duration * fraction), "durationSeconds": duration},
+                            )
                     if watched < duration:
                         emit("video_paused", lesson_id, {"positionSeconds": watched, "durationSeconds": duration})
                     else:
@@ -185,8 +256,11 @@ class _Generator:
                     text = self.rng.choice(SURVEY_TEXTS)
                     if self.rng.random() < 0.3:
                         text += f" I'm {learner.name}, write to me at {learner.email}."
-                    emit("survey_submitted", None, {"rating": self.rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 4])[0],
-                                                     "freeText": text})
+                    emit(
+                        "survey_submitted",
+                        None,
+                        {"rating": self.rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 4])[0], "freeText": text},
+                    )
             if self.rng.random() < 0.05:  # browsing a course the learner is not enrolled in
                 stray = self.rng.choice([c for c in self.courses if c != course_id])
                 events.append(self._event(learner, org, stray, at + timedelta(minutes=5), "page_viewed"))
@@ -231,14 +305,22 @@ def _write_reference(root: Path, gen: _Generator) -> None:
     ref.mkdir(parents=True, exist_ok=True)
     tables = {
         "organizations": (["org_id", "name"], [[o, ORG_NAMES[i % len(ORG_NAMES)]] for i, o in enumerate(gen.orgs)]),
-        "courses": (["course_id", "title"],
-                    [[c, TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
-        "lessons": (["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
-                    [[l[k] for k in ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds")]
-                     for lessons in gen.courses.values() for l in lessons]),
-        "enrollments": (["org_id", "user_id", "course_id", "assigned_at", "due_at"],
-                        [[org, user, course, gen.start.isoformat(), (gen.end + timedelta(days=30)).isoformat()]
-                         for org, user, course in gen.enrollments]),
+        "courses": (["course_id", "title"], [[c, TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
+        "lessons": (
+            ["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
+            [
+                [lesson[k] for k in ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds")]
+                for lessons in gen.courses.values()
+                for lesson in lessons
+            ],
+        ),
+        "enrollments": (
+            ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
+            [
+                [org, user, course, gen.start.isoformat(), (gen.end + timedelta(days=30)).isoformat()]
+                for org, user, course in gen.enrollments
+            ],
+        ),
     }
     for name, (header, rows) in tables.items():
         tmp = ref / f".{name}.csv.tmp"
@@ -249,13 +331,14 @@ def _write_reference(root: Path, gen: _Generator) -> None:
         os.replace(tmp, ref / f"{name}.csv")
 
 
-def generate(landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 14, seed: int = 7,
-             end_date: date | None = None) -> GenerationSummary:
+def generate(
+    landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 14, seed: int = 7, end_date: date | None = None
+) -> GenerationSummary:
     """Write a landing zone under `landing`. `end_date` (default: yesterday, UTC) is the last
     received date; the data covers `days` days up to it."""
-    end_date = end_date or (datetime.now(timezone.utc).date() - timedelta(days=1))
-    start = datetime.combine(end_date - timedelta(days=days - 1), time(), timezone.utc)
-    end = datetime.combine(end_date, time(23, 59, 59), timezone.utc)
+    end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
+    start = datetime.combine(end_date - timedelta(days=days - 1), time(), UTC)
+    end = datetime.combine(end_date, time(23, 59, 59), UTC)
     rng = random.Random(seed)
     gen = _Generator(rng, orgs, learners, start, end)
     summary = GenerationSummary()

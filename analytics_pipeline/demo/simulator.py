@@ -10,7 +10,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from analytics_pipeline.demo.generator import write_batch_lines
@@ -51,13 +51,15 @@ class LiveLanding:
         self.lessons_by_course: dict[str, list[dict]] = {}
         for lesson in _read_csv(reference / "lessons.csv"):
             self.lessons_by_course.setdefault(lesson["course_id"], []).append(lesson)
-        self.enrollments = [e for e in _read_csv(reference / "enrollments.csv") if e["course_id"] in self.lessons_by_course]
+        self.enrollments = [
+            e for e in _read_csv(reference / "enrollments.csv") if e["course_id"] in self.lessons_by_course
+        ]
         if not self.enrollments:
             raise ValueError(f"{reference}: no enrollment in a course with lessons to simulate")
         self.rng = random.Random(seed)
 
     def write_batch(self, count: int) -> Path:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         lines = []
         for _ in range(count):
             enrollment = self.rng.choice(self.enrollments)

@@ -26,7 +26,6 @@ from analytics_pipeline.ingestion.contract import (
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 
-
 # An accepted event's row is raw.analytics_events' row as the writer COPYs it, in these
 # columns with these binary COPY types. It is built here whole but for the org, which needs
 # the enrollments: the writer fills that slot once it has deduplicated the group. The event id
@@ -34,15 +33,33 @@ from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
 # encoded here and typed bytea so that psycopg passes them on untouched: binary COPY hands
 # each field to its column's own input function.
 EVENT_COLUMNS = {
-    "received_date": "date", "client_event_id": "bytea", "event_type": "text", "occurred_at": "timestamptz",
-    "received_at": "timestamptz", "user_token": "text", "org_id": "text", "claimed_org_id": "text",
-    "course_id": "text", "lesson_id": "text", "session_id": "text", "properties": "bytea", "batch_id": "text",
+    "received_date": "date",
+    "client_event_id": "bytea",
+    "event_type": "text",
+    "occurred_at": "timestamptz",
+    "received_at": "timestamptz",
+    "user_token": "text",
+    "org_id": "text",
+    "claimed_org_id": "text",
+    "course_id": "text",
+    "lesson_id": "text",
+    "session_id": "text",
+    "properties": "bytea",
+    "batch_id": "text",
     "line_no": "int4",
 }
 ID, RECEIVED_AT, USER, ORG, CLAIMED, COURSE, BATCH, LINE_NO = (
     list(EVENT_COLUMNS).index(name)
-    for name in ("client_event_id", "received_at", "user_token", "org_id", "claimed_org_id", "course_id", "batch_id",
-                 "line_no")
+    for name in (
+        "client_event_id",
+        "received_at",
+        "user_token",
+        "org_id",
+        "claimed_org_id",
+        "course_id",
+        "batch_id",
+        "line_no",
+    )
 )
 JSONB_V1 = b"\x01"
 EMPTY_JSONB = JSONB_V1 + b"{}"
@@ -61,12 +78,14 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
-def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer,
-               free_texts: dict[bytes, str]) -> list:
+def _event_row(
+    batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer, free_texts: dict[bytes, str]
+) -> list:
     # All fields in one call, in contract.EVENT_FIELDS' order: an event is of one of a dozen
     # classes, so each attribute read would take Python's slow, unspecialized path.
-    (event_uuid, occurred_at, received_at, user_id, course_id, org_id, session_id, lesson_id, properties,
-     user) = astuple(event)
+    (event_uuid, occurred_at, received_at, user_id, course_id, org_id, session_id, lesson_id, properties, user) = (
+        astuple(event)
+    )
     event_id = event_uuid.int.to_bytes(16)  # UUID.bytes, without its Python property
     properties_jsonb = EMPTY_JSONB
     if properties:
@@ -114,8 +133,9 @@ def known_courses(conn: psycopg.Connection) -> frozenset[str]:
     return frozenset(r[0] for r in conn.execute("SELECT course_id FROM raw.courses"))
 
 
-def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
-                only_lines: set[int] | None = None) -> ParsedBatch:
+def parse_batch(
+    batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str], only_lines: set[int] | None = None
+) -> ParsedBatch:
     """Validate a batch file's lines (or only the given line numbers). An unreadable file
     comes back with `unreadable` set and no events or dead letters."""
     parsed = ParsedBatch(batch)
@@ -126,8 +146,9 @@ def parse_batch(batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str],
     return parsed
 
 
-def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str],
-                 only_lines: set[int] | None) -> None:
+def _parse_lines(
+    parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str], only_lines: set[int] | None
+) -> None:
     # The loop runs once per landed line: its names are local and it calls no more than it must.
     batch = parsed.batch
     latest = latest_received_at()
@@ -142,7 +163,16 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[s
                 events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
                 continue
             outcome = unknown_course(outcome)
-        dead_letters.append((batch.received_date, batch.batch_id, line_no, batch.landing_path,
-                             outcome.code, outcome.reason, redact_excerpt(raw)))
+        dead_letters.append(
+            (
+                batch.received_date,
+                batch.batch_id,
+                line_no,
+                batch.landing_path,
+                outcome.code,
+                outcome.reason,
+                redact_excerpt(raw),
+            )
+        )
     parsed.lines = line_no
     parsed.max_received_at = max(map(_received_at, events), default=None)

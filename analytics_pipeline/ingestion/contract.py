@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Union
 from uuid import UUID
 
@@ -18,7 +18,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 MAX_LINE_BYTES = 64 * 1024
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clients' clocks drift: an event may claim to have happened a little after it was received.
 CLOCK_SKEW = timedelta(hours=1)
 WEEK_SECONDS = 7 * 24 * 3600
@@ -130,7 +130,7 @@ EVENT_TYPES = frozenset(cls.eventType for cls in _EVENT_CLASSES)
 EVENT_FIELDS = Event.__struct_fields__
 if any(cls.__struct_fields__ != EVENT_FIELDS for cls in _EVENT_CLASSES):
     raise TypeError("an event class reorders Event's fields")
-_DECODER = msgspec.json.Decoder(Union[_EVENT_CLASSES])
+_DECODER = msgspec.json.Decoder(Union[_EVENT_CLASSES])  # noqa: UP007 (a Union over a tuple of classes)
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def _rejection_from(error: msgspec.ValidationError, within: str = "") -> Rejecti
 
 def latest_received_at(now: datetime | None = None) -> datetime:
     """The latest receivedAt plausible at `now`."""
-    return (now or datetime.now(timezone.utc)) + CLOCK_SKEW
+    return (now or datetime.now(UTC)) + CLOCK_SKEW
 
 
 def _not_json(line: bytes, error: msgspec.DecodeError) -> Rejection:

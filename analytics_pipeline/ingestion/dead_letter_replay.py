@@ -56,18 +56,27 @@ def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch, passing: list
         cur.executemany(
             "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s"
             " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
-            [(code, reason, day, batch_id, line_no)
-             for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters],
+            [
+                (code, reason, day, batch_id, line_no)
+                for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters
+            ],
         )
-    conn.execute(load_sql("ingest/record_replay"), {
-        "accepted": accepted, "duplicates": len(passing) - accepted, "unresolved_org": unresolved,
-        "received_date": batch.received_date, "batch_id": batch.batch_id,
-    })
+    conn.execute(
+        load_sql("ingest/record_replay"),
+        {
+            "accepted": accepted,
+            "duplicates": len(passing) - accepted,
+            "unresolved_org": unresolved,
+            "received_date": batch.received_date,
+            "batch_id": batch.batch_id,
+        },
+    )
     return accepted
 
 
-def replay_dead_letters(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer,
-                        reason: str | None = None, since: date | None = None) -> ReplaySummary:
+def replay_dead_letters(
+    conn: psycopg.Connection, root: Path, tokenizer: Tokenizer, reason: str | None = None, since: date | None = None
+) -> ReplaySummary:
     summary = ReplaySummary()
     courses = known_courses(conn)
     pending = conn.execute(load_sql("ingest/pending_dead_letters"), {"reason": reason, "since": since}).fetchall()

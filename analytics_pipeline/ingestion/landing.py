@@ -118,7 +118,10 @@ def _split(data: bytes, limit: int) -> list[bytes]:
 
 def _streamed_lines(path: Path, compressed: bool, limit: int) -> Iterator[bytes]:
     # GzipFile's own readline is Python; behind a BufferedReader it is C, like a plain file's.
-    with path.open("rb") as stored, (io.BufferedReader(gzip.GzipFile(fileobj=stored)) if compressed else stored) as handle:
+    with (
+        path.open("rb") as stored,
+        io.BufferedReader(gzip.GzipFile(fileobj=stored)) if compressed else stored as handle,
+    ):
         head = handle.read(WHOLE_FILE_BYTES)
         if len(head) < WHOLE_FILE_BYTES:
             yield from _split(head, limit)

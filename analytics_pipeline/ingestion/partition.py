@@ -31,12 +31,15 @@ def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | N
     landed = list_batch_files(root, partition_key)
     if not landed:
         return []
-    ingested = set(conn.execute(load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None}))
+    ingested = set(
+        conn.execute(load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None})
+    )
     return [b for b in landed if (b.received_date, b.batch_id) not in ingested]
 
 
-def parsed_groups(batches: Iterable[BatchFile], tokenizer: Tokenizer, courses: frozenset[str],
-                  group_lines: int) -> Iterator[list[ParsedBatch]]:
+def parsed_groups(
+    batches: Iterable[BatchFile], tokenizer: Tokenizer, courses: frozenset[str], group_lines: int
+) -> Iterator[list[ParsedBatch]]:
     """Parsed files, a group at a time, each group of one partition and about `group_lines` lines."""
     group: list[ParsedBatch] = []
     lines = 0

@@ -89,6 +89,8 @@ def load_reference(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer) -
                 for row in _rows(table, path, tokenizer):
                     copy.write_row(row)
                     count += 1
-            conn.execute(load_sql("ingest/record_reference_snapshot"), (table.name, digest, count))
+            conn.execute(
+                load_sql("ingest/record_reference_snapshot"), {"name": table.name, "sha256": digest, "row_count": count}
+            )
         reloaded[table.name] = count
     return reloaded

@@ -39,14 +39,17 @@ from analytics_pipeline.ingestion.batch_parser import (
 from analytics_pipeline.ingestion.landing import BatchFile
 
 FREE_TEXT_COLUMNS = {
-    "client_event_id": "bytea", "received_date": "date", "org_id": "text", "course_id": "text",
-    "user_token": "text", "free_text": "text",
+    "client_event_id": "bytea",
+    "received_date": "date",
+    "org_id": "text",
+    "course_id": "text",
+    "user_token": "text",
+    "free_text": "text",
 }
 ID_COLUMNS = {"client_event_id": "bytea", "received_date": "date", "batch_id": "text"}
 DEAD_LETTER_COLUMNS = "received_date, batch_id, line_no, landing_path, reason_code, reason, excerpt"
 LEDGER_COLUMNS = (
-    "received_date, batch_id, landing_path, lines, accepted, duplicates, dead_lettered, unresolved_org, "
-    "max_received_at"
+    "received_date, batch_id, landing_path, lines, accepted, duplicates, dead_lettered, unresolved_org, max_received_at"
 )
 # A concurrent run (another partition) may commit one of the group's event ids between the
 # ledger probe and the COPY: the COPY then fails on the ledger's key, and the transaction is
@@ -97,8 +100,9 @@ def first_occurrences(parsed: list[ParsedBatch]) -> dict[bytes, list]:
     return firsts
 
 
-def write_events(conn: psycopg.Connection, received_date: date,
-                 parsed: list[ParsedBatch]) -> dict[str, tuple[int, int]]:
+def write_events(
+    conn: psycopg.Connection, received_date: date, parsed: list[ParsedBatch]
+) -> dict[str, tuple[int, int]]:
     """Dedupe, resolve and store the validated rows of one partition's files, inside the
     caller's transaction; within the group, an event id's first file in the list wins.
     Returns {batch_id: (accepted, unresolved_org)} for files with an accepted event."""
@@ -110,8 +114,9 @@ def write_events(conn: psycopg.Connection, received_date: date,
     claims = list(map(_claim, new))
     distinct = list(set(claims))
     learners, courses, claimed = [list(column) for column in zip(*distinct)] or ([], [], [])
-    resolved = conn.execute(load_sql("ingest/resolve_orgs"),
-                            {"learners": learners, "courses": courses, "claimed": claimed}).fetchall()
+    resolved = conn.execute(
+        load_sql("ingest/resolve_orgs"), {"learners": learners, "courses": courses, "claimed": claimed}
+    ).fetchall()
     orgs = {claim: org for claim, (org,) in zip(distinct, resolved, strict=True)}
     unresolved: Counter[str] = Counter()
     for row, claim in zip(new, claims):
@@ -124,13 +129,23 @@ def write_events(conn: psycopg.Connection, received_date: date,
         # In key order, the ids go into the ledger's key leaf page by leaf page, not each to a
         # page of its own: PostgreSQL stores them in half the time, for a sort that costs Python
         # a tenth of that (bench/README.md). Concurrent writers also lock keys in one order.
-        _copy(cur, "raw.analytics_event_ids", ID_COLUMNS,
-              [(row[ID], received_date, row[BATCH]) for row in sorted(new, key=_event_id)])
+        _copy(
+            cur,
+            "raw.analytics_event_ids",
+            ID_COLUMNS,
+            [(row[ID], received_date, row[BATCH]) for row in sorted(new, key=_event_id)],
+        )
         _copy(cur, "raw.analytics_events", EVENT_COLUMNS, new)
-        _copy(cur, "raw.survey_free_text", FREE_TEXT_COLUMNS, [
-            (row[ID], received_date, row[ORG], row[COURSE], row[USER], free_texts[row[ID]])
-            for row in new if row[ID] in free_texts
-        ])
+        _copy(
+            cur,
+            "raw.survey_free_text",
+            FREE_TEXT_COLUMNS,
+            [
+                (row[ID], received_date, row[ORG], row[COURSE], row[USER], free_texts[row[ID]])
+                for row in new
+                if row[ID] in free_texts
+            ],
+        )
     accepted = Counter(map(_batch, new))
     return {batch_id: (n, unresolved[batch_id]) for batch_id, n in accepted.items()}
 
@@ -159,7 +174,8 @@ def _write_group(conn: psycopg.Connection, group: list[ParsedBatch]) -> list[Bat
     received_date = group[0].batch.received_date
     lock_batches(conn, [p.batch for p in group])
     handled = {
-        batch_id for _, batch_id in conn.execute(
+        batch_id
+        for _, batch_id in conn.execute(
             load_sql("ingest/handled_batches"),
             {"received_date": received_date, "batch_ids": [p.batch.batch_id for p in group]},
         )
@@ -176,15 +192,34 @@ def _write_group(conn: psycopg.Connection, group: list[ParsedBatch]) -> list[Bat
                     copy.write_row(row)
         with cur.copy(f"COPY raw.analytics_event_batches ({LEDGER_COLUMNS}) FROM STDIN") as copy:
             for r, p in zip(results, readable):
-                copy.write_row((received_date, r.batch_id, p.batch.landing_path, r.lines, r.accepted,
-                                r.duplicates, r.dead_lettered, r.unresolved_org, p.max_received_at))
-        cur.executemany(load_sql("ingest/record_quarantine"), [
-            {"received_date": received_date, "batch_id": p.batch.batch_id,
-             "landing_path": p.batch.landing_path, "reason": p.unreadable}
-            for p in unreadable
-        ])
-    quarantined = [BatchResult(received_date, p.batch.batch_id, 0, 0, 0, 0, 0, quarantined=p.unreadable)
-                   for p in unreadable]
+                copy.write_row(
+                    (
+                        received_date,
+                        r.batch_id,
+                        p.batch.landing_path,
+                        r.lines,
+                        r.accepted,
+                        r.duplicates,
+                        r.dead_lettered,
+                        r.unresolved_org,
+                        p.max_received_at,
+                    )
+                )
+        cur.executemany(
+            load_sql("ingest/record_quarantine"),
+            [
+                {
+                    "received_date": received_date,
+                    "batch_id": p.batch.batch_id,
+                    "landing_path": p.batch.landing_path,
+                    "reason": p.unreadable,
+                }
+                for p in unreadable
+            ],
+        )
+    quarantined = [
+        BatchResult(received_date, p.batch.batch_id, 0, 0, 0, 0, 0, quarantined=p.unreadable) for p in unreadable
+    ]
     return results + quarantined
 
 

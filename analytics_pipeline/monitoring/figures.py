@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -42,7 +42,7 @@ class MartFreshness:
 
 
 def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None) -> IngestLag:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     pending = pending_batches(conn, root)
     if not pending:
         return IngestLag(0, None, 0.0)
@@ -52,7 +52,7 @@ def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None
 
 
 def mart_freshness(conn: psycopg.Connection, now: datetime | None = None) -> MartFreshness:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     fresh, newest = conn.execute(load_sql("monitoring/mart_freshness")).fetchone()
     return MartFreshness(fresh, newest, (now - fresh).total_seconds() if fresh else None)
 

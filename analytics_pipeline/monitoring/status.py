@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -21,11 +21,15 @@ def status_report(database_url: str, landing: Path, instance: dg.DagsterInstance
     checks: dict[str, list[dict]] = {}
     for key in sorted(keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
         record = latest.get(key)
-        checks.setdefault(key.asset_key.to_user_string(), []).append({
-            "check": key.name,
-            "result": _result(record),
-            "at": datetime.fromtimestamp(record.create_timestamp, timezone.utc).isoformat(timespec="seconds") if record else None,
-        })
+        checks.setdefault(key.asset_key.to_user_string(), []).append(
+            {
+                "check": key.name,
+                "result": _result(record),
+                "at": datetime.fromtimestamp(record.create_timestamp, UTC).isoformat(timespec="seconds")
+                if record
+                else None,
+            }
+        )
     return {"ingest_lag": lag, "freshness": fresh, "checks": checks}
 
 
@@ -43,7 +47,8 @@ def format_status(report: dict) -> str:
     lag, fresh = report["ingest_lag"], report["freshness"]
     lines = [
         f"Ingest lag: {lag.lag_seconds:.0f} s ({lag.pending_files} file(s) waiting"
-        + (f", oldest {lag.oldest_path}" if lag.oldest_path else "") + ")",
+        + (f", oldest {lag.oldest_path}" if lag.oldest_path else "")
+        + ")",
         f"Marts fresh as of: {fresh.data_fresh_as_of or 'never built'}"
         + (f" ({fresh.age_seconds:.0f} s ago)" if fresh.age_seconds is not None else "")
         + ("; newer data is waiting" if fresh.behind else "; nothing newer ingested"),

@@ -15,16 +15,25 @@ log = logging.getLogger(__name__)
 def check_alert(asset: str, check: str, passed: bool, severity: str, metadata: dict[str, Any]) -> dict:
     figure, threshold = metadata.get("figure"), metadata.get("threshold")
     if passed:
-        text = f":white_check_mark: Resolved: check `{check}` on `{asset}` passes again (figure {figure}, threshold {threshold})."
+        text = (
+            f":white_check_mark: Resolved: check `{check}` on `{asset}` passes again "
+            f"(figure {figure}, threshold {threshold})."
+        )
     else:
         text = (
-            f":rotating_light: {severity} check `{check}` failed on `{asset}`: "
-            f"figure {figure}, threshold {threshold}."
+            f":rotating_light: {severity} check `{check}` failed on `{asset}`: figure {figure}, threshold {threshold}."
         )
     return {
         "text": text,
-        "alert": {"kind": "check", "asset": asset, "check": check, "passed": passed,
-                  "severity": severity, "figure": figure, "threshold": threshold},
+        "alert": {
+            "kind": "check",
+            "asset": asset,
+            "check": check,
+            "passed": passed,
+            "severity": severity,
+            "figure": figure,
+            "threshold": threshold,
+        },
     }
 
 

@@ -46,15 +46,29 @@ def _bar(fraction: float) -> str:
 
 
 def markdown(charts: OrgCharts) -> str:
-    lines = [f"### {charts.org}: course completion", "", "| course | completion | | completed / enrolled |",
-             "| --- | --- | ---: | ---: |"]
-    lines += [f"| {r['label']} | `{_bar(r['rate'])}` | {r['rate']:.0%} | {r['completed_learners']} / "
-              f"{r['enrolled_learners']} |" for r in charts.completion]
+    lines = [
+        f"### {charts.org}: course completion",
+        "",
+        "| course | completion | | completed / enrolled |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['label']} | `{_bar(r['rate'])}` | {r['rate']:.0%} | {r['completed_learners']} / "
+        f"{r['enrolled_learners']} |"
+        for r in charts.completion
+    ]
     for title, steps in charts.funnels.items():
-        lines += ["", f"### {charts.org}: drop-off funnel, {title}", "", "| lesson | learners | | started |",
-                  "| --- | --- | ---: | ---: |"]
-        lines += [f"| {s['lesson_position']} | `{_bar(s['reach'])}` | {s['reach']:.0%} | {s['learners_started']} |"
-                  for s in steps]
+        lines += [
+            "",
+            f"### {charts.org}: drop-off funnel, {title}",
+            "",
+            "| lesson | learners | | started |",
+            "| --- | --- | ---: | ---: |",
+        ]
+        lines += [
+            f"| {s['lesson_position']} | `{_bar(s['reach'])}` | {s['reach']:.0%} | {s['learners_started']} |"
+            for s in steps
+        ]
     return "\n".join(lines)
 
 
@@ -65,23 +79,36 @@ def _svg_bars(rows: list[tuple[str, float, str]]) -> str:
     for i, (label, fraction, text) in enumerate(rows):
         y = 8 + 26 * i
         width = 360 * max(0.0, min(1.0, fraction))
-        parts.append(f'<text x="0" y="{y + 14}" font-size="13">{html.escape(label[:28])}</text>'
-                     f'<rect x="190" y="{y}" width="360" height="18" fill="#eef1f5"/>'
-                     f'<rect x="190" y="{y}" width="{width:.1f}" height="18" fill="#3b6fd8"/>'
-                     f'<text x="558" y="{y + 14}" font-size="13">{html.escape(text)}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="13">{html.escape(label[:28])}</text>'
+            f'<rect x="190" y="{y}" width="360" height="18" fill="#eef1f5"/>'
+            f'<rect x="190" y="{y}" width="{width:.1f}" height="18" fill="#3b6fd8"/>'
+            f'<text x="558" y="{y + 14}" font-size="13">{html.escape(text)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def html_page(charts: OrgCharts, fresh_as_of: str) -> str:
-    sections = ["<h2>Course completion</h2>", _svg_bars(
-        [(r["label"], r["rate"], f"{r['rate']:.0%} ({r['completed_learners']}/{r['enrolled_learners']})")
-         for r in charts.completion])]
+    sections = [
+        "<h2>Course completion</h2>",
+        _svg_bars(
+            [
+                (r["label"], r["rate"], f"{r['rate']:.0%} ({r['completed_learners']}/{r['enrolled_learners']})")
+                for r in charts.completion
+            ]
+        ),
+    ]
     for title, steps in charts.funnels.items():
-        sections += [f"<h2>Drop-off funnel: {html.escape(title)}</h2>", _svg_bars(
-            [(f"lesson {s['lesson_position']}", s["reach"], str(s["learners_started"])) for s in steps])]
+        sections += [
+            f"<h2>Drop-off funnel: {html.escape(title)}</h2>",
+            _svg_bars([(f"lesson {s['lesson_position']}", s["reach"], str(s["learners_started"])) for s in steps]),
+        ]
     org = html.escape(charts.org)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Learning report: {org}</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#1d2330}</style></head><body>"
-            f"<h1>Learning report: {org}</h1><p>Data fresh as of {html.escape(fresh_as_of)}.</p>"
-            + "".join(sections) + "</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Learning report: {org}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#1d2330}</style></head><body>"
+        f"<h1>Learning report: {org}</h1><p>Data fresh as of {html.escape(fresh_as_of)}.</p>"
+        + "".join(sections)
+        + "</body></html>"
+    )

@@ -18,8 +18,7 @@ def summarize(row: dict[str, Any]) -> str:
     """A few sentences an org admin can read at a glance."""
     name = row["org_name"] or row["org_id"]
     parts = [
-        f"{name}: {row['active_learners_7d']} learners active in the last 7 days "
-        f"({row['active_learners_30d']} in 30)."
+        f"{name}: {row['active_learners_7d']} learners active in the last 7 days ({row['active_learners_30d']} in 30)."
     ]
     if row["completion_rate"] is not None:
         parts.append(
@@ -31,15 +30,14 @@ def summarize(row: dict[str, Any]) -> str:
     if row["top_dropoff_rate"] is not None:
         parts.append(
             f"Biggest drop-off: lesson {row['top_dropoff_lesson_position']} "
-            f"\"{row['top_dropoff_lesson_title']}\" of {row['top_dropoff_course_id']}, where "
+            f'"{row["top_dropoff_lesson_title"]}" of {row["top_dropoff_course_id"]}, where '
             f"{_pct(row['top_dropoff_rate'])} of learners stop."
         )
     if row["quiz_pass_rate"] is not None:
         parts.append(f"Quiz pass rate {_pct(row['quiz_pass_rate'])}.")
     if row["survey_avg_rating"] is not None:
         parts.append(
-            f"Average survey rating {float(row['survey_avg_rating']):.1f}/5 "
-            f"over {row['survey_responses']} responses."
+            f"Average survey rating {float(row['survey_avg_rating']):.1f}/5 over {row['survey_responses']} responses."
         )
     return " ".join(parts)
 

@@ -66,7 +66,7 @@ def query_date(request: Request, name: str) -> date | None:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD, not {value!r}")
+        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD, not {value!r}") from None
 
 
 def query_int(request: Request, name: str, default: int, maximum: int) -> int:
@@ -89,8 +89,12 @@ class Scope:
 
     @classmethod
     def of(cls, request: Request) -> Scope:
-        scope = cls(query_value(request, "organization_id", required=True), query_value(request, "course_id"),
-                    query_date(request, "from"), query_date(request, "to"))
+        scope = cls(
+            query_value(request, "organization_id", required=True),
+            query_value(request, "course_id"),
+            query_date(request, "from"),
+            query_date(request, "to"),
+        )
         if scope.date_from and scope.date_to and scope.date_from > scope.date_to:
             raise ApiError(400, "from is after to")
         return scope
@@ -137,7 +141,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             yield conn, principal
 
     async def organizations(request: Request) -> Response:
-        async with as_caller(request) as (conn, principal):
+        async with as_caller(request) as (conn, _):
             rows = await fetch_all(conn, "api/organizations", {})
         return json_response({"organizations": rows})
 
@@ -149,40 +153,47 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             (summary,) = await fetch_all(conn, "api/summary", scope.params)
         current = await status.current()
         fresh, lag = current.freshness, current.lag
-        return json_response({
-            "organization_id": scope.org,
-            "organization_name": summary["org_name"],
-            "course_id": scope.course,
-            "from": scope.date_from,
-            "to": scope.date_to,
-            "data_fresh_as_of": fresh.data_fresh_as_of,
-            "data_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
-            "newer_data_waiting": fresh.behind,
-            "stale": fresh.stale(config.mart_freshness_seconds),
-            "ingest_lag_seconds": round(lag.lag_seconds, 1),
-            "ingest_lagging": lag.lag_seconds > config.ingest_lag_seconds,
-            "pending_files": lag.pending_files,
-            "sla": {"mart_freshness_seconds": config.mart_freshness_seconds,
-                    "ingest_lag_seconds": config.ingest_lag_seconds},
-            "courses": figures["completion"],
-            "dropoff": figures["dropoff"],
-            "engagement": figures["engagement"],
-            "surveys": survey_totals(figures["surveys"]),
-            "summary": summary["summary"],
-        })
+        return json_response(
+            {
+                "organization_id": scope.org,
+                "organization_name": summary["org_name"],
+                "course_id": scope.course,
+                "from": scope.date_from,
+                "to": scope.date_to,
+                "data_fresh_as_of": fresh.data_fresh_as_of,
+                "data_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
+                "newer_data_waiting": fresh.behind,
+                "stale": fresh.stale(config.mart_freshness_seconds),
+                "ingest_lag_seconds": round(lag.lag_seconds, 1),
+                "ingest_lagging": lag.lag_seconds > config.ingest_lag_seconds,
+                "pending_files": lag.pending_files,
+                "sla": {
+                    "mart_freshness_seconds": config.mart_freshness_seconds,
+                    "ingest_lag_seconds": config.ingest_lag_seconds,
+                },
+                "courses": figures["completion"],
+                "dropoff": figures["dropoff"],
+                "engagement": figures["engagement"],
+                "surveys": survey_totals(figures["surveys"]),
+                "summary": summary["summary"],
+            }
+        )
 
     async def summary(request: Request) -> Response:
         scope = Scope.of(request)
         async with as_caller(request) as (conn, _):
             await authorize(conn, scope)
             (row,) = await fetch_all(conn, "api/summary", scope.params)
-        return json_response({"organization_id": scope.org, "summary": row["summary"],
-                              "data_fresh_as_of": row["data_fresh_as_of"]})
+        return json_response(
+            {"organization_id": scope.org, "summary": row["summary"], "data_fresh_as_of": row["data_fresh_as_of"]}
+        )
 
     async def survey_responses(request: Request) -> Response:
         scope = Scope.of(request)
-        page = {"limit": query_int(request, "limit", 100, MAX_RESPONSES_PAGE),
-                "offset": query_int(request, "offset", 0, 10**9)}
+        page = {
+            "limit": query_int(request, "limit", 100, MAX_RESPONSES_PAGE),
+            "offset": query_int(request, "offset", 0, 10**9),
+        }
         async with as_caller(request) as (conn, _):
             await authorize(conn, scope, free_text=True)
             rows = await fetch_all(conn, "api/survey_responses", {**scope.params, **page})
@@ -216,8 +227,11 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
                 await pool.putconn(conn)
 
         name = _FILE_SAFE.sub("_", "-".join(p for p in (scope.org, scope.course, dataset) if p))
-        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return StreamingResponse(
+            rows(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
 
     async def openapi(request: Request) -> Response:
         return json_response(spec)

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -72,8 +72,9 @@ def create_app(config: WebConfig) -> Starlette:
     if "dashboard" in config.parts:
         routes += dashboard_routes(config, pool)
     if {"admin", "dashboard"} & set(config.parts):
-        routes.append(Mount("/static", StaticFiles(directory=str(files("analytics_pipeline") / "web" / "static")),
-                            name="static"))
+        routes.append(
+            Mount("/static", StaticFiles(directory=str(files("analytics_pipeline") / "web" / "static")), name="static")
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -85,10 +86,18 @@ def create_app(config: WebConfig) -> Starlette:
 
     middleware = []
     if config.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST", "PUT", "OPTIONS"],
-                                     allow_headers=["Authorization", "Content-Type", "X-Experience-API-Version"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-Experience-API-Version"],
+            )
+        )
     middleware.append(Middleware(SecurityHeaders))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={ApiError: api_error_handler, HTTPException: http_error,
-                                         Exception: unexpected_error})
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error_handler, HTTPException: http_error, Exception: unexpected_error},
+    )

@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 import psycopg
@@ -57,17 +57,23 @@ def _decode_jwt(token: str, settings: JwtSettings) -> dict:
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError:
-        raise _unauthorized("malformed token")
+        raise _unauthorized("malformed token") from None
     keys = {"HS256": settings.hs256_secret, "RS256": settings.rs256_public_key}
     if not keys.get(algorithm):
         raise _unauthorized(f"tokens signed with {algorithm!r} are not accepted here")
     try:
-        return jwt.decode(token, keys[algorithm], algorithms=[algorithm], audience=settings.audience,
-                          issuer=settings.issuer, options={"require": ["exp"]})
+        return jwt.decode(
+            token,
+            keys[algorithm],
+            algorithms=[algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options={"require": ["exp"]},
+        )
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("token expired")
+        raise _unauthorized("token expired") from None
     except jwt.PyJWTError as exc:
-        raise _unauthorized(f"invalid token: {exc}")
+        raise _unauthorized(f"invalid token: {exc}") from None
 
 
 async def admin_principal(conn: psycopg.AsyncConnection, request: Request, settings: JwtSettings) -> Principal:
@@ -84,7 +90,7 @@ async def principal_for(conn: psycopg.AsyncConnection, token: str | None, settin
         token_id, role, expires_at, revoked_at = row
         if revoked_at is not None:
             raise _unauthorized("token revoked")
-        if expires_at <= datetime.now(timezone.utc):
+        if expires_at <= datetime.now(UTC):
             raise _unauthorized("token expired")
         return Principal(role, f"token {token_id}")
     if token.count(".") == 2 and settings.enabled:
@@ -112,7 +118,7 @@ def _presented_write_key(request: Request, allow_query: bool) -> str | None:
             try:
                 user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
-                raise _unauthorized("malformed Basic credentials")
+                raise _unauthorized("malformed Basic credentials") from None
             # LRS clients put the key in either half of Basic credentials.
             return user if well_formed(user, WRITE_KEY_PREFIX) else password
         raise _unauthorized("the Authorization header must be 'Bearer <write key>' or Basic")
@@ -152,6 +158,9 @@ class RateLimiter:
             if tokens < 1:
                 self._buckets[key_id] = (tokens, now)
                 wait = math.ceil((1 - tokens) / self.rate)
-                raise ApiError(429, f"rate limit of {self.rate:g} requests/s for this write key exceeded",
-                               {"Retry-After": str(wait)})
+                raise ApiError(
+                    429,
+                    f"rate limit of {self.rate:g} requests/s for this write key exceeded",
+                    {"Retry-After": str(wait)},
+                )
             self._buckets[key_id] = (tokens - 1, now)

@@ -74,7 +74,9 @@ def web_config(landing: Path, database_url: str, pii_key: bytes, parts: tuple[st
         rate = float(env("ANALYTICS_WRITE_KEY_RATE", "50"))
         cache = float(env("ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"))
     except ValueError as exc:
-        raise ConfigurationError(f"ANALYTICS_WRITE_KEY_RATE and ANALYTICS_WEB_STATUS_CACHE_SECONDS are numbers: {exc}")
+        raise ConfigurationError(
+            f"ANALYTICS_WRITE_KEY_RATE and ANALYTICS_WEB_STATUS_CACHE_SECONDS are numbers: {exc}"
+        ) from exc
     return WebConfig(
         landing=landing,
         database_url=web_database_url(database_url),

@@ -54,11 +54,19 @@ def dashboard_routes(config: WebConfig, pool) -> list[Route]:
         except ApiError as exc:
             if exc.status != 401:
                 raise
-            return templates.TemplateResponse(request, "login.html", {"error": f"Sign-in failed: {exc.reason}."},
-                                              status_code=401)
+            return templates.TemplateResponse(
+                request, "login.html", {"error": f"Sign-in failed: {exc.reason}."}, status_code=401
+            )
         response = RedirectResponse(request.url_for("page"), status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
         return response
 
     async def logout(request: Request) -> Response:

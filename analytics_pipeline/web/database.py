@@ -20,8 +20,14 @@ STATEMENT_TIMEOUT = "15s"
 
 def make_pool(url: str, size: int) -> AsyncConnectionPool:
     # check: a connection the server dropped (a restart) is replaced, not handed out.
-    return AsyncConnectionPool(url, min_size=1, max_size=size, open=False,
-                               check=AsyncConnectionPool.check_connection, kwargs={"autocommit": False})
+    return AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": False},
+    )
 
 
 async def act_as(conn: psycopg.AsyncConnection, role: str) -> None:
@@ -29,19 +35,25 @@ async def act_as(conn: psycopg.AsyncConnection, role: str) -> None:
     refuses a role the web role is not a member of; either way a role that cannot be used is
     the caller's problem (401), not the server's."""
     refused = ApiError(401, f"the credential names role {role!r}, which this service may not act as")
-    allowed = await (await conn.execute(
-        # A superuser is a member of every role, and the web role of every tenant role through
-        # its own memberships: neither is one to act as.
-        "SELECT NOT r.rolsuper AND r.rolname <> session_user AND (pg_has_role(r.oid, 'analytics_tenant', 'MEMBER')"
-        " OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER')) FROM pg_roles AS r WHERE r.rolname = %s",
-        (role,))).fetchone()
+    allowed = await (
+        await conn.execute(
+            # A superuser is a member of every role, and the web role of every tenant role through
+            # its own memberships: neither is one to act as.
+            "SELECT NOT r.rolsuper AND r.rolname <> session_user AND (pg_has_role(r.oid, 'analytics_tenant', 'MEMBER')"
+            " OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER')) FROM pg_roles AS r WHERE r.rolname = %s",
+            (role,),
+        )
+    ).fetchone()
     if not (allowed and allowed[0]):
         raise refused
     try:
-        await conn.execute(sql.SQL("SET LOCAL ROLE {}; SET LOCAL statement_timeout = {}").format(
-            sql.Identifier(role), sql.Literal(STATEMENT_TIMEOUT)))
+        await conn.execute(
+            sql.SQL("SET LOCAL ROLE {}; SET LOCAL statement_timeout = {}").format(
+                sql.Identifier(role), sql.Literal(STATEMENT_TIMEOUT)
+            )
+        )
     except psycopg.errors.InsufficientPrivilege:
-        raise refused
+        raise refused from None
 
 
 async def fetch_all(conn: psycopg.AsyncConnection, name: str, params: dict) -> list[dict]:
@@ -56,5 +68,6 @@ async def unavailable_as_503() -> AsyncIterator[None]:
     try:
         yield
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled, PoolTimeout) as exc:
-        raise ApiError(503, f"the analytics database is unavailable; retry later ({type(exc).__name__})",
-                       {"Retry-After": "5"})
+        raise ApiError(
+            503, f"the analytics database is unavailable; retry later ({type(exc).__name__})", {"Retry-After": "5"}
+        ) from exc

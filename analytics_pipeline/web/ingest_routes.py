@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -53,8 +53,9 @@ def content_type(request: Request) -> str:
 
 def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     registry = CollectorRegistry()
-    requests_total = Counter("collector_batch_requests", "Batch requests answered, by HTTP status",
-                             ["status"], registry=registry)
+    requests_total = Counter(
+        "collector_batch_requests", "Batch requests answered, by HTTP status", ["status"], registry=registry
+    )
     events_total = Counter("collector_events", "Events answered, by outcome", ["outcome"], registry=registry)
     latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=registry)
     limiter = RateLimiter(config.write_key_rate)
@@ -66,10 +67,12 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         pairs = {(e.get("userId"), e.get("courseId")) for e in events if isinstance(e, dict)}
         pairs = {(u, c) for u, c in pairs if isinstance(u, str) and isinstance(c, str)}
         by_token = {(tokenizer.token(u), c): (u, c) for u, c in pairs}
-        rows = await (await conn.execute(
-            "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
-            ([t for t, _ in by_token], [c for _, c in by_token]),
-        )).fetchall()
+        rows = await (
+            await conn.execute(
+                "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
+                ([t for t, _ in by_token], [c for _, c in by_token]),
+            )
+        ).fetchall()
         return OrgBinding(key.org_id, {by_token[(token, course)]: orgs for token, course, orgs in rows})
 
     async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:
@@ -82,22 +85,23 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             try:
                 payload = orjson.loads(await read_body(request, config.max_batch_bytes))
             except orjson.JSONDecodeError as exc:
-                raise ApiError(400, f"invalid JSON: {exc}")
+                raise ApiError(400, f"invalid JSON: {exc}") from None
             events = parse_events(payload)
             if len(events) > config.max_events:
                 raise ApiError(413, f"batch has {len(events)} events; the limit is {config.max_events}")
             ids = candidate_ids(events)
             rows = await (await conn.execute("SELECT * FROM web.known_event_ids(%s)", (ids,))).fetchall()
             binding = await binding_for(conn, key, events)
-        received_at = datetime.now(timezone.utc)
+        received_at = datetime.now(UTC)
         screened = screen(events, received_at, {str(row[0]) for row in rows}, binding)
         if screened.lines:
             try:
                 await run_in_threadpool(land, config.landing, received_at, screened.lines)
             except OSError as exc:
                 # Not on disk, not acknowledged: the client keeps the events and retries.
-                raise ApiError(503, f"could not persist the batch ({exc.strerror or exc}); retry later",
-                               {"Retry-After": "5"})
+                raise ApiError(
+                    503, f"could not persist the batch ({exc.strerror or exc}); retry later", {"Retry-After": "5"}
+                ) from exc
         return screened, key
 
     def batch_events(payload) -> list:
@@ -116,7 +120,7 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             started = time.perf_counter()
             status, counts = 200, {}
             try:
-                screened, key = await accept(request, parse_events)
+                screened, _ = await accept(request, parse_events)
                 for outcome in ("accepted", "duplicates", "failed"):
                     counts[outcome] = len(getattr(screened, outcome))
                     events_total.labels(outcome).inc(counts[outcome])
@@ -127,22 +131,33 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             finally:
                 requests_total.labels(str(status)).inc()
                 latency.observe(time.perf_counter() - started)
-                log.info(orjson.dumps({"event": "batch", "status": status, **counts,
-                                       "ms": round((time.perf_counter() - started) * 1000, 1)}).decode())
+                log.info(
+                    orjson.dumps(
+                        {
+                            "event": "batch",
+                            "status": status,
+                            **counts,
+                            "ms": round((time.perf_counter() - started) * 1000, 1),
+                        }
+                    ).decode()
+                )
+
         return post
 
     async def health(request: Request) -> Response:
         async with unavailable_as_503():
             current = await status.current()
         fresh, lag = current.freshness, current.lag
-        return json_response({
-            "status": "ok",
-            "ingest_lag_seconds": round(lag.lag_seconds, 1),
-            "pending_files": lag.pending_files,
-            "marts_fresh_as_of": fresh.data_fresh_as_of.isoformat() if fresh.data_fresh_as_of else None,
-            "marts_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
-            "marts_behind": fresh.behind,
-        })
+        return json_response(
+            {
+                "status": "ok",
+                "ingest_lag_seconds": round(lag.lag_seconds, 1),
+                "pending_files": lag.pending_files,
+                "marts_fresh_as_of": fresh.data_fresh_as_of.isoformat() if fresh.data_fresh_as_of else None,
+                "marts_age_seconds": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else None,
+                "marts_behind": fresh.behind,
+            }
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -45,12 +45,16 @@ def check_alert_sensor(context: dg.SensorEvaluationContext):
     return dg.SensorResult(cursor=cursor)
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Posts failed runs to the alert webhook.")
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING, description="Posts failed runs to the alert webhook."
+)
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
     run = context.dagster_run
-    deliver(run_failure_alert(
-        job=run.job_name,
-        run_id=run.run_id,
-        partition=run.tags.get("dagster/partition"),
-        error=context.failure_event.message or "unknown error",
-    ))
+    deliver(
+        run_failure_alert(
+            job=run.job_name,
+            run_id=run.run_id,
+            partition=run.tags.get("dagster/partition"),
+            error=context.failure_event.message or "unknown error",
+        )
+    )

@@ -22,8 +22,12 @@ from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.partition import pending_batches
 
 ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-             dg.DagsterRunStatus.STARTED]
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def pending_by_partition(conn: psycopg.Connection, landing: Path) -> tuple[dict[str, list[str]], list[str]]:
@@ -40,9 +44,9 @@ def pending_by_partition(conn: psycopg.Connection, landing: Path) -> tuple[dict[
 
 def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
     """{partition: storage id of its latest materialization of `key`}, in one query."""
-    return dict(instance.event_log_storage.get_latest_storage_id_by_partition(
-        key, dg.DagsterEventType.ASSET_MATERIALIZATION
-    ))
+    return dict(
+        instance.event_log_storage.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    )
 
 
 def partitions_to_roll_up(instance: dg.DagsterInstance) -> dict[str, int]:
@@ -61,9 +65,13 @@ def unrecorded_ingests(conn: psycopg.Connection, instance: dg.DagsterInstance) -
     """Partitions that took in files after the instance last recorded their ingestion: a run
     stopped between the commit and the materialization, so no sensor or rollup knows."""
     latest = latest_by_partition(instance, RAW_EVENTS_KEY)
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_EVENTS_KEY, storage_ids=list(latest.values())), limit=len(latest)
-    ).records if latest else []
+    records = (
+        instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=RAW_EVENTS_KEY, storage_ids=list(latest.values())), limit=len(latest)
+        ).records
+        if latest
+        else []
+    )
     recorded_at = {record.partition_key: record.timestamp for record in records}
     return {
         day.isoformat()

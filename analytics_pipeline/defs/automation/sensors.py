@@ -7,19 +7,20 @@ repeated tick requests nothing twice.
 import hashlib
 import json
 import os
+
 import dagster as dg
 
-from analytics_pipeline.defs.jobs import (
-    ingest_partition_job,
-    marts_job,
-    reference_job,
-    rollup_partition_job,
-)
 from analytics_pipeline.defs.automation.rules import (
     job_in_flight,
     marts_behind,
     partitions_to_roll_up,
     pending_by_partition,
+)
+from analytics_pipeline.defs.jobs import (
+    ingest_partition_job,
+    marts_job,
+    reference_job,
+    rollup_partition_job,
 )
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
 from analytics_pipeline.ingestion.reference import ReferenceDataError, changed_snapshots
@@ -62,9 +63,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
         # one more file (a late one included) triggers again.
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
         if requested.get(key) != fingerprint:
-            requests.append(dg.RunRequest(
-                job_name=ingest_partition_job.name, partition_key=key, run_key=f"ingest:{key}:{fingerprint}"
-            ))
+            requests.append(
+                dg.RunRequest(
+                    job_name=ingest_partition_job.name, partition_key=key, run_key=f"ingest:{key}:{fingerprint}"
+                )
+            )
             requested[key] = fingerprint
     cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:
@@ -85,9 +88,11 @@ def rollup_sensor(context: dg.SensorEvaluationContext):
         return dg.SensorResult(skip_reason="every ingested partition is rolled up")
     # The run key names the ingestion a rollup catches up with: asked again while that run
     # is queued or running, Dagster skips the repeat.
-    return dg.SensorResult(run_requests=[
-        dg.RunRequest(partition_key=key, run_key=f"rollup:{key}:{at}") for key, at in sorted(behind.items())
-    ])
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(partition_key=key, run_key=f"rollup:{key}:{at}") for key, at in sorted(behind.items())
+        ]
+    )
 
 
 @dg.sensor(

@@ -45,9 +45,7 @@ def mart_freshness_check(database: PostgresResource, sla: SlaResource) -> dg.Ass
     asset=RAW_EVENTS_KEY,
     description="No landed file waits longer than the ingest-lag SLA (2 minutes by default).",
 )
-def ingest_lag_check(
-    database: PostgresResource, landing: LandingZoneResource, sla: SlaResource
-) -> dg.AssetCheckResult:
+def ingest_lag_check(database: PostgresResource, landing: LandingZoneResource, sla: SlaResource) -> dg.AssetCheckResult:
     with database.connect() as conn:
         lag = ingest_lag(conn, landing.path)
     return dg.AssetCheckResult(
@@ -103,8 +101,12 @@ def dead_letter_rate_check(database: PostgresResource, sla: SlaResource) -> dg.A
     return dg.AssetCheckResult(
         passed=rate <= sla.dead_letter_rate_max,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"figure": round(rate, 4), "threshold": sla.dead_letter_rate_max,
-                  "lines": lines, "dead_lettered": dead},
+        metadata={
+            "figure": round(rate, 4),
+            "threshold": sla.dead_letter_rate_max,
+            "lines": lines,
+            "dead_lettered": dead,
+        },
     )
 
 

@@ -29,9 +29,7 @@ INCREMENTAL = "+config.materialized:incremental"
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt",
 )
-def analytics_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource
-):
+def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource):
     database.export_dbt_env()
     yield from dbt.cli(["build"], context=context).stream()
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from analytics_pipeline.defs.keys import BATCHES_KEY, RAW_EVENTS_KEY, REFERENCE_KEYS
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import (
     LandingZoneResource,
@@ -9,7 +10,6 @@ from analytics_pipeline.defs.resources import (
     PostgresResource,
 )
 from analytics_pipeline.ingestion.partition import ingest_partition
-from analytics_pipeline.defs.keys import BATCHES_KEY, RAW_EVENTS_KEY, REFERENCE_KEYS
 from analytics_pipeline.ingestion.reference import load_reference
 
 
@@ -23,9 +23,7 @@ from analytics_pipeline.ingestion.reference import load_reference
         for name, key in REFERENCE_KEYS.items()
     ],
 )
-def lms_reference_snapshots(
-    database: PostgresResource, landing: LandingZoneResource, pii: PiiResource
-):
+def lms_reference_snapshots(database: PostgresResource, landing: LandingZoneResource, pii: PiiResource):
     with database.connect() as conn:
         reloaded = load_reference(conn, landing.path, pii.tokenizer())
     for name, key in REFERENCE_KEYS.items():

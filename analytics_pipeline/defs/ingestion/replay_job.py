@@ -38,8 +38,11 @@ def replay_dead_letters_op(
         yield dg.AssetMaterialization(
             asset_key=RAW_EVENTS_KEY,
             partition=partition,
-            metadata={"cause": "dead-letter replay", "replayed": summary.replayed,
-                      "orgs_resolved": summary.orgs_resolved},
+            metadata={
+                "cause": "dead-letter replay",
+                "replayed": summary.replayed,
+                "orgs_resolved": summary.orgs_resolved,
+            },
         )
 
 

@@ -66,10 +66,7 @@ def analytics_insights(database: PostgresResource):
         charts = {i["org_id"]: markdown(org_charts(conn, i["org_id"])) for i in insights[:MAX_CHARTED_ORGS]}
     table = "\n".join(
         ["| org | active 7d | completion | summary |", "| --- | ---: | ---: | --- |"]
-        + [
-            f"| {i['org_id']} | {i['active_learners_7d']} | {i['completion_rate']} | {i['summary']} |"
-            for i in insights
-        ]
+        + [f"| {i['org_id']} | {i['active_learners_7d']} | {i['completion_rate']} | {i['summary']} |" for i in insights]
     )
     fresh = max((i["data_fresh_as_of"] for i in insights if i["data_fresh_as_of"]), default=None)
     return dg.MaterializeResult(

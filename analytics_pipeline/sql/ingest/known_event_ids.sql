@@ -8,7 +8,7 @@
 -- cost (bench/README.md).
 SELECT uuid_send(l.client_event_id)
 FROM raw.analytics_event_ids AS l
-WHERE l.client_event_id = ANY (ARRAY(
-    SELECT encode(substring(%(ids)b::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid
-    FROM generate_series(0, length(%(ids)b::bytea) / 16 - 1) AS i
-))
+WHERE l.client_event_id = ANY(ARRAY(
+        SELECT encode(substring(%(ids)b::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid
+        FROM generate_series(0, length(%(ids)b::bytea) / 16 - 1) AS i
+    ))

@@ -1,8 +1,9 @@
 -- Events kept without an org, resolved again against the current enrollments; the batch
 -- ledger's unresolved counts follow. Returns the received dates whose events changed.
 WITH resolved AS (
-    SELECT received_date, client_event_id, batch_id,
-           raw.resolve_org(claimed_org_id, user_token, course_id) AS org_id
+    SELECT
+        received_date, client_event_id, batch_id,
+        raw.resolve_org(claimed_org_id, user_token, course_id) AS org_id
     FROM raw.analytics_events
     WHERE org_id IS NULL
 ),
@@ -11,7 +12,7 @@ updated AS (
     SET org_id = r.org_id
     FROM resolved AS r
     WHERE r.org_id IS NOT NULL AND e.org_id IS NULL  -- the partial index of unresolved events
-      AND e.received_date = r.received_date AND e.client_event_id = r.client_event_id
+        AND e.received_date = r.received_date AND e.client_event_id = r.client_event_id
     RETURNING e.received_date, e.batch_id, e.client_event_id, e.org_id
 ),
 free_text AS (

@@ -3,39 +3,39 @@ CREATE SCHEMA IF NOT EXISTS raw;
 
 CREATE TABLE raw.organizations (
     org_id text PRIMARY KEY,
-    name   text NOT NULL
+    name text NOT NULL
 );
 
 CREATE TABLE raw.courses (
     course_id text PRIMARY KEY,
-    title     text NOT NULL
+    title text NOT NULL
 );
 
 CREATE TABLE raw.lessons (
-    lesson_id        text PRIMARY KEY,
-    course_id        text NOT NULL,
-    position         integer NOT NULL CHECK (position >= 1),
-    title            text,
-    kind             text,
+    lesson_id text PRIMARY KEY,
+    course_id text NOT NULL,
+    position integer NOT NULL CHECK (position >= 1),
+    title text,
+    kind text,
     duration_seconds integer,
     UNIQUE (course_id, position)
 );
 
 -- user_token is the keyed HMAC of the LMS user id: no clear learner id is stored.
 CREATE TABLE raw.enrollments (
-    org_id      text NOT NULL,
-    user_token  text NOT NULL,
-    course_id   text NOT NULL,
+    org_id text NOT NULL,
+    user_token text NOT NULL,
+    course_id text NOT NULL,
     assigned_at timestamptz,
-    due_at      timestamptz,
+    due_at timestamptz,
     PRIMARY KEY (org_id, user_token, course_id)
 );
 CREATE INDEX enrollments_user_course ON raw.enrollments (user_token, course_id);
 
 -- One row per reference file: lets a run skip reloading an unchanged snapshot.
 CREATE TABLE raw.reference_snapshots (
-    name      text PRIMARY KEY,
-    sha256    text NOT NULL,
+    name text PRIMARY KEY,
+    sha256 text NOT NULL,
     row_count integer NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
@@ -43,21 +43,21 @@ CREATE TABLE raw.reference_snapshots (
 -- Declaratively partitioned by received date: a partition run touches one table, old days
 -- can be detached or dropped whole.
 CREATE TABLE raw.analytics_events (
-    received_date   date        NOT NULL,
-    client_event_id uuid        NOT NULL,
-    event_type      text        NOT NULL,
-    occurred_at     timestamptz NOT NULL,
-    received_at     timestamptz NOT NULL,
-    user_token      text        NOT NULL,
-    org_id          text,
-    claimed_org_id  text,
-    course_id       text        NOT NULL,
-    lesson_id       text,
-    session_id      text,
-    properties      jsonb       NOT NULL DEFAULT '{}'::jsonb,
-    batch_id        text        NOT NULL,
-    line_no         integer     NOT NULL,
-    ingested_at     timestamptz NOT NULL DEFAULT now(),
+    received_date date NOT NULL,
+    client_event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    received_at timestamptz NOT NULL,
+    user_token text NOT NULL,
+    org_id text,
+    claimed_org_id text,
+    course_id text NOT NULL,
+    lesson_id text,
+    session_id text,
+    properties jsonb NOT NULL DEFAULT '{}'::jsonb,
+    batch_id text NOT NULL,
+    line_no integer NOT NULL,
+    ingested_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (received_date, client_event_id)
 ) PARTITION BY RANGE (received_date);
 CREATE INDEX analytics_events_learner ON raw.analytics_events (org_id, user_token, course_id);
@@ -76,23 +76,23 @@ $$;
 -- key is what makes ingestion idempotent across batches and days.
 CREATE TABLE raw.analytics_event_ids (
     client_event_id uuid PRIMARY KEY,
-    received_date   date NOT NULL,
-    batch_id        text NOT NULL
+    received_date date NOT NULL,
+    batch_id text NOT NULL
 );
 
 -- The batch ledger: a row is written in the same transaction as the batch's events, so a
 -- batch is either wholly ingested (and listed here) or not at all.
 CREATE TABLE raw.analytics_event_batches (
-    received_date   date        NOT NULL,
-    batch_id        text        NOT NULL,
-    landing_path    text        NOT NULL,
-    lines           integer     NOT NULL,
-    accepted        integer     NOT NULL,
-    duplicates      integer     NOT NULL,
-    dead_lettered   integer     NOT NULL,
-    unresolved_org  integer     NOT NULL,
+    received_date date NOT NULL,
+    batch_id text NOT NULL,
+    landing_path text NOT NULL,
+    lines integer NOT NULL,
+    accepted integer NOT NULL,
+    duplicates integer NOT NULL,
+    dead_lettered integer NOT NULL,
+    unresolved_org integer NOT NULL,
     max_received_at timestamptz,
-    ingested_at     timestamptz NOT NULL DEFAULT now(),
+    ingested_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (received_date, batch_id),
     CONSTRAINT batch_conservation CHECK (lines = accepted + duplicates + dead_lettered)
 );
@@ -100,15 +100,15 @@ CREATE TABLE raw.analytics_event_batches (
 -- Invalid lines with a precise reason, a pointer back to the landing file and line, and a
 -- redacted excerpt (never the clear payload).
 CREATE TABLE raw.analytics_dead_letters (
-    received_date date        NOT NULL,
-    batch_id      text        NOT NULL,
-    line_no       integer     NOT NULL,
-    landing_path  text        NOT NULL,
-    reason_code   text        NOT NULL,
-    reason        text        NOT NULL,
-    excerpt       text        NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    replayed_at   timestamptz,
+    received_date date NOT NULL,
+    batch_id text NOT NULL,
+    line_no integer NOT NULL,
+    landing_path text NOT NULL,
+    reason_code text NOT NULL,
+    reason text NOT NULL,
+    excerpt text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    replayed_at timestamptz,
     PRIMARY KEY (received_date, batch_id, line_no)
 );
 
@@ -116,9 +116,9 @@ CREATE TABLE raw.analytics_dead_letters (
 -- the events so that only privileged roles can be granted it.
 CREATE TABLE raw.survey_free_text (
     client_event_id uuid PRIMARY KEY,
-    received_date   date NOT NULL,
-    org_id          text,
-    course_id       text NOT NULL,
-    user_token      text NOT NULL,
-    free_text       text NOT NULL
+    received_date date NOT NULL,
+    org_id text,
+    course_id text NOT NULL,
+    user_token text NOT NULL,
+    free_text text NOT NULL
 );

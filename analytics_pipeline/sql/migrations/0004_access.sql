@@ -21,9 +21,9 @@ $$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 CREATE TABLE access.org_grants (
-    role_name  text        NOT NULL,
-    org_id     text        NOT NULL,
-    privilege  text        NOT NULL CHECK (privilege IN ('tenant', 'org_admin')),
+    role_name text NOT NULL,
+    org_id text NOT NULL,
+    privilege text NOT NULL CHECK (privilege IN ('tenant', 'org_admin')),
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (role_name, org_id, privilege)
 );
@@ -31,7 +31,7 @@ CREATE TABLE access.org_grants (
 -- A role sees its own grants, the platform admin sees all.
 ALTER TABLE access.org_grants ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_grants ON access.org_grants FOR SELECT
-    USING (role_name = current_user OR pg_catalog.pg_has_role(current_user, 'analytics_platform_admin', 'MEMBER'));
+USING (role_name = current_user OR pg_catalog.pg_has_role(current_user, 'analytics_platform_admin', 'MEMBER'));
 
 -- The predicates every policy uses. Fixed search_path: a client's search_path cannot swap
 -- the functions or the table they read.

@@ -1,22 +1,22 @@
 -- Credentials of the web app's callers, stored as SHA-256 digests only: a token or write key
 -- is shown once at creation and cannot be read back from the database.
 CREATE TABLE access.api_tokens (
-    token_id     text        PRIMARY KEY,
-    token_hash   bytea       NOT NULL UNIQUE,
-    role_name    text        NOT NULL,
-    label        text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    expires_at   timestamptz NOT NULL,
-    revoked_at   timestamptz
+    token_id text PRIMARY KEY,
+    token_hash bytea NOT NULL UNIQUE,
+    role_name text NOT NULL,
+    label text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz
 );
 
 CREATE TABLE access.write_keys (
-    key_id       text        PRIMARY KEY,
-    key_hash     bytea       NOT NULL UNIQUE,
-    label        text        NOT NULL,
-    org_id       text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    revoked_at   timestamptz
+    key_id text PRIMARY KEY,
+    key_hash bytea NOT NULL UNIQUE,
+    label text NOT NULL,
+    org_id text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz
 );
 
 -- The web process logs in as analytics_web. NOINHERIT: membership in a tenant role lets it

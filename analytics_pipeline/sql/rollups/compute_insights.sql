@@ -5,9 +5,10 @@ WITH fresh AS (
     SELECT max(data_fresh_as_of) AS as_of FROM marts.org_engagement_daily
 ),
 active AS (
-    SELECT e.org_id,
-           count(DISTINCT e.user_token) FILTER (WHERE e.occurred_at > f.as_of - interval '7 days') AS active_7d,
-           count(DISTINCT e.user_token) AS active_30d
+    SELECT
+        e.org_id,
+        count(DISTINCT e.user_token) FILTER (WHERE e.occurred_at > f.as_of - interval '7 days') AS active_7d,
+        count(DISTINCT e.user_token) AS active_30d
     FROM raw.analytics_events AS e
     CROSS JOIN fresh AS f
     WHERE e.org_id IS NOT NULL AND e.occurred_at > f.as_of - interval '30 days'
@@ -20,23 +21,26 @@ completion AS (
 ),
 top_dropoff AS (
     -- Ignore lessons too few learners reached for their rate to mean anything.
-    SELECT DISTINCT ON (d.org_id) d.org_id, d.course_id, d.lesson_id, d.dropoff_rate,
-           l.title AS lesson_title, l.position AS lesson_position
+    SELECT DISTINCT ON (d.org_id)
+        d.org_id, d.course_id, d.lesson_id, d.dropoff_rate,
+        l.title AS lesson_title, l.position AS lesson_position
     FROM marts.view_lesson_dropoff AS d
     JOIN raw.lessons AS l USING (lesson_id)
     WHERE d.learners_started >= 5
     ORDER BY d.org_id, d.dropoff_rate DESC, d.learners_started DESC, d.course_id, d.lesson_id
 ),
 video AS (
-    SELECT org_id,
-           count(*) FILTER (WHERE video_max_position_seconds IS NOT NULL OR video_completed) AS played,
-           count(*) FILTER (WHERE video_completed) AS completed
+    SELECT
+        org_id,
+        count(*) FILTER (WHERE video_max_position_seconds IS NOT NULL OR video_completed) AS played,
+        count(*) FILTER (WHERE video_completed) AS completed
     FROM core.user_lesson_progress
     GROUP BY org_id
 ),
 engagement AS (
-    SELECT org_id, sum(quizzes_submitted) AS quizzes_submitted, sum(quizzes_passed) AS quizzes_passed,
-           max(data_fresh_as_of) AS fresh_as_of
+    SELECT
+        org_id, sum(quizzes_submitted) AS quizzes_submitted, sum(quizzes_passed) AS quizzes_passed,
+        max(data_fresh_as_of) AS fresh_as_of
     FROM marts.org_engagement_daily
     GROUP BY org_id
 ),

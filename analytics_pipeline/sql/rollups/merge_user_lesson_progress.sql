@@ -23,18 +23,18 @@ SELECT
     max(received_at)
 FROM raw.analytics_events
 WHERE received_date BETWEEN %(first_date)s AND %(last_date)s
-  AND org_id IS NOT NULL
-  AND lesson_id IS NOT NULL
+    AND org_id IS NOT null
+    AND lesson_id IS NOT null
 GROUP BY org_id, user_token, course_id, lesson_id
 ON CONFLICT (org_id, user_token, course_id, lesson_id) DO UPDATE SET
-    first_event_at             = LEAST(p.first_event_at, EXCLUDED.first_event_at),
-    last_event_at              = GREATEST(p.last_event_at, EXCLUDED.last_event_at),
-    lesson_completed           = p.lesson_completed OR EXCLUDED.lesson_completed,
-    completed_at               = LEAST(p.completed_at, EXCLUDED.completed_at),
+    first_event_at = LEAST(p.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = GREATEST(p.last_event_at, EXCLUDED.last_event_at),
+    lesson_completed = p.lesson_completed OR EXCLUDED.lesson_completed,
+    completed_at = LEAST(p.completed_at, EXCLUDED.completed_at),
     video_max_position_seconds = GREATEST(p.video_max_position_seconds, EXCLUDED.video_max_position_seconds),
-    video_duration_seconds     = GREATEST(p.video_duration_seconds, EXCLUDED.video_duration_seconds),
-    video_completed            = p.video_completed OR EXCLUDED.video_completed,
-    quiz_best_score            = GREATEST(p.quiz_best_score, EXCLUDED.quiz_best_score),
-    quiz_max_score             = GREATEST(p.quiz_max_score, EXCLUDED.quiz_max_score),
-    quiz_passed                = p.quiz_passed OR EXCLUDED.quiz_passed,
-    last_received_at           = GREATEST(p.last_received_at, EXCLUDED.last_received_at)
+    video_duration_seconds = GREATEST(p.video_duration_seconds, EXCLUDED.video_duration_seconds),
+    video_completed = p.video_completed OR EXCLUDED.video_completed,
+    quiz_best_score = GREATEST(p.quiz_best_score, EXCLUDED.quiz_best_score),
+    quiz_max_score = GREATEST(p.quiz_max_score, EXCLUDED.quiz_max_score),
+    quiz_passed = p.quiz_passed OR EXCLUDED.quiz_passed,
+    last_received_at = GREATEST(p.last_received_at, EXCLUDED.last_received_at)

@@ -22,7 +22,7 @@ select
     coalesce(c.lessons_completed, 0) as lessons_completed,
     coalesce(t.lessons_total, 0) as lessons_total,
     coalesce(cp.course_completed_event, false)
-        or (t.lessons_total > 0 and coalesce(c.lessons_completed, 0) = t.lessons_total) as completed
+    or (t.lessons_total > 0 and coalesce(c.lessons_completed, 0) = t.lessons_total) as completed
 from {{ ref('stg_enrollments') }} as e
 left join {{ ref('stg_user_course_progress') }} as cp
     on cp.org_id = e.org_id and cp.user_token = e.user_token and cp.course_id = e.course_id

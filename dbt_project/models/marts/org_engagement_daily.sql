@@ -12,15 +12,15 @@
 with events as (
     select * from {{ ref('stg_analytics_events') }}
     where org_id is not null
-    {% if is_incremental() %}
-      and (org_id, activity_date) in (
-          select distinct org_id, activity_date
-          from {{ ref('stg_analytics_events') }}
-          where org_id is not null
-            and received_date between '{{ var("min_received_date", "0001-01-01") }}'::date
-                                  and '{{ var("max_received_date", "9999-12-31") }}'::date
-      )
-    {% endif %}
+        {% if is_incremental() %}
+            and (org_id, activity_date) in (
+                select distinct org_id, activity_date
+                from {{ ref('stg_analytics_events') }}
+                where org_id is not null
+                    and received_date between '{{ var("min_received_date", "0001-01-01") }}'::date
+                    and '{{ var("max_received_date", "9999-12-31") }}'::date
+            )
+        {% endif %}
 )
 
 select

@@ -38,7 +38,7 @@ select
     coalesce(f.learners_started, 0) as learners_started,
     coalesce(f.learners_continued, 0) as learners_continued,
     case when f.learners_started > 0
-        then round(1 - f.learners_continued::numeric / f.learners_started, 6)
+            then round(1 - f.learners_continued::numeric / f.learners_started, 6)
     end as dropoff_rate
 from org_courses as oc
 join {{ ref('stg_lessons') }} as l on l.course_id = oc.course_id
