@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -48,20 +49,34 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+@contextmanager
+def _executor(args):
+    """The in-process executor on the Dagster instance; without --verbose, dbt's output and
+    Dagster's logs go to a log file (they are in the instance too), not the terminal."""
+    import dagster as dg
+
+    # After bootstrap: the definitions read the dbt manifest.
+    from analytics_pipeline.definitions import defs
+    from analytics_pipeline.in_process_run import Executor
+    from analytics_pipeline.settings import state_dir
+
+    log_path = state_dir() / "logs" / "run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance, log_path.open("a") as log:
+        yield Executor(defs, instance, None if args.verbose else log)
+    if not args.verbose:
+        print(f"dbt and Dagster logs: {log_path} (or run with --verbose)")
+
+
 def _cmd_run(args) -> int:
     if not args.landing.is_dir():
         raise ConfigurationError(f"landing directory {args.landing} does not exist")
-    import dagster as dg
-
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.in_process_run import format_summary, run_pipeline
 
     env = bootstrap(args.landing)
-    # After bootstrap: the definitions read the dbt manifest.
-    from analytics_pipeline.definitions import defs
-
-    with dg.DagsterInstance.get() as instance:
-        summary = run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
+    with _executor(args) as execute:
+        summary = run_pipeline(env.database_url, env.landing, execute, progress=print)
     print(format_summary(summary))
     return 0
 
@@ -282,20 +297,16 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    import dagster as dg
-
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.in_process_run import format_summary, run_pipeline, run_replay
 
     env = bootstrap(args.landing)
-    from analytics_pipeline.definitions import defs
-
-    with dg.DagsterInstance.get() as instance:
+    with _executor(args) as execute:
         # Reference snapshots first: a replay judges lines against the current ones.
-        run_pipeline(env.database_url, env.landing, instance, defs, progress=print)
-        partitions = run_replay(instance, defs, args.reason, args.since, progress=print)
+        run_pipeline(env.database_url, env.landing, execute, progress=print)
+        partitions = run_replay(execute, args.reason, args.since, progress=print)
         print(f"partitions changed by the replay: {', '.join(partitions) or 'none'}")
-        print(format_summary(run_pipeline(env.database_url, env.landing, instance, defs)))
+        print(format_summary(run_pipeline(env.database_url, env.landing, execute)))
     return 0
 
 
@@ -348,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
     run.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    run.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="ingest lag, freshness and the latest check results")
@@ -439,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
     replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
+    replay.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     replay.set_defaults(func=_cmd_replay)
 
     docs = sub.add_parser("docs", help="dbt docs generate: the models' documentation site, with the catalog")

@@ -1,14 +1,20 @@
-"""The main job: ingest what landed, roll it up, rebuild the marts, through Dagster.
+"""`analytics-pipeline run`: the graph executed in-process through Dagster, following the
+automation rules (defs/automation/rules.py) the daemon follows: reload what changed, ingest
+what landed, roll up every partition behind its ingestion, rebuild the marts if behind.
 
 Jobs execute in-process against the Dagster instance (DAGSTER_HOME), so every run,
-materialization and dbt-test check is recorded where the Dagster UI shows it.
+materialization and dbt-test check is recorded where the Dagster UI shows it. The rollup of
+consecutive days is one run (and one dbt invocation) over their range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import psycopg
@@ -45,42 +51,73 @@ class RunSummary:
         return not (self.reference_reloaded or self.partitions_run)
 
 
-def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None = None):
-    defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition_key, run_config=_QUIET, raise_on_error=True
-    )
+def day_ranges(keys: set[str]) -> list[tuple[str, str]]:
+    """Consecutive days as (first, last) ranges, in order."""
+    ranges: list[list[date]] = []
+    for day in sorted(date.fromisoformat(key) for key in keys):
+        if ranges and day - ranges[-1][1] == timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return [(first.isoformat(), last.isoformat()) for first, last in ranges]
+
+
+@dataclass
+class Executor:
+    """Runs jobs in-process; dbt's output (which dagster-dbt writes to stdout) and Dagster's
+    console go to `log` when one is given, so the terminal shows the summary only."""
+
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    log: TextIO | None = None
+
+    def __call__(self, job_name: str, partition_key: str | None = None, tags: dict | None = None) -> None:
+        run_config = _QUIET if self.log is None else {}
+        with redirect_stdout(self.log) if self.log else nullcontext():
+            self.defs.resolve_job_def(job_name).execute_in_process(
+                instance=self.instance,
+                partition_key=partition_key,
+                tags=tags,
+                run_config=run_config,
+                raise_on_error=True,
+            )
+
+    def roll_up(self, partitions: set[str], progress: Callable[[str], None]) -> None:
+        for first, last in day_ranges(partitions):
+            progress(f"rolling up {first}" + (f" to {last}" if last != first else ""))
+            self(
+                "rollup_partition_job",
+                tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+            )
 
 
 def run_pipeline(
     database_url: str,
     landing: Path,
-    instance: dg.DagsterInstance,
-    defs: dg.Definitions,
+    execute: Executor,
     progress: Callable[[str], None] = lambda message: None,
 ) -> RunSummary:
-    summary = RunSummary()
+    summary, instance = RunSummary(), execute.instance
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         changed = changed_snapshots(conn, landing)
         pending, summary.skipped_partitions = pending_by_partition(conn, landing)
         landed = sorted(set(pending) | unrecorded_ingests(conn, instance))
     if changed:
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")
-        _execute(defs, "reference_job", instance)
+        execute("reference_job")
         summary.reference_reloaded = True
+    if landed:
+        progress(f"ingesting {len(landed)} partition(s), {landed[0]} to {landed[-1]}")
     # Bars draw only on a terminal (disable=None), never into logs or pipes.
     for key in tqdm(landed, desc="partitions", unit="partition", disable=None):
-        progress(f"ingesting partition {key}")
-        _execute(defs, "ingest_partition_job", instance, partition_key=key)
-        _execute(defs, "rollup_partition_job", instance, partition_key=key)
-        summary.partitions_run.append(key)
-    # What an earlier, interrupted run ingested but did not roll up, or did not publish.
-    for key in sorted(partitions_to_roll_up(instance)):
-        progress(f"rolling up partition {key}, left unfinished by an earlier run")
-        _execute(defs, "rollup_partition_job", instance, partition_key=key)
-        summary.partitions_run.append(key)
+        execute("ingest_partition_job", partition_key=key)
+    # What this run ingested, and what an earlier, interrupted run ingested but did not roll up.
+    behind = set(partitions_to_roll_up(instance))
+    execute.roll_up(behind, progress)
+    summary.partitions_run = sorted(behind | set(landed))
     if not summary.nothing_new or marts_behind(instance) is not None:
         progress("building dbt marts and insights")
-        _execute(defs, "marts_job", instance)
+        execute("marts_job")
         summary.marts_rebuilt = True
     with psycopg.connect(libpq_url(database_url), autocommit=True, row_factory=dict_row) as conn:
         summary.partitions = conn.execute(load_sql("report/partition_totals")).fetchall()
@@ -96,25 +133,23 @@ def run_pipeline(
 
 
 def run_replay(
-    instance: dg.DagsterInstance,
-    defs: dg.Definitions,
+    execute: Executor,
     reason: str | None = None,
     since: str | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[str]:
-    """Replay dead letters, then re-run the rollups of every partition it changed and the
+    """Replay dead letters, then roll up again every partition it changed, and rebuild the
     marts. Returns those partitions."""
     config = {"ops": {"replay_dead_letters_op": {"config": {"reason": reason, "since": since}}}}
-    result = defs.resolve_job_def("replay_dead_letters_job").execute_in_process(
-        instance=instance, run_config={**config, **_QUIET}
-    )
+    with redirect_stdout(execute.log) if execute.log else nullcontext():
+        result = execute.defs.resolve_job_def("replay_dead_letters_job").execute_in_process(
+            instance=execute.instance, run_config={**config, **(_QUIET if execute.log is None else {})}
+        )
     partitions = sorted({m.partition for m in result.asset_materializations_for_node("replay_dead_letters_op")})
-    for key in tqdm(partitions, desc="re-rolling partitions", unit="partition", disable=None):
-        progress(f"rolling up partition {key} again")
-        _execute(defs, "rollup_partition_job", instance, partition_key=key)
+    execute.roll_up(set(partitions), progress)
     if partitions:
         progress("building dbt marts and insights")
-        _execute(defs, "marts_job", instance)
+        execute("marts_job")
     return partitions
 
 

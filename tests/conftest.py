@@ -114,7 +114,7 @@ def platform(new_database, tmp_path_factory):
     from analytics_pipeline.access.grants import ensure_role, grant
     from analytics_pipeline.demo.generator import generate
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import run_pipeline
+    from analytics_pipeline.in_process_run import Executor, run_pipeline
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
     generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))
@@ -124,7 +124,7 @@ def platform(new_database, tmp_path_factory):
         from analytics_pipeline.definitions import defs
 
         with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, instance, defs)
+            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
     suffix = uuid.uuid4().hex[:8]
     roles = {name: f"{name}_{suffix}" for name in ("tenant_a", "tenant_b", "admin_a", "platform", "nobody")}
     with psycopg.connect(url, autocommit=True) as conn:

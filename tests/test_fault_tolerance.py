@@ -153,7 +153,7 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     """Received on 05-03 about 05-01: today's partition ingests it, 05-01's figures change."""
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import run_pipeline
+    from analytics_pipeline.in_process_run import Executor, run_pipeline
 
     write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1")])
     write_batch(tmp_path, "2026-05-01", [event("u1", "c1", day="2026-05-01")])
@@ -171,12 +171,12 @@ def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
         from analytics_pipeline.definitions import defs
 
         with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, instance, defs)
+            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
             assert day_row(date(2026, 5, 1)) == (1, 1)
             late = event("u2", "c1", "lesson_completed", day="2026-05-01")
             late["receivedAt"] = "2026-05-03T09:00:00Z"
             write_batch(tmp_path, "2026-05-03", [late, event("u1", "c1", lesson=2, day="2026-05-03")])
-            summary = run_pipeline(env.database_url, env.landing, instance, defs)
+            summary = run_pipeline(env.database_url, env.landing, Executor(defs, instance))
     assert summary.partitions_run == ["2026-05-03"]
     assert day_row(date(2026, 5, 1)) == (2, 2)
     assert day_row(date(2026, 5, 3)) == (1, 1)

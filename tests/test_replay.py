@@ -16,7 +16,7 @@ DAY = "2026-06-01"
 
 def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import run_pipeline, run_replay
+    from analytics_pipeline.in_process_run import Executor, run_pipeline, run_replay
 
     # The LMS snapshot lags: course c2 and two enrollments are not in it yet.
     write_reference(tmp_path, [("org_a", "u1", "c1")])
@@ -40,17 +40,17 @@ def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
         from analytics_pipeline.definitions import defs
 
         with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, instance, defs)
+            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
             # u2/c2 lines: unknown course (3 lines); u3 is enrolled nowhere: kept without org.
             assert figures() == (6, 2, 0, 4, 1, 1, 0, 4)
 
             write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c2"), ("org_b", "u3", "c1")])
-            run_pipeline(env.database_url, env.landing, instance, defs)  # reloads the snapshots
-            assert run_replay(instance, defs) == [DAY]
+            run_pipeline(env.database_url, env.landing, Executor(defs, instance))  # reloads the snapshots
+            assert run_replay(Executor(defs, instance)) == [DAY]
             # The 3 u2/c2 lines pass now: 2 distinct ids accepted, the retry a duplicate;
             # u3's event gets org_b.
             assert figures() == (6, 4, 1, 1, 0, 3, 1, 1)
-            assert run_replay(instance, defs) == []  # nothing left that passes now
+            assert run_replay(Executor(defs, instance)) == []  # nothing left that passes now
     assert batch_conservation_check(database=PostgresResource(url=url)).passed
     with psycopg.connect(url) as conn:
         reason = conn.execute(

@@ -15,11 +15,10 @@ from analytics_pipeline.settings import state_dir
 
 ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"
-# Event ids are client UUIDs, so ingestion inserts into its indexes at random pages. After a
-# checkpoint, the first change to each page logs the whole page: with uncompressed WAL that
-# made the rest of a 1 M-event ingest 3-5x slower (bench/README.md). A bigger WAL budget
-# keeps a burst of ingestion from forcing checkpoints. Both reload without a restart;
-# deploy/docker-compose.yml sets the same on its server.
+# Event ids are client UUIDs, so ingestion writes its indexes at random pages, and after a
+# checkpoint the first change to each page logs the whole page: compressed WAL and a bigger
+# WAL budget keep a burst of ingestion from paying that over and over. Both reload without a
+# restart; deploy/docker-compose.yml sets the same on its server.
 SERVER_SETTINGS = {"wal_compression": "on", "max_wal_size": "4GB"}
 
 

@@ -56,11 +56,9 @@ def parsed_groups(
 
 @contextmanager
 def no_cycle_collection() -> Iterator[None]:
-    """Parsing allocates objects for every field of every event and keeps groups of rows
-    alive until written. The cycle collector walks every live young object on each pass, so
-    it walked the rows over and over, for cycles that never form (a row holds plain values):
-    ~15 % of ingestion's Python time at the default threshold, still 9 % at 50 k. It is off
-    while a partition ingests; whatever cycles form meanwhile are collected when it is back on."""
+    """The cycle collector is off while a partition ingests: parsing keeps groups of rows alive
+    until written, and each pass would walk them again for cycles that never form (a row holds
+    plain values). Whatever cycles form meanwhile are collected when it is back on."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -9,7 +9,7 @@ makes ingestion fast: a commit and a dozen round trips per file cost more than t
 Within a transaction, the work is PostgreSQL's cheapest: the group is deduplicated in memory,
 the event-id ledger is probed for the ids it already holds, and the new events, their ids and
 the orgs resolved for them go in by binary COPY straight into their tables (no staging
-table, no INSERT ... ON CONFLICT: that path cost three times what COPY does, bench/README.md).
+table, no INSERT ... ON CONFLICT, which cost far more than COPY).
 """
 
 from __future__ import annotations
@@ -126,9 +126,8 @@ def write_events(
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
     conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     with conn.cursor() as cur:
-        # In key order, the ids go into the ledger's key leaf page by leaf page, not each to a
-        # page of its own: PostgreSQL stores them in half the time, for a sort that costs Python
-        # a tenth of that (bench/README.md). Concurrent writers also lock keys in one order.
+        # In key order the ids fill the ledger's key leaf page by leaf page, not each a page of
+        # its own, and concurrent writers lock keys in one order.
         _copy(
             cur,
             "raw.analytics_event_ids",

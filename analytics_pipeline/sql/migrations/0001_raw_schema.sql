@@ -62,6 +62,7 @@ CREATE TABLE raw.analytics_events (
 ) PARTITION BY RANGE (received_date);
 CREATE INDEX analytics_events_learner ON raw.analytics_events (org_id, user_token, course_id);
 
+-- The current definition: sql/routines/event_partitions.sql, re-applied by every migrate.
 -- Partitions are created by this function, called by ingestion, so no DDL lives in Python.
 CREATE FUNCTION raw.ensure_analytics_events_partition(day date) RETURNS void
 LANGUAGE plpgsql AS $$

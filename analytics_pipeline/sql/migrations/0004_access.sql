@@ -33,6 +33,7 @@ ALTER TABLE access.org_grants ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_grants ON access.org_grants FOR SELECT
 USING (role_name = current_user OR pg_catalog.pg_has_role(current_user, 'analytics_platform_admin', 'MEMBER'));
 
+-- The current definitions: sql/routines/access_policies.sql, re-applied by every migrate.
 -- The predicates every policy uses. Fixed search_path: a client's search_path cannot swap
 -- the functions or the table they read.
 CREATE FUNCTION access.org_visible(org text) RETURNS boolean

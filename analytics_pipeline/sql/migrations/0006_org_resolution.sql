@@ -1,3 +1,4 @@
+-- The current definition: sql/routines/org_resolution.sql, re-applied by every migrate.
 -- The org an event belongs to, in one place for ingestion and for replays after the
 -- enrollments snapshot changed: the claimed org when the learner is enrolled there for the
 -- course, else the learner's single enrollment for the course, else NULL.

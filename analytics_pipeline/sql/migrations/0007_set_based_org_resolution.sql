@@ -1,3 +1,4 @@
+-- The current definitions: sql/routines/org_resolution.sql, re-applied by every migrate.
 -- The org rule, given the orgs in which the learner is enrolled for the course: the claimed
 -- org when it is one of them, else the only one, else NULL. Ingestion fetches the candidates
 -- for a whole group of events at once (a join); raw.resolve_org fetches them for one event.

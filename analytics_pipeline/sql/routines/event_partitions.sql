@@ -1,0 +1,10 @@
+-- Partitions of raw.analytics_events are created by this function, called by ingestion, so
+-- no DDL lives in Python.
+CREATE OR REPLACE FUNCTION raw.ensure_analytics_events_partition(day date) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE IF NOT EXISTS raw.%I PARTITION OF raw.analytics_events FOR VALUES FROM (%L) TO (%L)',
+        'analytics_events_' || to_char(day, 'YYYYMMDD'), day, day + 1);
+END;
+$$;
