@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -29,8 +26,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scripts.chromium import chromium, chromium_binaries  # noqa: E402  (run as a script from anywhere)
+from scripts.serving import running, wait_for  # noqa: E402
 
-CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 # The webserver's first-visit dialog, answered the way its "Skip" button does.
 SKIP_NUX = b'{"query": "mutation { setNuxSeen }"}'
 IN_FLIGHT = json.dumps(
@@ -70,17 +67,6 @@ def take(url: str, out: Path) -> None:
         driver.save_screenshot(str(out))
 
 
-def wait_for(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=3123)
@@ -92,22 +78,12 @@ def main() -> int:
             "error: Chromium not found; install Debian's packages: apt-get install chromium chromium-driver"
         )
 
-    dev = subprocess.Popen(
-        [CLI, "dev", "--landing", str(args.landing), "--port", str(args.port)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with running("dev", "--landing", str(args.landing), "--port", str(args.port)):
         base = f"http://127.0.0.1:{args.port}"
         wait_for(f"{base}/server_info", timeout=180)
         graphql(base, SKIP_NUX)
         wait_until_idle(base)
         take(f"{base}/asset-groups", args.out)
-    finally:
-        os.killpg(dev.pid, signal.SIGTERM)
-        dev.wait(timeout=60)
     print(f"wrote {args.out}")
     return 0
 

@@ -10,12 +10,9 @@ laptop and phone widths to docs/dashboard.png and docs/dashboard-phone.png.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
@@ -24,24 +21,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scripts.chromium import chromium  # noqa: E402  (run as a script from anywhere)
-
-CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
+from scripts.serving import CLI, running, wait_for  # noqa: E402
 
 
 def platform_token() -> str:
     done = subprocess.run([CLI, "demo-tokens"], cwd=ROOT, capture_output=True, text=True, check=True)
     return done.stdout.strip().splitlines()[-1].split()[-1]
-
-
-def wait_for(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
 
 
 def shoot(base: str, token: str, org: str, window: str, out: Path) -> None:
@@ -65,21 +50,11 @@ def main() -> int:
     parser.add_argument("--landing", type=Path, default=ROOT / "landing")
     args = parser.parse_args()
     token = platform_token()
-    serve = subprocess.Popen(
-        [CLI, "serve", "--landing", str(args.landing), "--port", str(args.port)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with running("serve", "--landing", str(args.landing), "--port", str(args.port)):
         base = f"http://127.0.0.1:{args.port}"
-        wait_for(f"{base}/api/health")
+        wait_for(f"{base}/api/health", timeout=120)
         shoot(base, token, args.org, "1400,900", ROOT / "docs" / "dashboard.png")
         shoot(base, token, args.org, "390,844", ROOT / "docs" / "dashboard-phone.png")
-    finally:
-        os.killpg(serve.pid, signal.SIGTERM)
-        serve.wait(timeout=60)
     print("wrote docs/dashboard.png and docs/dashboard-phone.png")
     return 0
 

@@ -24,21 +24,19 @@ MAX_FORM_BYTES = 8 * 1024
 def dashboard_routes(config: WebConfig, pool) -> list[Route]:
     templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
 
-    async def signed_in(request: Request) -> bool:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            return False
+    async def refusal(token: str | None) -> str | None:
+        """Why a token cannot sign in (the reason of its 401), or None when it can."""
         try:
             async with unavailable_as_503(), pool.connection() as conn:
                 await act_as(conn, (await principal_for(conn, token, config.jwt)).role)
         except ApiError as exc:
             if exc.status != 401:
                 raise
-            return False
-        return True
+            return exc.reason
+        return None
 
     async def page(request: Request) -> Response:
-        if not await signed_in(request):
+        if await refusal(request.cookies.get(SESSION_COOKIE)) is not None:
             return RedirectResponse(request.url_for("login"), status_code=303)
         return templates.TemplateResponse(request, "dashboard.html", {})
 
@@ -48,14 +46,10 @@ def dashboard_routes(config: WebConfig, pool) -> list[Route]:
     async def login(request: Request) -> Response:
         form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode(errors="replace"))
         token = (form.get("token") or [""])[0].strip()
-        try:
-            async with unavailable_as_503(), pool.connection() as conn:
-                await act_as(conn, (await principal_for(conn, token, config.jwt)).role)
-        except ApiError as exc:
-            if exc.status != 401:
-                raise
+        reason = await refusal(token)
+        if reason is not None:
             return templates.TemplateResponse(
-                request, "login.html", {"error": f"Sign-in failed: {exc.reason}."}, status_code=401
+                request, "login.html", {"error": f"Sign-in failed: {reason}."}, status_code=401
             )
         response = RedirectResponse(request.url_for("page"), status_code=303)
         response.set_cookie(
