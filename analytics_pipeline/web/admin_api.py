@@ -25,7 +25,8 @@ from starlette.templating import Jinja2Templates
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.web.auth import Principal, admin_principal
 from analytics_pipeline.web.config import WebConfig
-from analytics_pipeline.web.database import act_as, fetch_all, unavailable_as_503
+from analytics_pipeline.web.csv_export import CopyStream
+from analytics_pipeline.web.database import STATEMENT_TIMEOUT, act_as, fetch_all, unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.status import StatusCache
 
@@ -134,10 +135,12 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
 
     @asynccontextmanager
-    async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
+    async def as_caller(
+        request: Request, timeout: str = STATEMENT_TIMEOUT
+    ) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
         async with unavailable_as_503(), pool.connection() as conn:
             principal = await admin_principal(conn, request, config.jwt)
-            await act_as(conn, principal.role)
+            await act_as(conn, principal.role, timeout)
             yield conn, principal
 
     async def organizations(request: Request) -> Response:
@@ -205,30 +208,12 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         if dataset not in DATASETS:
             raise ApiError(400, f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
         copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(sql.SQL(load_sql(DATASETS[dataset])))
-        async with unavailable_as_503():
-            conn = await pool.getconn()
-        try:
-            async with unavailable_as_503():
-                await act_as(conn, (await admin_principal(conn, request, config.jwt)).role)
-                await authorize(conn, scope)
-        except BaseException:
-            await conn.rollback()
-            await pool.putconn(conn)
-            raise
-
-        async def rows() -> AsyncIterator[bytes]:
-            # The transaction, and with it the caller's role, lasts as long as the stream.
-            try:
-                async with conn.cursor() as cur, cur.copy(copy, scope.params) as stream:
-                    async for chunk in stream:
-                        yield bytes(chunk)
-            finally:
-                await conn.rollback()
-                await pool.putconn(conn)
-
+        async with as_caller(request) as (conn, principal):
+            await authorize(conn, scope)
+        stream = CopyStream(config.database_url, principal.role, copy, scope.params)
         name = _FILE_SAFE.sub("_", "-".join(p for p in (scope.org, scope.course, dataset) if p))
         return StreamingResponse(
-            rows(),
+            stream.blocks(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

@@ -15,7 +15,9 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.web.errors import ApiError
 
+# A dashboard's read returns in milliseconds; an export streams for as long as the client reads.
 STATEMENT_TIMEOUT = "15s"
+EXPORT_TIMEOUT = "30min"
 
 
 def make_pool(url: str, size: int) -> AsyncConnectionPool:
@@ -30,7 +32,14 @@ def make_pool(url: str, size: int) -> AsyncConnectionPool:
     )
 
 
-async def act_as(conn: psycopg.AsyncConnection, role: str) -> None:
+def role_switch(role: str, timeout: str = STATEMENT_TIMEOUT) -> sql.Composed:
+    """The statements that put the open transaction under `role`, with a time limit."""
+    return sql.SQL("SET LOCAL ROLE {}; SET LOCAL statement_timeout = {}").format(
+        sql.Identifier(role), sql.Literal(timeout)
+    )
+
+
+async def act_as(conn: psycopg.AsyncConnection, role: str, timeout: str = STATEMENT_TIMEOUT) -> None:
     """Switch the open transaction to `role`, a tenant or platform-admin role. PostgreSQL
     refuses a role the web role is not a member of; either way a role that cannot be used is
     the caller's problem (401), not the server's."""
@@ -47,11 +56,7 @@ async def act_as(conn: psycopg.AsyncConnection, role: str) -> None:
     if not (allowed and allowed[0]):
         raise refused
     try:
-        await conn.execute(
-            sql.SQL("SET LOCAL ROLE {}; SET LOCAL statement_timeout = {}").format(
-                sql.Identifier(role), sql.Literal(STATEMENT_TIMEOUT)
-            )
-        )
+        await conn.execute(role_switch(role, timeout))
     except psycopg.errors.InsufficientPrivilege:
         raise refused from None
 
