@@ -37,9 +37,9 @@ from analytics_pipeline.defs.jobs import (
     rollup_partition_job,
     sla_checks_job,
 )
+from analytics_pipeline.defs.reports.assets import org_summaries
 from analytics_pipeline.defs.resources import shared_resources
 from analytics_pipeline.defs.rollups.assets import (
-    analytics_insights,
     user_course_progress,
     user_lesson_progress,
 )
@@ -52,7 +52,7 @@ defs = dg.Definitions(
         user_course_progress,
         analytics_dbt_models,
         analytics_dbt_incremental_models,
-        analytics_insights,
+        org_summaries,
     ],
     asset_checks=all_checks,
     jobs=[

@@ -127,7 +127,7 @@ def run_pipeline(
             if conn.execute("SELECT to_regclass(%s) AS t", (f"marts.{name}",)).fetchone()["t"]
         }
         summary.insights = conn.execute(
-            "SELECT org_id, summary, data_fresh_as_of FROM core.analytics_insights ORDER BY org_id"
+            "SELECT org_id, summary, data_fresh_as_of FROM marts.org_summaries ORDER BY org_id"
         ).fetchall()
     return summary
 

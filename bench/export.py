@@ -52,5 +52,5 @@ def measure(env, work: Path, rows: int) -> tuple[list[Figure], dict]:
         f"<= {TARGET_SECONDS:.0f} s",
         export_seconds <= TARGET_SECONDS,
     )
-    api = measure_export(env, url, work / "landing", rows, work)
+    api = measure_export(url, work / "landing", rows, work)
     return [figure, api], {"export": {"rows": rows, "seconds": export_seconds, "pandas_seconds": pandas_seconds}}

@@ -57,6 +57,8 @@ def main() -> int:
             found = export.measure(env, work, args.export_rows)
         figures += found[0]
         notes.update(found[1])
+        # Each part's figures as soon as they are measured (and in latest.json), in case a later part fails.
+        print(report(figures, notes), flush=True)
     print()
     print(report(figures, notes))
     return 0 if all(f.meets_target is not False for f in figures) else 1

@@ -18,8 +18,8 @@ from analytics_pipeline.access.grants import grant, list_grants, revoke
 from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment
 
-CORE = ("user_lesson_progress", "user_course_progress", "analytics_insights")
-TABLES = [("marts", m) for m in MARTS] + [("core", c) for c in CORE]
+CORE = ("user_lesson_progress", "user_course_progress")
+TABLES = [("marts", m) for m in (*MARTS, "org_summaries")] + [("core", c) for c in CORE]
 
 
 def orgs_seen(conn, role: str, schema: str, table: str, setup: tuple[str, ...] = ()) -> set:

@@ -89,7 +89,7 @@ def test_every_figure_equals_the_marts_and_an_independent_computation(api, org):
         k: int(surveys.get(f"rating_{k}", 0)) for k in range(1, 6)
     }
 
-    insights = mart(api["url"], "SELECT summary, data_fresh_as_of FROM core.analytics_insights WHERE org_id = %s", org)
+    insights = mart(api["url"], "SELECT summary, data_fresh_as_of FROM marts.org_summaries WHERE org_id = %s", org)
     assert doc["summary"] == insights.summary[0] and doc["organization_id"] == org
     fresh = mart(api["url"], "SELECT max(data_fresh_as_of) AS fresh FROM marts.org_engagement_daily").fresh[0]
     assert datetime.fromisoformat(doc["data_fresh_as_of"]) == fresh
@@ -248,7 +248,8 @@ def test_the_web_login_role_reads_nothing_by_itself(api):
     with psycopg.connect(web_database_url(api["url"]), autocommit=True) as conn:
         for table in (
             "marts.view_course_completion_rate",
-            "core.analytics_insights",
+            "marts.org_insights",
+            "marts.org_summaries",
             "access.api_tokens",
             "raw.analytics_events",
             "raw.survey_free_text",

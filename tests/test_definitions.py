@@ -7,6 +7,8 @@ import sys
 import dagster as dg
 import pytest
 
+from analytics_pipeline.marts import MARTS
+
 
 @pytest.fixture(scope="module")
 def defs():
@@ -29,7 +31,8 @@ def test_asset_graph_snapshot(defs):
         "analytics_event_batches",
         "user_lesson_progress",
         "user_course_progress",
-        "analytics_insights",
+        "org_insights",
+        "org_summaries",
         "stg_analytics_events",
         "stg_organizations",
         "stg_courses",
@@ -48,8 +51,9 @@ def test_asset_graph_snapshot(defs):
 
 def test_lineage_runs_from_landing_to_marts_to_insights(defs):
     graph = defs.resolve_asset_graph()
-    upstream = graph.get(dg.AssetKey("analytics_insights")).parent_keys
+    upstream = graph.get(dg.AssetKey("org_insights")).parent_keys
     assert dg.AssetKey("view_lesson_dropoff") in upstream
+    assert dg.AssetKey("org_insights") in graph.get(dg.AssetKey("org_summaries")).parent_keys
     stg = graph.get(dg.AssetKey("stg_analytics_events")).parent_keys
     assert stg == {dg.AssetKey("raw_analytics_events")}
     assert graph.get(dg.AssetKey("stg_user_lesson_progress")).parent_keys == {dg.AssetKey("user_lesson_progress")}
@@ -57,7 +61,7 @@ def test_lineage_runs_from_landing_to_marts_to_insights(defs):
 
 def test_every_mart_has_dbt_tests_as_checks(defs):
     checks = defs.resolve_asset_graph().asset_check_keys
-    for mart in ("view_course_completion_rate", "view_lesson_dropoff", "org_engagement_daily", "survey_summary"):
+    for mart in MARTS:
         names = {c.name for c in checks if c.asset_key == dg.AssetKey(mart)}
         assert any(n.startswith("not_null") and "org_id" in n for n in names), mart
         assert any(n.startswith("unique_combination") for n in names), mart
@@ -71,4 +75,4 @@ def test_definitions_load_without_any_configuration(defs):
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "22"
+    assert done.stdout.strip() == "23"

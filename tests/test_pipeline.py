@@ -315,7 +315,7 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
         bootstrap(pipeline["landing"])
         with dg.DagsterInstance.get() as instance:
             metadata = instance.get_latest_materialization_event(
-                dg.AssetKey("analytics_insights")
+                dg.AssetKey("org_summaries")
             ).asset_materialization.metadata
     chart = metadata[f"charts_{org}"].value
     assert f"### {org}: course completion" in chart and "█" in chart

@@ -15,8 +15,8 @@ from analytics_pipeline.defs.ingestion.assets import (
     lms_reference_snapshots,
     raw_analytics_events,
 )
+from analytics_pipeline.defs.reports.assets import org_summaries
 from analytics_pipeline.defs.rollups.assets import (
-    analytics_insights,
     user_course_progress,
     user_lesson_progress,
 )
@@ -47,7 +47,7 @@ rollup_partition_job = dg.define_asset_job(
 # own schedule (a check inside the job that refreshes would always pass).
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(analytics_dbt_models, analytics_insights)
+    selection=dg.AssetSelection.assets(analytics_dbt_models, org_summaries)
     - dg.AssetSelection.checks(mart_freshness_check),
     description="Rebuild the dbt models (with their tests) and the per-org insights.",
 )

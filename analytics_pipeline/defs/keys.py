@@ -10,10 +10,11 @@ RAW_EVENTS_KEY = dg.AssetKey("raw_analytics_events")
 BATCHES_KEY = dg.AssetKey("analytics_event_batches")
 LESSON_PROGRESS_KEY = dg.AssetKey("user_lesson_progress")
 COURSE_PROGRESS_KEY = dg.AssetKey("user_course_progress")
-INSIGHTS_KEY = dg.AssetKey("analytics_insights")
+INSIGHTS_KEY = dg.AssetKey("org_insights")  # the dbt mart of per-org figures
+SUMMARIES_KEY = dg.AssetKey("org_summaries")
 
-# A marts run ends with the insights: its materialization marks the marts as published.
-PUBLISHED_KEY = INSIGHTS_KEY
+# A marts run ends with the summaries: their materialization marks the marts as published.
+PUBLISHED_KEY = SUMMARIES_KEY
 # What the unpartitioned marts are built from: newer materializations of these mean the
 # marts are behind.
 MARTS_INPUT_KEYS = (COURSE_PROGRESS_KEY, *REFERENCE_KEYS.values())

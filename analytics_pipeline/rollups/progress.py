@@ -18,6 +18,5 @@ def merge_lesson_progress(conn: psycopg.Connection, first_date: str, last_date: 
 
 
 def merge_course_progress(conn: psycopg.Connection, first_date: str, last_date: str) -> int:
-    """Returns how many learner-course rows the partitions touched. Reads lesson progress,
-    so it runs after `merge_lesson_progress` for the same partitions."""
+    """Returns how many learner-course rows the partitions touched."""
     return _merge(conn, "rollups/merge_user_course_progress", first_date, last_date)

@@ -6,7 +6,7 @@ Each check's metadata carries `figure` and `threshold`, which alerts quote.
 import dagster as dg
 
 from analytics_pipeline.defs.checks.resources import SlaResource
-from analytics_pipeline.defs.keys import BATCHES_KEY, INSIGHTS_KEY, RAW_EVENTS_KEY
+from analytics_pipeline.defs.keys import BATCHES_KEY, PUBLISHED_KEY, RAW_EVENTS_KEY
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
 from analytics_pipeline.marts import MARTS
 from analytics_pipeline.monitoring.figures import (
@@ -20,7 +20,7 @@ from analytics_pipeline.monitoring.figures import (
 
 
 @dg.asset_check(
-    asset=INSIGHTS_KEY,
+    asset=PUBLISHED_KEY,
     description="The marts reflect ingested data within the freshness SLA (10 minutes by default). "
     "A quiet period with nothing newer to reflect is not a breach.",
 )

@@ -3,4 +3,4 @@
 SELECT
     access.org_visible(%(org)s) AS visible,
     access.free_text_visible(%(org)s) AS free_text_visible,
-    EXISTS(SELECT 1 FROM core.analytics_insights AS i WHERE i.org_id = %(org)s) AS known
+    EXISTS(SELECT 1 FROM marts.org_insights AS i WHERE i.org_id = %(org)s) AS known

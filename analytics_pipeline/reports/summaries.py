@@ -1,4 +1,5 @@
-"""Per-org insights: the figures a dashboard loads instantly, and a plain-language summary."""
+"""The plain-language summary of each org's insights (marts.org_insights), for admins to read
+at a glance; the figures themselves are defined and tested in dbt."""
 
 from __future__ import annotations
 
@@ -42,14 +43,15 @@ def summarize(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def refresh_insights(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Recompute every org's row from the marts and replace the table in one transaction."""
+def refresh_summaries(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Write every org's summary from the insights mart, replacing the table in one
+    transaction; returns the insights rows with their summaries."""
     with conn.transaction():
         with conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(load_sql("rollups/compute_insights")).fetchall()
+            rows = cur.execute("SELECT * FROM marts.org_insights ORDER BY org_id").fetchall()
         for row in rows:
             row["summary"] = summarize(row)
-        conn.execute("DELETE FROM core.analytics_insights")
+        conn.execute("DELETE FROM marts.org_summaries")
         with conn.cursor() as cur:
-            cur.executemany(load_sql("rollups/insert_insight"), rows)
+            cur.executemany(load_sql("reports/insert_summary"), rows)
     return rows

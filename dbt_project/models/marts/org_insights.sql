@@ -1,0 +1,100 @@
+-- Per org, the figures a dashboard loads instantly. Activity windows are anchored on
+-- data_fresh_as_of (the newest receivedAt the marts reflect), not on the wall clock, so a
+-- replayed or backfilled history gives the same figures as a live one.
+with fresh as (
+    select max(data_fresh_as_of) as as_of
+    from {{ ref('org_engagement_daily') }}
+),
+
+active as (
+    select
+        e.org_id,
+        count(distinct e.user_token) filter (
+            where e.occurred_at > f.as_of - interval '7 days'
+        ) as active_learners_7d,
+        count(distinct e.user_token) as active_learners_30d
+    from {{ ref('stg_analytics_events') }} as e
+    cross join fresh as f
+    where e.org_id is not null and e.occurred_at > f.as_of - interval '30 days'
+    group by e.org_id
+),
+
+completion as (
+    select
+        org_id,
+        sum(enrolled_learners) as enrolled_learners,
+        sum(completed_learners) as completed_learners
+    from {{ ref('view_course_completion_rate') }}
+    group by org_id
+),
+
+top_dropoff as (
+    -- Lessons too few learners reached for their rate to mean anything are left out.
+    select distinct on (d.org_id)
+        d.org_id,
+        d.course_id,
+        d.lesson_id,
+        d.dropoff_rate,
+        l.lesson_title,
+        l.lesson_position
+    from {{ ref('view_lesson_dropoff') }} as d
+    inner join {{ ref('stg_lessons') }} as l on d.lesson_id = l.lesson_id
+    where d.learners_started >= {{ var('top_dropoff_min_learners', 5) }}
+    order by d.org_id asc, d.dropoff_rate desc, d.learners_started desc, d.course_id asc, d.lesson_id asc
+),
+
+video as (
+    select
+        org_id,
+        count(*) filter (where video_max_position_seconds is not null or video_completed) as videos_played,
+        count(*) filter (where video_completed) as videos_completed
+    from {{ ref('stg_user_lesson_progress') }}
+    group by org_id
+),
+
+quizzes as (
+    select
+        org_id,
+        sum(quizzes_submitted) as quizzes_submitted,
+        sum(quizzes_passed) as quizzes_passed
+    from {{ ref('org_engagement_daily') }}
+    group by org_id
+),
+
+surveys as (
+    select
+        org_id,
+        sum(responses) as survey_responses,
+        sum(avg_rating * responses) / nullif(sum(responses), 0) as survey_avg_rating
+    from {{ ref('survey_summary') }}
+    group by org_id
+)
+
+select
+    o.org_id,
+    o.org_name,
+    coalesce(a.active_learners_7d, 0) as active_learners_7d,
+    coalesce(a.active_learners_30d, 0) as active_learners_30d,
+    coalesce(c.enrolled_learners, 0) as enrolled_learners,
+    coalesce(c.completed_learners, 0) as completed_learners,
+    round(c.completed_learners::numeric / nullif(c.enrolled_learners, 0), 4) as completion_rate,
+    t.course_id as top_dropoff_course_id,
+    t.lesson_id as top_dropoff_lesson_id,
+    t.lesson_title as top_dropoff_lesson_title,
+    t.lesson_position as top_dropoff_lesson_position,
+    t.dropoff_rate as top_dropoff_rate,
+    coalesce(v.videos_played, 0) as videos_played,
+    coalesce(v.videos_completed, 0) as videos_completed,
+    round(v.videos_completed::numeric / nullif(v.videos_played, 0), 4) as video_completion_rate,
+    coalesce(q.quizzes_submitted, 0) as quizzes_submitted,
+    round(q.quizzes_passed::numeric / nullif(q.quizzes_submitted, 0), 4) as quiz_pass_rate,
+    coalesce(s.survey_responses, 0) as survey_responses,
+    round(s.survey_avg_rating, 2) as survey_avg_rating,
+    (select f.as_of from fresh as f) as data_fresh_as_of
+from {{ ref('stg_organizations') }} as o
+left join active as a on o.org_id = a.org_id
+left join completion as c on o.org_id = c.org_id
+left join top_dropoff as t on o.org_id = t.org_id
+left join video as v on o.org_id = v.org_id
+left join quizzes as q on o.org_id = q.org_id
+left join surveys as s on o.org_id = s.org_id
