@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
 
+import orjson
 import psycopg
 import yaml
 from psycopg import sql
@@ -105,20 +106,38 @@ class Scope:
         return {"org": self.org, "course": self.course, "from": self.date_from, "to": self.date_to}
 
 
-async def authorize(conn: psycopg.AsyncConnection, scope: Scope, *, free_text: bool = False) -> None:
+def check_access(access: dict, scope: Scope, *, free_text: bool = False) -> None:
     """403 for an org the role has no grant for (whether or not it exists), 404 for a course
-    or org the role could see but the marts do not hold. PostgreSQL answers both."""
-    (access,) = await fetch_all(conn, "api/org_access", scope.params)
+    or org the role could see but the marts do not hold. PostgreSQL answered both
+    (sql/api/org_access.sql)."""
     if not access["visible"]:
         raise ApiError(403, f"no grant for organization {scope.org!r}")
     if free_text and not access["free_text_visible"]:
         raise ApiError(403, f"survey free text of {scope.org!r} needs an org-admin grant")
     if not access["known"]:
         raise ApiError(404, f"no figures for organization {scope.org!r} yet")
-    if scope.course is not None:
-        (course,) = await fetch_all(conn, "api/course_known", scope.params)
-        if not course["known"]:
-            raise ApiError(404, f"course {scope.course!r} is not assigned in organization {scope.org!r}")
+    if not access["course_known"]:
+        raise ApiError(404, f"course {scope.course!r} is not assigned in organization {scope.org!r}")
+
+
+async def authorize(conn: psycopg.AsyncConnection, scope: Scope, *, free_text: bool = False) -> None:
+    (access,) = await fetch_all(conn, "api/org_access", scope.params)
+    check_access(access, scope, free_text=free_text)
+
+
+def document_query() -> sql.Composed:
+    """The analytics document in one statement: the org access check, each dataset's rows as
+    JSON (the same .sql files the CSV export runs) and the summary. PostgreSQL renders the
+    rows, so the API passes them through without converting a value."""
+    datasets = [
+        sql.SQL("(SELECT coalesce(json_agg(d), '[]')::text FROM ({}) AS d) AS {}").format(
+            sql.SQL(load_sql(path)), sql.Identifier(name)
+        )
+        for name, path in DATASETS.items()
+    ]
+    return sql.SQL("SELECT a.*, {}, (SELECT row_to_json(s)::text FROM ({}) AS s) AS summary FROM ({}) AS a").format(
+        sql.SQL(", ").join(datasets), sql.SQL(load_sql("api/summary")), sql.SQL(load_sql("api/org_access"))
+    )
 
 
 def survey_totals(rows: list[dict]) -> dict:
@@ -133,6 +152,7 @@ def survey_totals(rows: list[dict]) -> dict:
 def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
+    document = document_query()
 
     @asynccontextmanager
     async def as_caller(
@@ -151,9 +171,9 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     async def analytics(request: Request) -> Response:
         scope = Scope.of(request)
         async with as_caller(request) as (conn, _):
-            await authorize(conn, scope)
-            figures = {name: await fetch_all(conn, query, scope.params) for name, query in DATASETS.items()}
-            (summary,) = await fetch_all(conn, "api/summary", scope.params)
+            (row,) = await fetch_all(conn, document, scope.params)
+        check_access(row, scope)
+        summary = orjson.loads(row["summary"])
         current = await status.current()
         fresh, lag = current.freshness, current.lag
         return json_response(
@@ -174,10 +194,10 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
                     "mart_freshness_seconds": config.mart_freshness_seconds,
                     "ingest_lag_seconds": config.ingest_lag_seconds,
                 },
-                "courses": figures["completion"],
-                "dropoff": figures["dropoff"],
-                "engagement": figures["engagement"],
-                "surveys": survey_totals(figures["surveys"]),
+                "courses": orjson.Fragment(row["completion"]),
+                "dropoff": orjson.Fragment(row["dropoff"]),
+                "engagement": orjson.Fragment(row["engagement"]),
+                "surveys": survey_totals(orjson.loads(row["surveys"])),
                 "summary": summary["summary"],
             }
         )

@@ -39,31 +39,37 @@ def role_switch(role: str, timeout: str = STATEMENT_TIMEOUT) -> sql.Composed:
     )
 
 
+# After the switch: a superuser is a member of every role, and the web role of every tenant
+# role through its own memberships, so neither is one to act as.
+_USABLE_ROLE = sql.SQL(
+    "SELECT current_user <> session_user AND NOT r.rolsuper"
+    " AND (pg_has_role(current_user, 'analytics_tenant', 'MEMBER')"
+    " OR pg_has_role(current_user, 'analytics_platform_admin', 'MEMBER'))"
+    " FROM pg_roles AS r WHERE r.rolname = current_user"
+)
+
+
 async def act_as(conn: psycopg.AsyncConnection, role: str, timeout: str = STATEMENT_TIMEOUT) -> None:
-    """Switch the open transaction to `role`, a tenant or platform-admin role. PostgreSQL
-    refuses a role the web role is not a member of; either way a role that cannot be used is
-    the caller's problem (401), not the server's."""
+    """Switch the open transaction to `role`, a tenant or platform-admin role, in one round
+    trip. PostgreSQL refuses a role the web role is not a member of; either way a role that
+    cannot be used is the caller's problem (401), not the server's."""
     refused = ApiError(401, f"the credential names role {role!r}, which this service may not act as")
-    allowed = await (
-        await conn.execute(
-            # A superuser is a member of every role, and the web role of every tenant role through
-            # its own memberships: neither is one to act as.
-            "SELECT NOT r.rolsuper AND r.rolname <> session_user AND (pg_has_role(r.oid, 'analytics_tenant', 'MEMBER')"
-            " OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER')) FROM pg_roles AS r WHERE r.rolname = %s",
-            (role,),
-        )
-    ).fetchone()
-    if not (allowed and allowed[0]):
+    async with conn.cursor() as cur:
+        try:
+            await cur.execute(role_switch(role, timeout) + sql.SQL("; ") + _USABLE_ROLE)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue):
+            raise refused from None
+        while cur.nextset():
+            pass
+        usable = await cur.fetchone()
+    if not (usable and usable[0]):
         raise refused
-    try:
-        await conn.execute(role_switch(role, timeout))
-    except psycopg.errors.InsufficientPrivilege:
-        raise refused from None
 
 
-async def fetch_all(conn: psycopg.AsyncConnection, name: str, params: dict) -> list[dict]:
+async def fetch_all(conn: psycopg.AsyncConnection, query: str | sql.Composable, params: dict) -> list[dict]:
+    """Rows as dicts; `query` is an sql/ file's name or a composed statement."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(load_sql(name), params)
+        await cur.execute(load_sql(query) if isinstance(query, str) else query, params)
         return await cur.fetchall()
 
 
