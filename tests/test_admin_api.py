@@ -320,3 +320,40 @@ def test_rs256_tokens_from_the_lms_public_key(api):
         assert ask(jwt.encode({**claims, "aud": "another-service"}, lms_key, algorithm="RS256")) == 401
         # An HS256 token "signed" with the public key must not pass as RS256 (algorithm confusion).
         assert ask(jwt.encode(claims, JWT_SECRET, algorithm="HS256")) == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ANALYTICS,
+        ANALYTICS + "/summary",
+        ANALYTICS + "/export",
+        ANALYTICS + "/surveys/responses",
+        ANALYTICS + "/organizations",
+    ],
+)
+def test_nothing_a_client_sends_gets_a_500(api, path):
+    token = api["tokens"]["admin_a"]
+    odd = [
+        "\x00",
+        "%00",
+        "org_1\x00",
+        "\u2028",
+        "' OR 1=1 --",
+        "org_1;",
+        "☃" * 50,
+        "-1",
+        "9" * 30,
+        "null",
+        "2026-13-45",
+        "../../etc/passwd",
+    ]
+    for value in odd:
+        for name in ("organization_id", "course_id", "from", "to", "dataset", "limit", "offset"):
+            params = {"organization_id": "org_1", "dataset": "completion", name: value}
+            answer = get(api["base"], path, token, params=params)
+            assert answer.status_code < 500, (name, value, answer.status_code, answer.text[:200])
+            if answer.status_code >= 400:
+                assert answer.json()["error"]
+    raw = requests.get(f"{api['base']}{path}?organization_id=%FF%FE&course_id=%C3", headers=bearer(token), timeout=30)
+    assert raw.status_code < 500

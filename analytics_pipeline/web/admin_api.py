@@ -56,6 +56,8 @@ def query_value(request: Request, name: str, *, required: bool = False) -> str |
         return None
     if len(value) > MAX_ID_LENGTH:
         raise ApiError(400, f"{name} is over {MAX_ID_LENGTH} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise ApiError(400, f"{name} contains a NUL character")
     return value
 
 
