@@ -357,3 +357,17 @@ def test_nothing_a_client_sends_gets_a_500(api, path):
                 assert answer.json()["error"]
     raw = requests.get(f"{api['base']}{path}?organization_id=%FF%FE&course_id=%C3", headers=bearer(token), timeout=30)
     assert raw.status_code < 500
+
+
+def test_before_the_first_build_the_api_says_so(tmp_path, migrated_db):
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        from analytics_pipeline.access.grants import ensure_role, grant
+
+        role = f"early_{tmp_path.name[-8:]}".lower().replace("-", "_")
+        ensure_role(conn, role)
+        grant(conn, role, "org_1")
+        token = create_token(conn, role).token
+    with web_server(tmp_path, migrated_db, parts=("admin",)) as base:
+        answer = get(base, ANALYTICS, token, params={"organization_id": "org_1"})
+        assert answer.status_code == 503 and "not built yet" in answer.json()["error"]
+        assert get(base, ANALYTICS + "/organizations", token).status_code == 503

@@ -27,7 +27,7 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.web.auth import Principal, admin_principal
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.csv_export import CopyStream
-from analytics_pipeline.web.database import STATEMENT_TIMEOUT, act_as, fetch_all, unavailable_as_503
+from analytics_pipeline.web.database import act_as, fetch_all, unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.status import StatusCache
 
@@ -157,12 +157,10 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     document = document_query()
 
     @asynccontextmanager
-    async def as_caller(
-        request: Request, timeout: str = STATEMENT_TIMEOUT
-    ) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
+    async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
         async with unavailable_as_503(), pool.connection() as conn:
             principal = await admin_principal(conn, request, config.jwt)
-            await act_as(conn, principal.role, timeout)
+            await act_as(conn, principal.role)
             yield conn, principal
 
     async def organizations(request: Request) -> Response:

@@ -75,9 +75,14 @@ async def fetch_all(conn: psycopg.AsyncConnection, query: str | sql.Composable, 
 
 @asynccontextmanager
 async def unavailable_as_503() -> AsyncIterator[None]:
-    """A database that is down or restarting is a 503 the caller may retry."""
+    """A database that is down or restarting, or whose marts are not built yet, is a 503 the
+    caller may retry."""
     try:
         yield
+    except psycopg.errors.UndefinedTable as exc:
+        raise ApiError(
+            503, "the marts are not built yet; retry after the first pipeline run", {"Retry-After": "60"}
+        ) from exc
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled, PoolTimeout) as exc:
         raise ApiError(
             503, f"the analytics database is unavailable; retry later ({type(exc).__name__})", {"Retry-After": "5"}

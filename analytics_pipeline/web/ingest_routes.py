@@ -79,16 +79,18 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         kind = content_type(request)
         async with unavailable_as_503(), pool.connection() as conn:
             key = await write_key(conn, request, allow_query=kind == "text/plain")
-            limiter.take(key.key_id)
-            if kind not in BODY_TYPES:
-                raise ApiError(415, f"content type must be application/json (or text/plain), not {kind!r}")
-            try:
-                payload = orjson.loads(await read_body(request, config.max_batch_bytes))
-            except orjson.JSONDecodeError as exc:
-                raise ApiError(400, f"invalid JSON: {exc}") from None
-            events = parse_events(payload)
-            if len(events) > config.max_events:
-                raise ApiError(413, f"batch has {len(events)} events; the limit is {config.max_events}")
+        limiter.take(key.key_id)
+        if kind not in BODY_TYPES:
+            raise ApiError(415, f"content type must be application/json (or text/plain), not {kind!r}")
+        # The body is read with no database connection held: a slow client ties up none.
+        try:
+            payload = orjson.loads(await read_body(request, config.max_batch_bytes))
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"invalid JSON: {exc}") from None
+        events = parse_events(payload)
+        if len(events) > config.max_events:
+            raise ApiError(413, f"batch has {len(events)} events; the limit is {config.max_events}")
+        async with unavailable_as_503(), pool.connection() as conn:
             ids = candidate_ids(events)
             rows = await (await conn.execute("SELECT * FROM web.known_event_ids(%s)", (ids,))).fetchall()
             binding = await binding_for(conn, key, events)
