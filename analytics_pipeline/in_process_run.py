@@ -32,7 +32,8 @@ from analytics_pipeline.defs.automation.rules import (
 from analytics_pipeline.ingestion.reference import changed_snapshots
 from analytics_pipeline.marts import MARTS
 
-# Runs are recorded in the instance in full; the terminal only needs warnings and errors.
+# Runs are recorded in the instance in full; unless asked to be verbose, the console logger
+# (on stderr) shows warnings and errors only.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -64,15 +65,20 @@ def day_ranges(keys: set[str]) -> list[tuple[str, str]]:
 
 @dataclass
 class Executor:
-    """Runs jobs in-process; dbt's output (which dagster-dbt writes to stdout) and Dagster's
-    console go to `log` when one is given, so the terminal shows the summary only."""
+    """Runs jobs in-process. Given a `log`, dbt's output (which dagster-dbt writes to stdout)
+    goes there and Dagster's console shows only warnings, so the terminal shows the summary;
+    without one (verbose), both show in full."""
 
     defs: dg.Definitions
     instance: dg.DagsterInstance
     log: TextIO | None = None
 
+    @property
+    def verbose(self) -> bool:
+        return self.log is None
+
     def __call__(self, job_name: str, partition_key: str | None = None, tags: dict | None = None) -> None:
-        run_config = _QUIET if self.log is None else {}
+        run_config = {} if self.verbose else _QUIET
         with redirect_stdout(self.log) if self.log else nullcontext():
             self.defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance,
@@ -143,7 +149,7 @@ def run_replay(
     config = {"ops": {"replay_dead_letters_op": {"config": {"reason": reason, "since": since}}}}
     with redirect_stdout(execute.log) if execute.log else nullcontext():
         result = execute.defs.resolve_job_def("replay_dead_letters_job").execute_in_process(
-            instance=execute.instance, run_config={**config, **(_QUIET if execute.log is None else {})}
+            instance=execute.instance, run_config={**config, **({} if execute.verbose else _QUIET)}
         )
     partitions = sorted({m.partition for m in result.asset_materializations_for_node("replay_dead_letters_op")})
     execute.roll_up(set(partitions), progress)
