@@ -97,18 +97,20 @@ def _cmd_status(args) -> int:
 
 def _cmd_dev(args) -> int:
     """Dagster's webserver and daemon on this project's data, sensors and schedules on."""
-    import os
-
     from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.executables import console_script
+    from analytics_pipeline.process_group import run_group
 
     args.landing.mkdir(parents=True, exist_ok=True)
     env = bootstrap(args.landing)
     dagster = console_script("dagster")
     workspace = DBT_PROJECT_DIR.parent / "workspace.yaml"
-    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env.dagster_home}, landing {env.landing})")
-    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
+    print(
+        f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env.dagster_home}, landing {env.landing})",
+        flush=True,
+    )
+    return run_group([dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
 
 
 def _cmd_serve(args) -> int:

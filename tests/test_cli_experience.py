@@ -73,3 +73,45 @@ def test_db_stop_stops_the_embedded_server(tmp_path, monkeypatch):
     with contextlib.suppress(psutil.NoSuchProcess):
         assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert "not running" in run_cli("db", "stop").stdout
+
+
+def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
+    """Ctrl-C reaches `analytics-pipeline dev`; every process `dagster dev` started stops."""
+    import signal
+    import time
+
+    import requests
+
+    from tests.conftest import free_port, pipeline_environment
+
+    port = free_port()
+    with pipeline_environment(new_database(), new_database(), tmp_path / "home"):
+        dev = subprocess.Popen(
+            cli_command("dev", "--landing", str(tmp_path / "landing"), "--port", str(port)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert dev.poll() is None
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(1)
+        else:
+            raise AssertionError("dagster dev did not come up")
+        started = psutil.Process(dev.pid).children(recursive=True)
+        assert any("webserver" in " ".join(p.cmdline()) for p in started)
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(timeout=90) == 130
+        alive = []
+        for process in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process.cmdline())
+        assert alive == []
+    finally:
+        if dev.poll() is None:
+            dev.kill()
