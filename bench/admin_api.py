@@ -9,9 +9,6 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -28,38 +25,20 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.web.admin_api import DATASETS
 from analytics_pipeline.web.config import web_database_url
 from bench.common import Figure, percentile
+from scripts.serving import running, wait_for
 
 TARGET_P95_MS = 50
 EXPORT_TARGET_SECONDS = 5.0
-CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 
 
 @contextmanager
 def serving(database_url: str, landing: Path, port: int = 8765):
     """`analytics-pipeline serve --only admin` in its own process, as the web login role."""
     env = {**os.environ, "ANALYTICS_WEB_DATABASE_URL": web_database_url(database_url)}
-    process = subprocess.Popen(
-        [CLI, "serve", "--only", "admin", "--landing", str(landing), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base + "/api/admin/openapi.json", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the web app did not start") from None
-                time.sleep(0.2)
+    with running("serve", "--only", "admin", "--landing", str(landing), "--port", str(port), env=env):
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/api/admin/openapi.json", timeout=60)
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def tenant_tokens(conn: psycopg.Connection, orgs: list[str]) -> dict[str, tuple[str, str]]:

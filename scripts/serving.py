@@ -28,10 +28,10 @@ def wait_for(url: str, timeout: float) -> None:
 
 
 @contextmanager
-def running(*args: str) -> Iterator[subprocess.Popen]:
+def running(*args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """`analytics-pipeline ARGS…` in its own process group, stopped (with its children) at the end."""
     process = subprocess.Popen(
-        [CLI, *args], cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [CLI, *args], cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         yield process

@@ -53,5 +53,5 @@ def refresh_summaries(conn: psycopg.Connection) -> list[dict[str, Any]]:
             row["summary"] = summarize(row)
         conn.execute("DELETE FROM marts.org_summaries")
         with conn.cursor() as cur:
-            cur.executemany(load_sql("reports/insert_summary"), rows)
+            cur.executemany(load_sql("report/insert_summary"), rows)
     return rows
