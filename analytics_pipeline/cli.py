@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.settings import ConfigurationError, landing_root
+from analytics_pipeline.config import ConfigurationError, landing_root, load_config
 
 
 def _cmd_db(args) -> int:
@@ -58,9 +58,8 @@ def _executor(args):
     # After bootstrap: the definitions read the dbt manifest.
     from analytics_pipeline.definitions import defs
     from analytics_pipeline.in_process_run import Executor
-    from analytics_pipeline.settings import state_dir
 
-    log_path = state_dir() / "logs" / "run.log"
+    log_path = load_config().state_dir() / "logs" / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance, log_path.open("a") as log:
         yield Executor(defs, instance, None if args.verbose else log)
@@ -115,23 +114,22 @@ def _cmd_dev(args) -> int:
 
 def _cmd_serve(args) -> int:
     import logging
-    import os
+    from dataclasses import replace
 
     import uvicorn
 
-    from analytics_pipeline.settings import pii_key
     from analytics_pipeline.web.app import create_app
     from analytics_pipeline.web.config import PARTS, web_config
 
     args.landing.mkdir(parents=True, exist_ok=True)
-    if os.environ.get("ANALYTICS_WEB_DATABASE_URL"):
+    config = load_config()
+    if config.web.web_database_url:
         # Production: the web process holds only its login role; migrations run elsewhere.
-        key, landing, database_url = pii_key(), landing_root(args.landing), os.environ["ANALYTICS_WEB_DATABASE_URL"]
+        config = replace(config, landing=landing_root(args.landing))
     else:
         from analytics_pipeline.environment import bootstrap
 
-        env = bootstrap(args.landing)
-        key, landing, database_url = pii_key(), env.landing, env.database_url
+        config = bootstrap(args.landing)
     parts = tuple(args.only or PARTS)
     # One JSON line per ingested batch on stdout: what log shippers expect.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -141,8 +139,11 @@ def _cmd_serve(args) -> int:
         "admin": f"{base}/api/admin/docs",
         "dashboard": f"{base}/",
     }
-    print("serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {landing})", flush=True)
-    app = create_app(web_config(landing, database_url, key, parts))
+    print(
+        "serving " + ", ".join(f"{part} on {served[part]}" for part in parts) + f" (landing {config.landing})",
+        flush=True,
+    )
+    app = create_app(web_config(config, parts))
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
 
@@ -167,13 +168,13 @@ def _cmd_simulate(args) -> int:
 def _cmd_access(args) -> int:
     from analytics_pipeline.access import credentials
     from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
+    from analytics_pipeline.db.connection import connect
     from analytics_pipeline.db.embedded import resolve_urls
     from analytics_pipeline.db.migrations import migrate
-    from analytics_pipeline.db.urls import libpq_url
 
     url, _ = resolve_urls()
     migrate(url)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         if args.action == "create-role":
             ensure_role(conn, args.role, login=args.login, password=args.password, platform_admin=args.platform_admin)
             print(f"role {args.role} ready ({'LOGIN' if args.login else 'NOLOGIN'})")
@@ -236,14 +237,14 @@ def _write_key_action(conn, args, credentials) -> None:
 
 
 def _cmd_demo_tokens(args) -> int:
+    from analytics_pipeline.db.connection import connect
     from analytics_pipeline.db.embedded import resolve_urls
     from analytics_pipeline.db.migrations import migrate
-    from analytics_pipeline.db.urls import libpq_url
     from analytics_pipeline.demo.access import DEMO_LIFETIME, demo_sign_ins
 
     url, _ = resolve_urls()
     migrate(url)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         sign_ins = demo_sign_ins(conn)
     if len(sign_ins) == 1:
         raise ValueError("no organizations loaded yet: run `analytics-pipeline run` first")
@@ -277,13 +278,13 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from analytics_pipeline.db.connection import connect
     from analytics_pipeline.db.embedded import resolve_urls
-    from analytics_pipeline.db.urls import libpq_url
     from analytics_pipeline.monitoring.figures import mart_freshness
     from analytics_pipeline.reports.charts import html_page, org_charts
 
     url, _ = resolve_urls()
-    with psycopg.connect(libpq_url(url)) as conn:
+    with connect(url, autocommit=False) as conn:
         if conn.execute("SELECT to_regclass('marts.view_course_completion_rate')").fetchone()[0] is None:
             raise ValueError("the marts are not built yet: run `analytics-pipeline run` first")
         charts = org_charts(conn, args.org)
@@ -315,11 +316,13 @@ def _cmd_replay(args) -> int:
 def _cmd_docs(args) -> int:
     from analytics_pipeline.environment import bootstrap
 
-    bootstrap()
+    env = bootstrap()
     from analytics_pipeline.defs.dbt.project import dbt_resource
 
     # The catalog reads the built relations: run after `analytics-pipeline run`.
-    invocation = dbt_resource().cli(["docs", "generate", "--quiet"], target_path=args.out.resolve()).wait()
+    invocation = (
+        dbt_resource(env.database_url).cli(["docs", "generate", "--quiet"], target_path=args.out.resolve()).wait()
+    )
     if not invocation.is_successful():
         raise ValueError("dbt docs generate failed; see the dbt log above")
     print(f"dbt docs in {args.out / 'index.html'} (serve with: dbt docs serve --target-path {args.out})")

@@ -1,19 +1,18 @@
 """Bring a process to a runnable state: database, schema, key, Dagster home, dbt manifest.
 
-Every entry point (the CLI, `dagster dev` through the CLI, tests) calls `bootstrap` once;
-after it the Dagster resources find everything through their EnvVars.
+Every entry point (the CLI, `dagster dev` and the code server through the CLI, tests) calls
+`bootstrap` once; after it the Dagster resources find everything through their EnvVars.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
+from analytics_pipeline.config import Config, landing_root, load_config
 from analytics_pipeline.db.embedded import resolve_urls
 from analytics_pipeline.db.migrations import migrate
-from analytics_pipeline.db.urls import dbt_env, sqlalchemy_psycopg2_url
-from analytics_pipeline.settings import landing_dir, landing_root, pii_key, state_dir
 
 DAGSTER_YAML = """\
 # Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL.
@@ -42,24 +41,15 @@ telemetry:
 """
 
 
-@dataclass(frozen=True)
-class Environment:
-    database_url: str
-    dagster_storage_url: str
-    landing: Path
-    dagster_home: Path
-
-
-def ensure_dagster_home() -> Path:
+def ensure_dagster_home(config: Config) -> Path:
     """DAGSTER_HOME if the operator set one, else a local one using PostgreSQL storage."""
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"])
-    home = state_dir() / "dagster_home"
+    if config.dagster_home:
+        return config.dagster_home
+    home = config.state_dir() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() != DAGSTER_YAML:
-        config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
+    path = home / "dagster.yaml"
+    if not path.exists() or path.read_text() != DAGSTER_YAML:
+        path.write_text(DAGSTER_YAML)
     return home
 
 
@@ -79,17 +69,19 @@ def ensure_dbt_manifest() -> None:
     dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
-def bootstrap(landing: Path | None = None) -> Environment:
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    key = pii_key()  # first: production without a key must stop before writing anything
-    database_url, storage_url = resolve_urls()
+def bootstrap(landing: Path | str | None = None) -> Config:
+    """The configuration, resolved: the embedded server started when no database is named,
+    the schema migrated, a key and a Dagster home in place."""
+    config = load_config()
+    if landing:
+        config = replace(config, landing=landing_root(landing))
+    key = config.pii_key()  # first: production without a key must stop before writing anything
+    database_url, storage_url = resolve_urls(config)
     migrate(database_url)
-    landing = landing_root(landing) if landing else landing_dir()
-    os.environ["ANALYTICS_DATABASE_URL"] = database_url
-    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(storage_url)
-    os.environ["ANALYTICS_LANDING_DIR"] = str(landing)
-    os.environ["ANALYTICS_PII_KEY"] = key.decode()
-    os.environ.update(dbt_env(database_url))
-    home = ensure_dagster_home()
+    config = replace(config, database_url=database_url, pii_key_text=key.decode())
+    config = replace(config, dagster_home=ensure_dagster_home(config))
+    # The one place the environment is written: the Dagster instance, the processes `dagster
+    # dev` starts and the run workers read the resolved configuration from it.
+    os.environ.update(config.environment(storage_url))
     ensure_dbt_manifest()
-    return Environment(database_url, storage_url, landing, home)
+    return config

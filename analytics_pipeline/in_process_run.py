@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
-import psycopg
 from psycopg.rows import dict_row
 from tqdm import tqdm
 
+from analytics_pipeline.db.connection import connect
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.defs.automation.rules import (
     marts_behind,
     partitions_to_roll_up,
@@ -104,7 +103,7 @@ def run_pipeline(
     progress: Callable[[str], None] = lambda message: None,
 ) -> RunSummary:
     summary, instance = RunSummary(), execute.instance
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+    with connect(database_url) as conn:
         changed = changed_snapshots(conn, landing)
         pending, summary.skipped_partitions = pending_by_partition(conn, landing)
         landed = sorted(set(pending) | unrecorded_ingests(conn, instance))
@@ -125,7 +124,7 @@ def run_pipeline(
         progress("building dbt marts and insights")
         execute("marts_job")
         summary.marts_rebuilt = True
-    with psycopg.connect(libpq_url(database_url), autocommit=True, row_factory=dict_row) as conn:
+    with connect(database_url, row_factory=dict_row) as conn:
         summary.partitions = conn.execute(load_sql("report/partition_totals")).fetchall()
         summary.mart_rows = {
             name: conn.execute(f"SELECT count(*) AS n FROM marts.{name}").fetchone()["n"]

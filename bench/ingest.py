@@ -16,12 +16,12 @@ import pandas as pd
 import psycopg
 from sqlalchemy import create_engine
 
+from analytics_pipeline.config import load_config
 from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.ingestion.landing import list_batch_files, read_lines
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from analytics_pipeline.settings import pii_key
 from bench.common import DAY, Figure, generate_day, new_database
 
 # The events' columns with raw.analytics_events' types, and no key, index or constraint.
@@ -129,7 +129,7 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
     # the baselines are taken just before and just after the ingest, and averaged.
     before = baselines(env, rows, to_sql_rows, "before")
     url = new_database(env, "bench_ingest")
-    tokenizer = Tokenizer(pii_key())
+    tokenizer = Tokenizer(load_config().pii_key())
     with psycopg.connect(url, autocommit=True) as conn:
         load_reference(conn, landing, tokenizer)
         start = time.perf_counter()

@@ -14,11 +14,12 @@ import pytest
 import requests
 
 from analytics_pipeline.access.credentials import create_token, revoke_token
+from analytics_pipeline.config import JwtSettings
 from analytics_pipeline.web.admin_api import DATASETS
 from analytics_pipeline.web.app import create_app
-from analytics_pipeline.web.config import JwtSettings, web_config, web_database_url
+from analytics_pipeline.web.config import web_database_url
 from tests.expected_metrics import expected_engagement, expected_marts, expected_surveys
-from tests.web_helpers import bearer, get, web_server
+from tests.web_helpers import bearer, get, web_config_for, web_server
 
 JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
 ANALYTICS = "/api/admin/analytics"
@@ -287,7 +288,7 @@ def test_bad_export_and_paging_parameters(api):
 
 def test_the_openapi_document_describes_every_admin_route(api):
     spec = requests.get(api["base"] + "/api/admin/openapi.json", timeout=30).json()
-    app = create_app(web_config(api["landing"], api["url"], b"key"))
+    app = create_app(web_config_for(api["landing"], api["url"]))
     app_paths = {route.path for route in app.routes if route.path.startswith("/api/admin")}
     assert set(spec["paths"]) == app_paths
     page = requests.get(api["base"] + "/api/admin/docs", timeout=30)

@@ -76,3 +76,24 @@ def test_definitions_load_without_any_configuration(defs):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "23"
+
+
+def test_every_check_and_automation_declared_in_a_domain_module_is_loaded(defs):
+    """The domains are collected, not listed: what a module under defs/ declares is in the location."""
+    from analytics_pipeline.defs.automation import alert_sensors, schedules, sensors
+    from analytics_pipeline.defs.checks import asset_checks
+
+    loaded_checks = defs.resolve_asset_graph().asset_check_keys
+    for check in asset_checks.all_checks:
+        assert set(check.check_keys) <= loaded_checks
+    repository = defs.get_repository_def()
+    declared_sensors = {
+        s.name
+        for module in (sensors, alert_sensors)
+        for s in vars(module).values()
+        if isinstance(s, dg.SensorDefinition)
+    }
+    assert declared_sensors == {s.name for s in repository.sensor_defs}
+    declared_schedules = {s.name for s in vars(schedules).values() if isinstance(s, dg.ScheduleDefinition)}
+    assert declared_schedules == {s.name for s in repository.schedule_defs}
+    assert set(defs.resources) == {"database", "landing", "pii", "dbt", "sla"}

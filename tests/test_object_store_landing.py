@@ -9,11 +9,11 @@ import uuid
 
 from upath import UPath
 
+from analytics_pipeline.config import landing_root
 from analytics_pipeline.ingestion.partition import ingest_partition, pending_batches
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.monitoring.figures import ingest_lag
-from analytics_pipeline.settings import landing_root
 from tests.conftest import TEST_PII_KEY
 from tests.landing_helpers import event, write_batch, write_reference
 

@@ -246,7 +246,7 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
 
         bootstrap(pipeline["landing"])
         invocation = (
-            dbt_resource()
+            dbt_resource(pipeline["url"])
             .cli(
                 ["run", "--select", "org_engagement_daily", "--full-refresh"],
                 target_path=dbt_project.target_path,

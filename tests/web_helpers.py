@@ -12,15 +12,22 @@ from pathlib import Path
 import requests
 import uvicorn
 
+from analytics_pipeline.config import load_config
 from analytics_pipeline.web.app import create_app
-from analytics_pipeline.web.config import web_config
+from analytics_pipeline.web.config import WebConfig, web_config
 from tests.conftest import TEST_PII_KEY, free_port
+
+
+def web_config_for(landing: Path, database_url: str) -> WebConfig:
+    """The web app's settings for a test database and landing zone."""
+    config = replace(load_config(), landing=landing, database_url=database_url, pii_key_text=TEST_PII_KEY)
+    return web_config(config)
 
 
 @contextmanager
 def web_server(landing: Path, database_url: str, **overrides) -> Iterator[str]:
     """Serves every part of the app (or `parts=`) until the block ends; yields the base URL."""
-    config = replace(web_config(landing, database_url, TEST_PII_KEY.encode()), **overrides)
+    config = replace(web_config_for(landing, database_url), **overrides)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.db.connection import connect
 from analytics_pipeline.marts import MARTS
 
 
@@ -23,7 +22,7 @@ def export_mart(
         sql.Identifier("marts", mart), sql.Literal(org)
     )
     written = 0
-    with psycopg.connect(libpq_url(database_url)) as conn:
+    with connect(database_url, autocommit=False) as conn:
         if role:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
         with conn.cursor() as cur:

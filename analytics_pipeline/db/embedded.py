@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from analytics_pipeline.config import Config, load_config
 from analytics_pipeline.db.urls import check_postgres_url
-from analytics_pipeline.settings import state_dir
 
 ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"
@@ -26,7 +26,7 @@ def start_embedded_server(data_dir: Path | None = None):
     """Start (or reuse) the embedded server; it keeps running after this process exits."""
     import pgserver  # imported lazily: starting a server is the only reason to load it
 
-    data_dir = data_dir or state_dir() / "pgdata"
+    data_dir = data_dir or load_config().state_dir() / "pgdata"
     # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     configure_server(server.get_uri())
@@ -36,7 +36,7 @@ def start_embedded_server(data_dir: Path | None = None):
 def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> bool:
     """Stop the embedded server if it runs (a fast shutdown: sessions end, data is safe);
     returns whether one was running."""
-    pid_file = (data_dir or state_dir() / "pgdata") / "postmaster.pid"
+    pid_file = (data_dir or load_config().state_dir() / "pgdata") / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split("\n", 1)[0])
         os.kill(pid, signal.SIGINT)
@@ -74,7 +74,7 @@ def ensure_database(server_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def resolve_urls() -> tuple[str, str]:
+def resolve_urls(config: Config | None = None) -> tuple[str, str]:
     """(analytics database URL, Dagster storage URL).
 
     ANALYTICS_DATABASE_URL when set, else an `analytics` database on the embedded server.
@@ -82,14 +82,14 @@ def resolve_urls() -> tuple[str, str]:
     embedded one; else, on a server the project does not own, the analytics database itself
     (Dagster's tables live in `public`, apart from raw/core/marts/access).
     """
-    analytics = os.environ.get("ANALYTICS_DATABASE_URL")
-    dagster = os.environ.get("DAGSTER_POSTGRES_URL")
+    config = config or load_config()
+    analytics, dagster = config.database_url, config.dagster_postgres_url
     for name, url in (("ANALYTICS_DATABASE_URL", analytics), ("DAGSTER_POSTGRES_URL", dagster)):
         if url:
             check_postgres_url(name, url)
     if analytics:
         return analytics, dagster or analytics
-    server = start_embedded_server()
+    server = start_embedded_server(config.state_dir() / "pgdata")
     ensure_database(server.get_uri(), ANALYTICS_DB)
     if not dagster:
         ensure_database(server.get_uri(), DAGSTER_DB)

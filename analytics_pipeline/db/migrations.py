@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-import psycopg
-
-from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.db.connection import connect
 
 # Any fixed key works; it only has to be the same for every process migrating this database.
 _MIGRATION_LOCK = 74_211_001
@@ -27,7 +25,7 @@ def migration_files() -> list[tuple[str, str]]:
 def migrate(url: str) -> list[str]:
     """Apply pending migrations; returns the versions applied now. Safe to run concurrently."""
     applied_now = []
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS public.analytics_schema_migrations ("
             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

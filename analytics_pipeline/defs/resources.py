@@ -1,6 +1,6 @@
-"""Resources shared by every domain, configured through the environment (EnvVar)."""
+"""Resources shared by every domain, configured through the environment (EnvVar) that
+bootstrap writes from the project's Config."""
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from analytics_pipeline.db.urls import dbt_env, libpq_url
+from analytics_pipeline.config import landing_root
+from analytics_pipeline.db.connection import connect
 from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.settings import landing_root
 
 
 class PostgresResource(dg.ConfigurableResource):
@@ -20,14 +20,8 @@ class PostgresResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        # autocommit: each unit of work opens its own explicit transaction.
-        with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
+        with connect(self.url) as conn:
             yield conn
-
-    def export_dbt_env(self) -> None:
-        """dbt reads its connection from the environment of the subprocess dagster-dbt starts;
-        deriving it here keeps one source of truth for where the data lives."""
-        os.environ.update(dbt_env(self.url))
 
 
 class LandingZoneResource(dg.ConfigurableResource):
@@ -50,8 +44,24 @@ class PiiResource(dg.ConfigurableResource):
 
 
 def shared_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources sensors and schedules use, also for building their contexts in tests."""
     return {
         "database": PostgresResource(url=dg.EnvVar("ANALYTICS_DATABASE_URL")),
         "landing": LandingZoneResource(root=dg.EnvVar("ANALYTICS_LANDING_DIR")),
         "pii": PiiResource(key=dg.EnvVar("ANALYTICS_PII_KEY")),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    # Imported here: the dbt and SLA resources live with their domains.
+    from analytics_pipeline.defs.checks.resources import SlaResource
+    from analytics_pipeline.defs.dbt.project import dbt_resource
+
+    return dg.Definitions(
+        resources={
+            **shared_resources(),
+            "dbt": dbt_resource(dg.EnvVar("ANALYTICS_DATABASE_URL")),
+            "sla": SlaResource(),
+        }
+    )

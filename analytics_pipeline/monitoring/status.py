@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import psycopg
 
-from analytics_pipeline.db.urls import libpq_url
+from analytics_pipeline.db.connection import connect
 from analytics_pipeline.monitoring.figures import ingest_lag, mart_freshness
 
 
 def status_report(database_url: str, landing: Path, instance: dg.DagsterInstance, defs: dg.Definitions) -> dict:
-    with psycopg.connect(libpq_url(database_url)) as conn:
+    with connect(database_url, autocommit=False) as conn:
         lag = ingest_lag(conn, landing)
         fresh = mart_freshness(conn)
     keys = list(defs.resolve_asset_graph().asset_check_keys)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
 import requests
+
+from analytics_pipeline.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def run_failure_alert(job: str, run_id: str, partition: str | None, error: str) 
 def deliver(payload: dict, url: str | None = None, attempts: int = 3, backoff_seconds: float = 0.5) -> bool:
     """POST the alert; retries server errors and network faults. True once delivered (or
     logged, with no URL configured); False when every attempt failed."""
-    url = url if url is not None else os.environ.get("ANALYTICS_ALERT_WEBHOOK_URL")
+    url = url if url is not None else load_config().alert_webhook_url
     if not url:
         log.warning("alert (no ANALYTICS_ALERT_WEBHOOK_URL set): %s", payload["text"])
         return True

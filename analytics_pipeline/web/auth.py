@@ -17,7 +17,7 @@ import psycopg
 from starlette.requests import Request
 
 from analytics_pipeline.access.credentials import TOKEN_PREFIX, WRITE_KEY_PREFIX, digest, well_formed
-from analytics_pipeline.web.config import JwtSettings
+from analytics_pipeline.config import JwtSettings
 from analytics_pipeline.web.errors import ApiError
 
 SESSION_COOKIE = "analytics_session"

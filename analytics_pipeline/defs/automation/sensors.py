@@ -6,10 +6,10 @@ repeated tick requests nothing twice.
 
 import hashlib
 import json
-import os
 
 import dagster as dg
 
+from analytics_pipeline.config import load_config
 from analytics_pipeline.defs.automation.rules import (
     job_in_flight,
     marts_behind,
@@ -28,13 +28,9 @@ from analytics_pipeline.ingestion.reference import ReferenceDataError, changed_s
 RUNNING = dg.DefaultSensorStatus.RUNNING
 
 
-def landing_interval_seconds() -> int:
-    return int(os.environ.get("ANALYTICS_LANDING_SENSOR_SECONDS", "30"))
-
-
 @dg.sensor(
     jobs=[ingest_partition_job, reference_job],
-    minimum_interval_seconds=landing_interval_seconds(),
+    minimum_interval_seconds=load_config().landing_sensor_seconds,
     default_status=RUNNING,
     description="Reloads changed reference snapshots, then requests ingestion of every "
     "received-date partition with files not yet ingested.",

@@ -15,7 +15,6 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from analytics_pipeline.defs.dbt.project import dbt_project
 from analytics_pipeline.defs.dbt.translator import AnalyticsDbtTranslator
 from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.defs.resources import PostgresResource
 
 # The incremental models and what they read (the staging view over raw events): the first
 # partition run must be able to build them before any unpartitioned build has run.
@@ -29,8 +28,7 @@ INCREMENTAL = "+config.materialized:incremental"
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt",
 )
-def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource):
-    database.export_dbt_env()
+def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
 
 
@@ -44,10 +42,7 @@ def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt",
 )
-def analytics_dbt_incremental_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, database: PostgresResource
-):
-    database.export_dbt_env()
+def analytics_dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     window = context.partition_time_window
     dbt_vars = {
         "min_received_date": window.start.date().isoformat(),

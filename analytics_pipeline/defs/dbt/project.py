@@ -2,10 +2,13 @@
 (`dbt parse`, with the dbt beside this Python), which every CLI entry point runs first, and
 by `make`, so it exists in CI and under `dagster dev` alike."""
 
+import os
 from pathlib import Path
 
+import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
+from analytics_pipeline.db.urls import dbt_env
 from analytics_pipeline.executables import console_script
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
@@ -13,5 +16,22 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=console_script("dbt"))
+class AnalyticsDbtResource(DbtCliResource):
+    """dbt, connected where everything else is: profiles.yml reads the variables derived
+    here from the one database URL. dagster-dbt starts dbt with this process's environment
+    and takes no other, so each command sets them there first."""
+
+    database_url: str | None = None
+
+    def cli(self, args, **kwargs):
+        if self.database_url:
+            os.environ.update(dbt_env(self.database_url))
+        return super().cli(args, **kwargs)
+
+
+def dbt_resource(database_url: str | dg.EnvVar | None = None) -> AnalyticsDbtResource:
+    """The definitions pass EnvVar("ANALYTICS_DATABASE_URL"); the CLI's own dbt commands
+    (parse, docs) pass the URL bootstrap resolved, or nothing when they need no database."""
+    return AnalyticsDbtResource(
+        project_dir=dbt_project, dbt_executable=console_script("dbt"), database_url=database_url
+    )

@@ -1,0 +1,157 @@
+"""The project's configuration: one object, read from the environment each time it is asked
+for (never at import), so a test or a child process that changes a variable is seen."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or invalid; the message says which and what to do."""
+
+
+def landing_root(value: str | Path) -> Path:
+    """A landing zone location: a local folder, or an object-store URL (s3://bucket/prefix,
+    gs://…) opened through fsspec/UPath, which behaves as a Path."""
+    if "://" in str(value):
+        from upath import UPath
+
+        return UPath(str(value))
+    return Path(value).resolve()
+
+
+def _read_key(value: str | None) -> str | None:
+    """A PEM given inline or as a file path."""
+    if value and not value.lstrip().startswith("-----BEGIN"):
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigurationError(f"ANALYTICS_JWT_PUBLIC_KEY is neither a PEM key nor a file: {value}")
+        return path.read_text()
+    return value
+
+
+def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float):
+    try:
+        return kind(environ.get(name) or default)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, not {environ.get(name)!r}") from exc
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    """LMS-signed tokens: HS256 with a shared secret, or RS256 with the LMS's public key.
+    The `role_claim` names the database role the request runs as."""
+
+    hs256_secret: str | None = None
+    rs256_public_key: str | None = None
+    audience: str | None = None
+    issuer: str | None = None
+    role_claim: str = "role"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.hs256_secret or self.rs256_public_key)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    web_database_url: str | None = None  # the web login role's URL; derived from database_url when unset
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    cors_origins: tuple[str, ...] = ()
+    write_key_rate: float = 50.0  # requests per second per write key, with a burst of twice that
+    status_cache_seconds: float = 5.0  # ingest lag lists the landing zone: not on every request
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    production: bool
+    landing: Path
+    database_url: str | None  # None: the embedded server, resolved by bootstrap
+    dagster_postgres_url: str | None
+    dagster_home: Path | None
+    pii_key_text: str | None
+    alert_webhook_url: str | None
+    landing_sensor_seconds: int
+    web: WebSettings = field(default_factory=WebSettings)
+
+    def state_dir(self) -> Path:
+        """Where the project keeps local state: the embedded PostgreSQL, DAGSTER_HOME, the demo key."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def pii_key(self) -> bytes:
+        """The HMAC key for learner tokens.
+
+        Production must bring its own key: tokens made with a throw-away key could not be joined
+        with anything later. Elsewhere a local key is generated once and kept under the state dir.
+        """
+        if self.pii_key_text:
+            return self.pii_key_text.encode()
+        if self.production:
+            raise ConfigurationError(
+                "ANALYTICS_PII_KEY is not set: production refuses to tokenize learner ids "
+                "without a managed key. Set ANALYTICS_PII_KEY and retry."
+            )
+        key_file = self.state_dir() / "pii.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+            logging.getLogger(__name__).warning(
+                "ANALYTICS_PII_KEY is not set: generated a local demo key in %s", key_file
+            )
+        return key_file.read_text().strip().encode()
+
+    def environment(self, dagster_storage_url: str) -> dict[str, str]:
+        """This configuration as the variables a child process reads: Dagster's code server,
+        daemon and run workers (through EnvVar and dagster.yaml) and dbt."""
+        from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+
+        variables = {
+            "ANALYTICS_HOME": str(self.home),
+            "ANALYTICS_LANDING_DIR": str(self.landing),
+            "ANALYTICS_DAGSTER_STORAGE_URL": sqlalchemy_psycopg2_url(dagster_storage_url),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        for name, value in (
+            ("ANALYTICS_DATABASE_URL", self.database_url),
+            ("ANALYTICS_PII_KEY", self.pii_key_text),
+            ("DAGSTER_HOME", self.dagster_home and str(self.dagster_home)),
+        ):
+            if value:
+                variables[name] = value
+        return variables
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration as the environment states it now."""
+    env = os.environ if environ is None else environ
+    return Config(
+        home=Path(env.get("ANALYTICS_HOME") or ".analytics").resolve(),
+        production=env.get("ANALYTICS_ENV", "dev").lower() == "production",
+        landing=landing_root(env.get("ANALYTICS_LANDING_DIR") or "landing"),
+        database_url=env.get("ANALYTICS_DATABASE_URL") or None,
+        dagster_postgres_url=env.get("DAGSTER_POSTGRES_URL") or None,
+        dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        pii_key_text=env.get("ANALYTICS_PII_KEY") or None,
+        alert_webhook_url=env.get("ANALYTICS_ALERT_WEBHOOK_URL") or None,
+        landing_sensor_seconds=_number(env, "ANALYTICS_LANDING_SENSOR_SECONDS", "30", int),
+        web=WebSettings(
+            web_database_url=env.get("ANALYTICS_WEB_DATABASE_URL") or None,
+            jwt=JwtSettings(
+                hs256_secret=env.get("ANALYTICS_JWT_SECRET") or None,
+                rs256_public_key=_read_key(env.get("ANALYTICS_JWT_PUBLIC_KEY") or None),
+                audience=env.get("ANALYTICS_JWT_AUDIENCE") or None,
+                issuer=env.get("ANALYTICS_JWT_ISSUER") or None,
+                role_claim=env.get("ANALYTICS_JWT_ROLE_CLAIM") or "role",
+            ),
+            cors_origins=tuple(o.strip() for o in env.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip()),
+            write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
+            status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
+        ),
+    )

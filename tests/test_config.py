@@ -1,0 +1,64 @@
+"""One configuration object, read from the environment when asked for; bootstrap resolves it
+and hands it to child processes; dbt connects where the configuration says."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics_pipeline.config import ConfigurationError, load_config
+from tests.conftest import pipeline_environment
+
+
+def test_the_configuration_is_read_when_asked_not_at_import(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANALYTICS_LANDING_DIR", str(tmp_path / "one"))
+    monkeypatch.setenv("ANALYTICS_LANDING_SENSOR_SECONDS", "7")
+    first = load_config()
+    monkeypatch.setenv("ANALYTICS_LANDING_DIR", str(tmp_path / "two"))
+    assert first.landing == tmp_path / "one" and load_config().landing == tmp_path / "two"
+    assert first.landing_sensor_seconds == 7
+    assert load_config({"ANALYTICS_CORS_ORIGINS": "https://a.example, https://b.example"}).web.cors_origins == (
+        "https://a.example",
+        "https://b.example",
+    )
+
+
+def test_a_setting_that_is_not_a_number_names_itself():
+    with pytest.raises(ConfigurationError, match="ANALYTICS_WRITE_KEY_RATE"):
+        load_config({"ANALYTICS_WRITE_KEY_RATE": "fast"})
+
+
+def test_bootstrap_hands_the_resolved_configuration_to_child_processes(new_database, tmp_path):
+    from analytics_pipeline.environment import bootstrap
+
+    url = new_database()
+    with pipeline_environment(url, new_database(), tmp_path / "home"):
+        config = bootstrap(tmp_path / "landing")
+        code = (
+            "from analytics_pipeline.config import load_config; c = load_config(); "
+            "print(c.database_url); print(c.landing); print(c.dagster_home)"
+        )
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert child.stdout.split("\n")[:3] == [config.database_url, str(config.landing), str(config.dagster_home)]
+    assert config.dagster_home == tmp_path / "home" / "dagster_home"
+    assert (config.dagster_home / "dagster.yaml").is_file()
+
+
+def test_dbt_connects_to_the_configured_database_from_the_url_alone(new_database, tmp_path):
+    """The dbt resource derives dbt's connection from the one URL: no other variable is set."""
+    from analytics_pipeline.defs.dbt.project import dbt_resource
+    from analytics_pipeline.environment import ensure_dbt_manifest
+
+    ensure_dbt_manifest()
+    url = new_database()
+    saved = dict(os.environ)
+    try:
+        for name in [n for n in os.environ if n.startswith("ANALYTICS_DBT_")]:
+            del os.environ[name]
+        invocation = dbt_resource(url).cli(["debug"], target_path=Path(tmp_path)).wait()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert invocation.is_successful()
