@@ -46,6 +46,17 @@ def test_asset_graph_snapshot(defs):
         "view_lesson_dropoff",
         "org_engagement_daily",
         "survey_summary",
+        "int_data_freshness",
+        "int_learner_course_quizzes",
+        "int_quiz_item_attempts",
+        "int_video_watch_ranges",
+        "int_learner_active_days",
+        "learners_at_risk",
+        "video_engagement",
+        "quiz_item_difficulty",
+        "learner_time_on_task",
+        "course_time_on_task_daily",
+        "org_retention_weekly",
     }
 
 
@@ -75,7 +86,7 @@ def test_definitions_load_without_any_configuration(defs):
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "23"
+    assert done.stdout.strip() == "34"
 
 
 def test_every_check_and_automation_declared_in_a_domain_module_is_loaded(defs):

@@ -34,6 +34,22 @@ def summarize(row: dict[str, Any]) -> str:
             f'"{row["top_dropoff_lesson_title"]}" of {row["top_dropoff_course_id"]}, where '
             f"{_pct(row['top_dropoff_rate'])} of learners stop."
         )
+    if row["at_risk_learners"]:
+        parts.append(
+            f"{row['at_risk_learners']} learners at risk of not finishing ({row['high_risk_learners']} high risk)."
+        )
+    if row["weakest_segment"] is not None:
+        parts.append(
+            f"Weakest video segment: part {row['weakest_segment']}/10 of {row['weakest_segment_lesson_id']} "
+            f"({row['weakest_segment_course_id']}), reached by {_pct(row['weakest_segment_reach_rate'])} of its viewers."
+        )
+    if row["suspicious_item_question_id"] is not None:
+        hard = row["suspicious_item_flag"] == "too_hard"
+        parts.append(
+            f"Quiz item to check: {row['suspicious_item_question_id']} of {row['suspicious_item_lesson_id']}, "
+            f"right first time for {_pct(row['suspicious_item_first_attempt_correct_rate'])} of learners "
+            f"({'too hard or wrongly keyed' if hard else 'too easy'})."
+        )
     if row["quiz_pass_rate"] is not None:
         parts.append(f"Quiz pass rate {_pct(row['quiz_pass_rate'])}.")
     if row["survey_avg_rating"] is not None:

@@ -16,9 +16,7 @@ with events as (
             and (org_id, activity_date) in (
                 select distinct org_id, activity_date
                 from {{ ref('stg_analytics_events') }}
-                where org_id is not null
-                    and received_date between '{{ var("min_received_date", "0001-01-01") }}'::date
-                    and '{{ var("max_received_date", "9999-12-31") }}'::date
+                where org_id is not null and {{ received_in_window() }}
             )
         {% endif %}
 )

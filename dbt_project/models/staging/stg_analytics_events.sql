@@ -9,5 +9,6 @@ select
     org_id,
     course_id,
     lesson_id,
+    session_id,
     properties
 from {{ source('raw', 'analytics_events') }}

@@ -1,0 +1,78 @@
+-- Where a video loses its viewers: per (org, course, video lesson) its duration in 10 equal
+-- segments. A watched range [start, end) covers a segment when it holds the segment's
+-- midpoint, so a range split at a progress event is never counted twice. The duration is the
+-- lesson's duration_seconds, else the largest durationSeconds its events reported; a video
+-- with neither has no segments.
+with ranges as (
+    select * from {{ ref('int_video_watch_ranges') }}
+),
+
+videos as (
+    select
+        l.course_id,
+        l.lesson_id,
+        l.lesson_position,
+        coalesce(l.duration_seconds, max(r.reported_duration_seconds)) as duration_seconds
+    from {{ ref('stg_lessons') }} as l
+    inner join ranges as r on r.course_id = l.course_id and r.lesson_id = l.lesson_id
+    group by l.course_id, l.lesson_id, l.lesson_position, l.duration_seconds
+),
+
+segments as (
+    select
+        v.course_id,
+        v.lesson_id,
+        v.lesson_position,
+        v.duration_seconds,
+        s.segment,
+        (s.segment - 1) * v.duration_seconds / 10.0 as segment_start_seconds,
+        s.segment * v.duration_seconds / 10.0 as segment_end_seconds,
+        (s.segment - 0.5) * v.duration_seconds / 10.0 as midpoint_seconds
+    from videos as v
+    cross join generate_series(1, 10) as s (segment)
+    where v.duration_seconds > 0
+),
+
+players as (
+    select
+        org_id,
+        course_id,
+        lesson_id,
+        count(distinct user_token) filter (where played) as learners_played
+    from ranges
+    group by org_id, course_id, lesson_id
+),
+
+coverings as (
+    select
+        r.org_id,
+        s.course_id,
+        s.lesson_id,
+        s.segment,
+        count(distinct r.user_token) as viewers,
+        count(*) as views
+    from segments as s
+    inner join ranges as r
+        on
+            r.course_id = s.course_id and r.lesson_id = s.lesson_id
+            and r.range_start_seconds <= s.midpoint_seconds and s.midpoint_seconds < r.range_end_seconds
+    group by r.org_id, s.course_id, s.lesson_id, s.segment
+)
+
+select
+    p.org_id,
+    s.course_id,
+    s.lesson_id,
+    s.lesson_position,
+    s.segment,
+    s.segment_start_seconds,
+    s.segment_end_seconds,
+    s.duration_seconds,
+    p.learners_played,
+    coalesce(c.viewers, 0) as viewers,
+    coalesce(c.views, 0) as views,
+    case when p.learners_played > 0 then round(coalesce(c.viewers, 0)::numeric / p.learners_played, 6) end as reach_rate
+from players as p
+inner join segments as s on s.course_id = p.course_id and s.lesson_id = p.lesson_id
+left join coverings as c
+    on c.org_id = p.org_id and c.course_id = s.course_id and c.lesson_id = s.lesson_id and c.segment = s.segment
