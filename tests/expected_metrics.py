@@ -72,8 +72,18 @@ def read_landing(root: Path) -> tuple[pd.DataFrame, int, int]:
                 duplicates += 1
             else:
                 seen.add(event["clientEventId"])
+                properties = event.get("properties") or {}
                 rows.append(
                     {
+                        "client_event_id": event["clientEventId"],
+                        "occurred_at": pd.Timestamp(event["occurredAt"]).tz_convert("UTC"),
+                        "received_at": pd.Timestamp(event["receivedAt"]).tz_convert("UTC"),
+                        "session_id": event.get("sessionId"),
+                        "position": properties.get("positionSeconds"),
+                        "duration": properties.get("durationSeconds"),
+                        "question_id": properties.get("questionId"),
+                        "correct": properties.get("correct"),
+                        "passed": properties.get("passed"),
                         "user_id": event["userId"],
                         "course_id": event["courseId"],
                         "lesson_id": event.get("lessonId"),
@@ -82,7 +92,7 @@ def read_landing(root: Path) -> tuple[pd.DataFrame, int, int]:
                         "activity_date": datetime.fromisoformat(event["occurredAt"].replace("Z", "+00:00"))
                         .astimezone(UTC)
                         .date(),
-                        "rating": (event.get("properties") or {}).get("rating"),
+                        "rating": properties.get("rating"),
                     }
                 )
     return pd.DataFrame(rows), invalid, duplicates

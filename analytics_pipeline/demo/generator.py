@@ -96,6 +96,9 @@ SURVEY_TEXTS = [
     "Clear and concise.",
 ]
 LESSON_KINDS = ["video", "video", "quiz", "reading"]
+# Chance of a right first answer per question: q1 is too easy, q3 too hard (or keyed wrong).
+QUESTION_CHANCES = {"q1": 0.97, "q2": 0.7, "q3": 0.25}
+SESSION_BREAK = timedelta(minutes=30)
 
 
 @dataclass
@@ -135,6 +138,9 @@ class _Generator:
                 }
                 for position in range(1, rng.randint(4, 7) + 1)
             ]
+            for lesson in self.courses[course_id]:
+                if lesson["kind"] == "video" and rng.random() < 0.1:  # the snapshot lacks its duration
+                    lesson["duration_seconds"] = None
         course_ids = list(self.courses)
         self.org_courses = {org: sorted(rng.sample(course_ids, k=min(3, len(course_ids)))) for org in self.orgs}
         self.learners = []
@@ -149,6 +155,7 @@ class _Generator:
                 )
             )
         self.enrollments: list[tuple[str, str, str]] = []  # (org, user, course)
+        self.due: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}  # assigned_at, due_at
         for learner in self.learners:
             for course_id in rng.sample(self.org_courses[learner.home_org], k=rng.randint(1, 2)):
                 self.enrollments.append((learner.home_org, learner.user_id, course_id))
@@ -156,6 +163,14 @@ class _Generator:
                 others = [o for o in self.orgs if o != learner.home_org and course_id in self.org_courses[o]]
                 if others and rng.random() < 0.08:
                     self.enrollments.append((rng.choice(others), learner.user_id, course_id))
+
+    def schedule(self, enrollment: tuple[str, str, str]) -> tuple[datetime, datetime]:
+        """When the org assigned the course and when it is due: assigned up to three weeks
+        before the data starts, due one to seven weeks later, so some are overdue."""
+        if enrollment not in self.due:
+            assigned = self.start - timedelta(days=self.rng.randint(0, 21))
+            self.due[enrollment] = (assigned, assigned + timedelta(days=self.rng.randint(7, 49)))
+        return self.due[enrollment]
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -188,6 +203,57 @@ class _Generator:
             event["properties"] = properties
         return event
 
+    def _watch(self, lesson: dict, emit) -> None:
+        """A video watched as players report it: play, progress every quarter at the pace of
+        playback, now and then a seek forward (a skip) or back (a re-watch), then a pause where
+        the learner stopped or the end."""
+        # A video the snapshot has no duration for: its player still reports one.
+        duration = lesson["duration_seconds"] or 240
+
+        def props(position: int) -> dict:
+            return {"positionSeconds": position, "durationSeconds": duration}
+
+        stop = duration if self.rng.random() < 0.65 else self.rng.randint(10, duration - 1)
+        position, rewatched = 0, False
+        emit("video_played", lesson["lesson_id"], props(0))
+        while position < stop:
+            roll = self.rng.random()
+            if roll < 0.08 and position + duration // 4 < stop:  # seek forward: a skip
+                position += duration // 4
+                emit("video_played", lesson["lesson_id"], props(position), after=timedelta(seconds=2))
+                continue
+            if roll < 0.16 and not rewatched and position > duration // 4:  # seek back: a re-watch
+                rewatched, position = True, position - duration // 4
+                emit("video_played", lesson["lesson_id"], props(position), after=timedelta(seconds=2))
+                continue
+            target = min(stop, (position // (duration // 4) + 1) * (duration // 4))
+            kind = "video_progress" if target < stop else ("video_completed" if stop == duration else "video_paused")
+            emit(
+                kind,
+                lesson["lesson_id"],
+                props(target),
+                after=timedelta(seconds=target - position + self.rng.randint(0, 2)),
+            )
+            position = target
+
+    def _take_quiz(self, lesson_id: str, emit) -> None:
+        """Three questions of fixed difficulty (q1 easy, q3 hard), a retry after a wrong answer
+        now and then; a failed quiz is sometimes taken again."""
+        for _attempt in range(2):
+            emit("quiz_started", lesson_id)
+            correct = 0
+            for question, chance in QUESTION_CHANCES.items():
+                is_correct = self.rng.random() < chance
+                emit("quiz_answered", lesson_id, {"questionId": question, "correct": is_correct})
+                if not is_correct and self.rng.random() < 0.4:
+                    is_correct = self.rng.random() < chance + 0.2
+                    emit("quiz_answered", lesson_id, {"questionId": question, "correct": is_correct})
+                correct += is_correct
+            passed = correct >= 2
+            emit("quiz_submitted", lesson_id, {"score": correct, "maxScore": 3, "passed": passed})
+            if passed or self.rng.random() < 0.5:
+                return
+
     def journeys(self) -> list[dict]:
         by_user = {learner.user_id: learner for learner in self.learners}
         orgs_per_course = defaultdict(int)
@@ -203,12 +269,21 @@ class _Generator:
             # event cannot be attributed. Others omit orgId now and then: it is resolvable.
             claim_probability = 0.93 if orgs_per_course[(user_id, course_id)] > 1 else 0.8
             at = self.start + timedelta(seconds=self.rng.uniform(0, window * 0.7))
+            self.schedule((org, user_id, course_id))
 
-            def emit(event_type, lesson_id=None, properties=None):
-                nonlocal at
-                at += timedelta(minutes=self.rng.randint(1, 15))
+            session = 0
+
+            def emit(event_type, lesson_id=None, properties=None, after=None):
+                """One event, `after` (default: 1-15 minutes) after the previous one; a pause of
+                over half an hour starts a new session."""
+                nonlocal at, session
+                step = after if after is not None else timedelta(minutes=self.rng.randint(1, 15))
+                at += step
+                session += step > SESSION_BREAK
                 claimed = org if self.rng.random() < claim_probability else None
-                events.append(self._event(learner, claimed, course_id, at, event_type, lesson_id, properties))
+                event = self._event(learner, claimed, course_id, at, event_type, lesson_id, properties)
+                event["sessionId"] = f"s_{learner.user_id}_{course_id}_{session}"
+                events.append(event)
 
             emit("course_started")
             lessons = self.courses[course_id]
@@ -217,28 +292,9 @@ class _Generator:
                 lesson_id = lesson["lesson_id"]
                 emit("lesson_started", lesson_id)
                 if lesson["kind"] == "video":
-                    duration = lesson["duration_seconds"]
-                    emit("video_played", lesson_id, {"positionSeconds": 0, "durationSeconds": duration})
-                    watched = duration if self.rng.random() < 0.7 else self.rng.randint(10, duration - 1)
-                    for fraction in (0.25, 0.5, 0.75):
-                        if duration * fraction <= watched:
-                            emit(
-                                "video_progress",
-                                lesson_id,
-                                {"positionSeconds": round(duration * fraction), "durationSeconds": duration},
-                            )
-                    if watched < duration:
-                        emit("video_paused", lesson_id, {"positionSeconds": watched, "durationSeconds": duration})
-                    else:
-                        emit("video_completed", lesson_id, {"positionSeconds": duration, "durationSeconds": duration})
+                    self._watch(lesson, emit)
                 elif lesson["kind"] == "quiz":
-                    emit("quiz_started", lesson_id)
-                    correct = 0
-                    for question in range(1, 4):
-                        is_correct = self.rng.random() < 0.7
-                        correct += is_correct
-                        emit("quiz_answered", lesson_id, {"questionId": f"q{question}", "correct": is_correct})
-                    emit("quiz_submitted", lesson_id, {"score": correct, "maxScore": 3, "passed": correct >= 2})
+                    self._take_quiz(lesson_id, emit)
                 else:
                     emit("page_viewed", lesson_id)
                 if self.rng.random() < 0.08:  # left in the middle of the lesson
@@ -316,10 +372,7 @@ def _write_reference(root: Path, gen: _Generator) -> None:
         ),
         "enrollments": (
             ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
-            [
-                [org, user, course, gen.start.isoformat(), (gen.end + timedelta(days=30)).isoformat()]
-                for org, user, course in gen.enrollments
-            ],
+            [[*key, *(when.isoformat() for when in gen.schedule(key))] for key in gen.enrollments],
         ),
     }
     for name, (header, rows) in tables.items():

@@ -41,7 +41,8 @@ def summarize(row: dict[str, Any]) -> str:
     if row["weakest_segment"] is not None:
         parts.append(
             f"Weakest video segment: part {row['weakest_segment']}/10 of {row['weakest_segment_lesson_id']} "
-            f"({row['weakest_segment_course_id']}), reached by {_pct(row['weakest_segment_reach_rate'])} of its viewers."
+            f"({row['weakest_segment_course_id']}), reached by {_pct(row['weakest_segment_reach_rate'])} "
+            "of the learners who played it."
         )
     if row["suspicious_item_question_id"] is not None:
         hard = row["suspicious_item_flag"] == "too_hard"

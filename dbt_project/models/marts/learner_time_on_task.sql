@@ -50,10 +50,7 @@ gaps as (
         user_token,
         session_id,
         activity_date,
-        least(
-            extract(epoch from lead(occurred_at) over session_order - occurred_at),
-            {{ var('max_idle_seconds') }}
-        ) as gap_seconds
+        extract(epoch from lead(occurred_at) over session_order - occurred_at) as gap_seconds
     from events
     window session_order as (
         partition by org_id, user_token, course_id, session_id
@@ -68,7 +65,11 @@ select
     activity_date,
     count(distinct session_id) as sessions,
     count(*) as events,
-    coalesce(sum(gap_seconds), 0) as seconds_on_task
+    -- Not least(): it ignores nulls, and would count the cap for a session's last event.
+    coalesce(
+        sum(case when gap_seconds > {{ var('max_idle_seconds') }} then {{ var('max_idle_seconds') }} else gap_seconds end),
+        0
+    ) as seconds_on_task
 from gaps
 {% if is_incremental() %}
     where (org_id, user_token, course_id, activity_date) in (select * from affected_days)
