@@ -22,7 +22,7 @@ from analytics_pipeline.access.credentials import create_token
 from analytics_pipeline.access.export import export_mart
 from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.web.admin_api import DATASETS
+from analytics_pipeline.web.admin_api import OVERVIEW
 from analytics_pipeline.web.config import web_database_url
 from bench.common import Figure, percentile
 from scripts.serving import running, wait_for
@@ -55,7 +55,7 @@ def tenant_tokens(conn: psycopg.Connection, orgs: list[str]) -> dict[str, tuple[
 def direct_latencies(url: str, tokens: dict, requests_count: int) -> list[float]:
     """The document's queries as the tenant role, straight to PostgreSQL, one after another."""
     rng, latencies = random.Random(3), []
-    names = ["api/org_access", *DATASETS.values(), "api/summary"]
+    names = ["api/org_access", *OVERVIEW.values(), "api/summary"]
     with psycopg.connect(url) as conn:
         for _ in range(requests_count):
             org = rng.choice(list(tokens))

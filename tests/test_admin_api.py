@@ -110,6 +110,37 @@ def test_filters_narrow_the_rows(api):
     assert [d["activity_date"] for d in ranged["engagement"]] == days[1:-1]
 
 
+def test_the_learning_document_returns_the_learning_marts_of_the_callers_org(api):
+    token = api["tokens"]["tenant_b"]
+    doc = get(api["base"], ANALYTICS + "/learning", token, params={"organization_id": "org_2"}).json()
+    marts = {
+        "at_risk": ("learners_at_risk", ["course_id", "user_token"]),
+        "video": ("video_engagement", ["course_id", "lesson_id", "segment"]),
+        "quiz_items": ("quiz_item_difficulty", ["course_id", "lesson_id", "question_id"]),
+        "time_on_task": ("course_time_on_task_daily", ["course_id", "activity_date"]),
+        "retention": ("org_retention_weekly", ["week_start"]),
+    }
+    for dataset, (name, key) in marts.items():
+        stored = mart(api["url"], f"SELECT * FROM marts.{name} WHERE org_id = 'org_2'")
+        got = pd.DataFrame(doc[dataset])
+        assert len(got) == len(stored) > 0, dataset
+        for column in key:
+            got[column], stored[column] = got[column].astype(str), stored[column].astype(str)
+        merged = got.merge(stored, on=key, suffixes=("", "_mart"))
+        assert len(merged) == len(got), dataset
+        numbers = [c for c in got.columns if c not in key and pd.api.types.is_numeric_dtype(got[c])]
+        for column in numbers:
+            assert ((merged[column] - merged[f"{column}_mart"].astype(float)).abs().fillna(0) < 1e-9).all(), column
+    ranks = [{"high": 0, "medium": 1, "low": 2}[r["risk_level"]] for r in doc["at_risk"]]
+    assert ranks == sorted(ranks), "riskiest first"
+    course = doc["video"][0]["course_id"]
+    one = get(api["base"], ANALYTICS + "/learning", token, params={"organization_id": "org_2", "course_id": course})
+    assert {r["course_id"] for r in one.json()["video"]} == {course}
+    assert one.json()["at_risk"] == [r for r in doc["at_risk"] if r["course_id"] == course]
+    other = get(api["base"], ANALYTICS + "/learning", token, params={"organization_id": "org_1"})
+    assert other.status_code == 403
+
+
 def test_a_tenant_sees_only_its_orgs(api):
     tokens = api["tokens"]
     listed = get(api["base"], ANALYTICS + "/organizations", tokens["tenant_a"]).json()["organizations"]
@@ -130,6 +161,7 @@ def test_a_tenant_sees_only_its_orgs(api):
     [
         ANALYTICS,
         ANALYTICS + "/summary",
+        ANALYTICS + "/learning",
         ANALYTICS + "/export?dataset=completion",
         ANALYTICS + "/surveys/responses",
         ANALYTICS + "/organizations",
@@ -204,20 +236,27 @@ def test_the_csv_export_equals_the_json_rows(api, dataset):
     assert answer.headers["content-disposition"] == f'attachment; filename="org_2-{dataset}.csv"'
     exported = pd.read_csv(io.StringIO(answer.text))
     doc = analytics(api, "org_2", api["tokens"]["tenant_b"]).json()
+    learning = get(api["base"], ANALYTICS + "/learning", api["tokens"]["tenant_b"], params={"organization_id": "org_2"})
     rows = {
         "completion": doc["courses"],
         "dropoff": doc["dropoff"],
         "engagement": doc["engagement"],
         "surveys": doc["surveys"]["courses"],
+        **learning.json(),
     }[dataset]
     expected = pd.DataFrame(rows)
     assert list(exported.columns) == list(expected.columns) and len(exported) == len(expected) > 0
     for column in expected.columns:
         left, right = exported[column], expected[column]
-        if pd.api.types.is_numeric_dtype(right):
+        if column.endswith("_at"):  # JSON's ISO 8601 and PostgreSQL's text for the same instant
+            instants = pd.to_datetime(left, utc=True, format="ISO8601"), pd.to_datetime(right, utc=True)
+            assert instants[0].equals(instants[1]), column
+        elif isinstance(right.iloc[0], list):  # a PostgreSQL array: {a,b} in CSV
+            assert (left.fillna("{}") == right.map(lambda items: "{" + ",".join(items) + "}")).all(), column
+        elif pd.api.types.is_numeric_dtype(right):
             assert ((left - right).abs().fillna(0) < 1e-9).all(), column
         else:
-            assert (left.astype(str) == right.astype(str)).all(), column
+            assert (left.fillna("").astype(str) == right.fillna("").astype(str)).all(), column
     assert set(exported.org_id) == {"org_2"}
     denied = get(
         api["base"], ANALYTICS + "/export", api["tokens"]["tenant_b"], params={**params, "organization_id": "org_1"}
@@ -328,6 +367,7 @@ def test_rs256_tokens_from_the_lms_public_key(api):
     [
         ANALYTICS,
         ANALYTICS + "/summary",
+        ANALYTICS + "/learning",
         ANALYTICS + "/export",
         ANALYTICS + "/surveys/responses",
         ANALYTICS + "/organizations",

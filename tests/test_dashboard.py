@@ -215,3 +215,60 @@ def test_every_control_is_labelled_and_reachable_by_keyboard(dashboard):
         body.send_keys(Keys.TAB) if not reached else driver.switch_to.active_element.send_keys(Keys.TAB)
         reached.add(driver.switch_to.active_element.get_attribute("id"))
     assert {"org-select", "course-select", "date-from", "date-to"} <= reached
+
+
+def test_at_risk_learners_videos_and_quiz_items_show_the_marts(dashboard):
+    driver, url = dashboard["driver"], dashboard["url"]
+    sign_in(dashboard)
+    org = first_org(dashboard)
+    with psycopg.connect(url) as conn:
+        at_risk = conn.execute(
+            "SELECT risk_level, count(*) FROM marts.learners_at_risk WHERE org_id = %s AND risk_level <> 'low' "
+            "GROUP BY risk_level",
+            (org,),
+        ).fetchall()
+        flagged = {
+            r[0]
+            for r in conn.execute(
+                "SELECT question_id FROM marts.quiz_item_difficulty WHERE org_id = %s AND flag IS NOT NULL", (org,)
+            )
+        }
+    counts = dict(at_risk)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
+    assert len(rows) == sum(counts.values()) > 0
+    shown = [r.get_attribute("data-risk") for r in rows]
+    assert shown == sorted(shown, key=["high", "medium"].index), "riskiest first"
+
+    # Sorting by risk again reverses the order; sorting by reason groups the reason codes.
+    risk_button = driver.find_element(By.CSS_SELECTOR, "button.sort[data-key='risk']")
+    risk_button.click()
+    reversed_order = [
+        r.get_attribute("data-risk") for r in driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
+    ]
+    assert reversed_order == sorted(shown, key=["medium", "high"].index)
+    assert risk_button.find_element(By.XPATH, "..").get_attribute("aria-sort") == "descending"
+    driver.find_element(By.CSS_SELECTOR, "button.sort[data-key='reasons']").click()
+    reasons = [
+        r.find_elements(By.TAG_NAME, "td")[1].text
+        for r in driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
+    ]
+    assert reasons == sorted(reasons, key=lambda text: text.replace(" ", "_").replace(",_", ","))
+
+    video_select = Select(driver.find_element(By.ID, "video-select"))
+    course, lesson = video_select.first_selected_option.get_attribute("value").split("|")
+    with psycopg.connect(url) as conn:
+        reach = [
+            float(r[0] or 0) * 100
+            for r in conn.execute(
+                "SELECT reach_rate FROM marts.video_engagement WHERE org_id = %s AND course_id = %s AND lesson_id = %s "
+                "ORDER BY segment",
+                (org, course, lesson),
+            )
+        ]
+    drawn = chart(driver, "video-chart")
+    assert len(drawn["labels"]) == 10 and drawn["data"][0] == pytest.approx(reach)
+
+    items = {
+        r.find_element(By.TAG_NAME, "td").text for r in driver.find_elements(By.CSS_SELECTOR, "#quiz-table tbody tr")
+    }
+    assert items == flagged and flagged

@@ -32,12 +32,22 @@ from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.status import StatusCache
 
 # Each dataset is one .sql file: the JSON document and the CSV export read the same rows.
-DATASETS = {
+# The analytics document's datasets, and the learning document's: each one .sql file, which
+# the JSON documents and the CSV export both run.
+OVERVIEW = {
     "completion": "api/completion",
     "dropoff": "api/dropoff",
     "engagement": "api/engagement",
     "surveys": "api/surveys",
 }
+LEARNING = {
+    "at_risk": "api/at_risk",
+    "video": "api/video",
+    "quiz_items": "api/quiz_items",
+    "time_on_task": "api/time_on_task",
+    "retention": "api/retention",
+}
+DATASETS = {**OVERVIEW, **LEARNING}
 MAX_ID_LENGTH = 200
 MAX_RESPONSES_PAGE = 1000
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -127,18 +137,22 @@ async def authorize(conn: psycopg.AsyncConnection, scope: Scope, *, free_text: b
     check_access(access, scope, free_text=free_text)
 
 
-def document_query() -> sql.Composed:
-    """The analytics document in one statement: the org access check, each dataset's rows as
-    JSON (the same .sql files the CSV export runs) and the summary. PostgreSQL renders the
-    rows, so the API passes them through without converting a value."""
-    datasets = [
+def document_query(datasets: dict[str, str], *, with_summary: bool) -> sql.Composed:
+    """A document in one statement: the org access check, each dataset's rows as JSON (the
+    same .sql files the CSV export runs) and, for the overview, the summary. PostgreSQL renders
+    the rows, so the API passes them through without converting a value."""
+    columns = [
         sql.SQL("(SELECT coalesce(json_agg(d), '[]')::text FROM ({}) AS d) AS {}").format(
             sql.SQL(load_sql(path)), sql.Identifier(name)
         )
-        for name, path in DATASETS.items()
+        for name, path in datasets.items()
     ]
-    return sql.SQL("SELECT a.*, {}, (SELECT row_to_json(s)::text FROM ({}) AS s) AS summary FROM ({}) AS a").format(
-        sql.SQL(", ").join(datasets), sql.SQL(load_sql("api/summary")), sql.SQL(load_sql("api/org_access"))
+    if with_summary:
+        columns.append(
+            sql.SQL("(SELECT row_to_json(s)::text FROM ({}) AS s) AS summary").format(sql.SQL(load_sql("api/summary")))
+        )
+    return sql.SQL("SELECT a.*, {} FROM ({}) AS a").format(
+        sql.SQL(", ").join(columns), sql.SQL(load_sql("api/org_access"))
     )
 
 
@@ -154,7 +168,8 @@ def survey_totals(rows: list[dict]) -> dict:
 def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
-    document = document_query()
+    overview = document_query(OVERVIEW, with_summary=True)
+    learning_document = document_query(LEARNING, with_summary=False)
 
     @asynccontextmanager
     async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
@@ -171,7 +186,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     async def analytics(request: Request) -> Response:
         scope = Scope.of(request)
         async with as_caller(request) as (conn, _):
-            (row,) = await fetch_all(conn, document, scope.params)
+            (row,) = await fetch_all(conn, overview, scope.params)
         check_access(row, scope)
         summary = orjson.loads(row["summary"])
         current = await status.current()
@@ -199,6 +214,21 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
                 "engagement": orjson.Fragment(row["engagement"]),
                 "surveys": survey_totals(orjson.loads(row["surveys"])),
                 "summary": summary["summary"],
+            }
+        )
+
+    async def learning(request: Request) -> Response:
+        scope = Scope.of(request)
+        async with as_caller(request) as (conn, _):
+            (row,) = await fetch_all(conn, learning_document, scope.params)
+        check_access(row, scope)
+        return json_response(
+            {
+                "organization_id": scope.org,
+                "course_id": scope.course,
+                "from": scope.date_from,
+                "to": scope.date_to,
+                **{name: orjson.Fragment(row[name]) for name in LEARNING},
             }
         )
 
@@ -247,6 +277,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     return [
         Route("/api/admin/analytics", analytics, methods=["GET"]),
         Route("/api/admin/analytics/organizations", organizations, methods=["GET"]),
+        Route("/api/admin/analytics/learning", learning, methods=["GET"]),
         Route("/api/admin/analytics/summary", summary, methods=["GET"]),
         Route("/api/admin/analytics/export", export, methods=["GET"]),
         Route("/api/admin/analytics/surveys/responses", survey_responses, methods=["GET"]),

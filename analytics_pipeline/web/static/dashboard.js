@@ -3,7 +3,12 @@
 
 const API = "/api/admin/analytics";
 const charts = {};
-const state = { org: null, course: "", from: "", to: "", data: null };
+const state = { org: null, course: "", from: "", to: "", data: null, learning: null, sort: { key: "risk", ascending: true } };
+const RISK_RANK = { high: 0, medium: 1, low: 2 };
+const REASON_LABELS = {
+  inactive: "inactive", overdue: "overdue", behind_pace: "behind pace",
+  failing_quizzes: "failing quizzes", never_started: "never started",
+};
 const $ = (id) => document.getElementById(id);
 const pct = (v) => (v === null || v === undefined ? "n/a" : `${(v * 100).toFixed(0)}%`);
 const minutes = (s) => `${Math.round(s / 60)} min`;
@@ -146,6 +151,81 @@ function renderSurveys(d) {
   });
 }
 
+function cells(row, values) {
+  for (const value of values) {
+    const cell = document.createElement("td");
+    if (value instanceof Node) cell.append(value);
+    else cell.textContent = value;
+    row.append(cell);
+  }
+  return row;
+}
+
+// Codes, ids and ISO timestamps compare as plain strings, the same in every locale.
+const compare = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+const RISK_SORTS = {
+  risk: (a, b) => RISK_RANK[a.risk_level] - RISK_RANK[b.risk_level] || b.reasons.length - a.reasons.length,
+  reasons: (a, b) => compare(a.reasons.join(","), b.reasons.join(",")) || RISK_RANK[a.risk_level] - RISK_RANK[b.risk_level],
+  course: (a, b) => compare(a.course_id, b.course_id),
+  last: (a, b) => compare(a.last_activity_at || "", b.last_activity_at || ""),
+  due: (a, b) => (a.days_to_due ?? Infinity) - (b.days_to_due ?? Infinity),
+};
+
+function renderRisk() {
+  const rows = state.learning.at_risk.filter((r) => r.risk_level !== "low");
+  const { key, ascending } = state.sort;
+  rows.sort((a, b) => (ascending ? 1 : -1) * RISK_SORTS[key](a, b));
+  const high = rows.filter((r) => r.risk_level === "high").length;
+  $("risk-count").textContent = `${rows.length} at risk, ${high} high`;
+  for (const header of $("risk-table").tHead.querySelectorAll("th")) {
+    const button = header.querySelector("button.sort");
+    if (button && button.dataset.key === key) header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    else header.removeAttribute("aria-sort");
+  }
+  $("risk-table").tBodies[0].replaceChildren(...rows.map((r) => {
+    const level = document.createElement("span");
+    level.className = `risk-${r.risk_level}`;
+    level.textContent = r.risk_level;
+    const row = cells(document.createElement("tr"), [
+      level, r.reasons.map((c) => REASON_LABELS[c] || c).join(", "), r.course_id, r.user_token.slice(0, 12),
+      r.last_activity_at ? new Date(r.last_activity_at).toLocaleDateString() : "never",
+      `${r.lessons_completed} / ${r.lessons_total}`, r.days_to_due ?? "",
+    ]);
+    row.dataset.risk = r.risk_level;
+    return row;
+  }));
+}
+
+function renderVideo() {
+  const lesson = $("video-select").value;
+  const segments = state.learning.video.filter((r) => `${r.course_id}|${r.lesson_id}` === lesson);
+  draw("video-chart", {
+    type: "line",
+    data: {
+      labels: segments.map((s) => `${Math.round(s.segment_start_seconds)}–${Math.round(s.segment_end_seconds)} s`),
+      datasets: [{ label: "Players who watched (%)", data: segments.map((s) => (s.reach_rate ?? 0) * 100), borderColor: "#1f5fa8", fill: false }],
+    },
+    options: {
+      plugins: { tooltip: { callbacks: { afterBody: (items) => `${segments[items[0].dataIndex].viewers} of ${segments[items[0].dataIndex].learners_played} players, ${segments[items[0].dataIndex].views} views` } } },
+      scales: { y: { min: 0, max: 100, title: { display: true, text: "% of players" } }, x: { title: { display: true, text: "segment of the video" } } },
+    },
+  });
+}
+
+function renderLearning() {
+  renderRisk();
+  const videos = [...new Map(state.learning.video.map((r) => [`${r.course_id}|${r.lesson_id}`, `${r.course_id}: lesson ${r.lesson_position ?? r.lesson_id}`])).entries()];
+  const current = videos.some(([v]) => v === $("video-select").value) ? $("video-select").value : videos[0]?.[0];
+  fillSelect($("video-select"), videos, current);
+  renderVideo();
+  const flagged = state.learning.quiz_items.filter((q) => q.flag);
+  $("quiz-none").hidden = flagged.length > 0;
+  $("quiz-table").tBodies[0].replaceChildren(...flagged.map((q) => cells(document.createElement("tr"), [
+    q.question_id, q.lesson_id, pct(q.first_attempt_correct_rate), pct(q.eventual_correct_rate),
+    Number(q.attempts_per_learner).toFixed(2), q.flag === "too_hard" ? "too hard (or wrongly keyed)" : "too easy",
+  ])));
+}
+
 function renderDownloads() {
   for (const link of document.querySelectorAll("a.download")) {
     link.href = `${API}/export?${query({ dataset: link.dataset.dataset })}`;
@@ -156,8 +236,9 @@ function renderDownloads() {
 async function load() {
   document.body.dataset.loading = "true";
   try {
-    const d = await getJson(`${API}?${query()}`);
+    const [d, learning] = await Promise.all([getJson(`${API}?${query()}`), getJson(`${API}/learning?${query()}`)]);
     state.data = d;
+    state.learning = learning;
     $("org-badge").textContent = d.organization_name || d.organization_id;
     $("summary").textContent = d.summary;
     if (!state.course) {
@@ -167,6 +248,7 @@ async function load() {
     renderCourses(d);
     renderActivity(d);
     renderSurveys(d);
+    renderLearning();
     renderDownloads();
     showError("");
     document.body.dataset.loaded = `${d.organization_id}|${d.course_id || ""}`;
@@ -194,6 +276,14 @@ async function start() {
   $("date-from").addEventListener("change", (e) => { state.from = e.target.value; load(); });
   $("date-to").addEventListener("change", (e) => { state.to = e.target.value; load(); });
   $("funnel-course").addEventListener("change", renderFunnel);
+  $("video-select").addEventListener("change", renderVideo);
+  for (const button of document.querySelectorAll("button.sort")) {
+    button.addEventListener("click", () => {
+      const { key, ascending } = state.sort;
+      state.sort = { key: button.dataset.key, ascending: key === button.dataset.key ? !ascending : true };
+      renderRisk();
+    });
+  }
   $("filters").addEventListener("submit", (e) => e.preventDefault());
   await load();
 }

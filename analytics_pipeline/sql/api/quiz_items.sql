@@ -1,0 +1,13 @@
+SELECT
+    q.org_id,
+    q.course_id,
+    q.lesson_id,
+    q.question_id,
+    q.learners_answered,
+    q.first_attempt_correct_rate,
+    q.eventual_correct_rate,
+    q.attempts_per_learner,
+    q.flag
+FROM marts.quiz_item_difficulty AS q
+WHERE q.org_id = %(org)s AND (%(course)s::text IS NULL OR q.course_id = %(course)s)
+ORDER BY q.flag IS NULL, q.first_attempt_correct_rate, q.course_id, q.lesson_id, q.question_id
