@@ -85,6 +85,10 @@ class Config:
         self.home.mkdir(parents=True, exist_ok=True)
         return self.home
 
+    def embedded_data_dir(self) -> Path:
+        """The embedded PostgreSQL's data directory."""
+        return self.state_dir() / "pgdata"
+
     def pii_key(self) -> bytes:
         """The HMAC key for learner tokens.
 

@@ -26,7 +26,7 @@ def start_embedded_server(data_dir: Path | None = None):
     """Start (or reuse) the embedded server; it keeps running after this process exits."""
     import pgserver  # imported lazily: starting a server is the only reason to load it
 
-    data_dir = data_dir or load_config().state_dir() / "pgdata"
+    data_dir = data_dir or load_config().embedded_data_dir()
     # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     configure_server(server.get_uri())
@@ -36,7 +36,7 @@ def start_embedded_server(data_dir: Path | None = None):
 def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> bool:
     """Stop the embedded server if it runs (a fast shutdown: sessions end, data is safe);
     returns whether one was running."""
-    pid_file = (data_dir or load_config().state_dir() / "pgdata") / "postmaster.pid"
+    pid_file = (data_dir or load_config().embedded_data_dir()) / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split("\n", 1)[0])
         os.kill(pid, signal.SIGINT)
@@ -89,7 +89,7 @@ def resolve_urls(config: Config | None = None) -> tuple[str, str]:
             check_postgres_url(name, url)
     if analytics:
         return analytics, dagster or analytics
-    server = start_embedded_server(config.state_dir() / "pgdata")
+    server = start_embedded_server(config.embedded_data_dir())
     ensure_database(server.get_uri(), ANALYTICS_DB)
     if not dagster:
         ensure_database(server.get_uri(), DAGSTER_DB)

@@ -155,7 +155,6 @@ class _Generator:
                 )
             )
         self.enrollments: list[tuple[str, str, str]] = []  # (org, user, course)
-        self.due: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}  # assigned_at, due_at
         for learner in self.learners:
             for course_id in rng.sample(self.org_courses[learner.home_org], k=rng.randint(1, 2)):
                 self.enrollments.append((learner.home_org, learner.user_id, course_id))
@@ -163,14 +162,13 @@ class _Generator:
                 others = [o for o in self.orgs if o != learner.home_org and course_id in self.org_courses[o]]
                 if others and rng.random() < 0.08:
                     self.enrollments.append((rng.choice(others), learner.user_id, course_id))
+        # (assigned_at, due_at): assigned up to three weeks before the data starts, due one to
+        # seven weeks later, so some are overdue.
+        self.due = {enrollment: self._schedule() for enrollment in self.enrollments}
 
-    def schedule(self, enrollment: tuple[str, str, str]) -> tuple[datetime, datetime]:
-        """When the org assigned the course and when it is due: assigned up to three weeks
-        before the data starts, due one to seven weeks later, so some are overdue."""
-        if enrollment not in self.due:
-            assigned = self.start - timedelta(days=self.rng.randint(0, 21))
-            self.due[enrollment] = (assigned, assigned + timedelta(days=self.rng.randint(7, 49)))
-        return self.due[enrollment]
+    def _schedule(self) -> tuple[datetime, datetime]:
+        assigned = self.start - timedelta(days=self.rng.randint(0, 21))
+        return assigned, assigned + timedelta(days=self.rng.randint(7, 49))
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -182,6 +180,7 @@ class _Generator:
         course_id: str,
         at: datetime,
         event_type: str,
+        session_id: str,
         lesson_id: str | None = None,
         properties: dict | None = None,
     ) -> dict:
@@ -192,7 +191,7 @@ class _Generator:
             "receivedAt": (at + timedelta(seconds=self.rng.randint(1, 20))).isoformat().replace("+00:00", "Z"),
             "userId": learner.user_id,
             "courseId": course_id,
-            "sessionId": f"s_{learner.user_id}_{at:%Y%m%d}",
+            "sessionId": session_id,
             "user": {"email": learner.email, "name": learner.name},
         }
         if org:
@@ -269,7 +268,6 @@ class _Generator:
             # event cannot be attributed. Others omit orgId now and then: it is resolvable.
             claim_probability = 0.93 if orgs_per_course[(user_id, course_id)] > 1 else 0.8
             at = self.start + timedelta(seconds=self.rng.uniform(0, window * 0.7))
-            self.schedule((org, user_id, course_id))
 
             session = 0
 
@@ -281,9 +279,10 @@ class _Generator:
                 at += step
                 session += step > SESSION_BREAK
                 claimed = org if self.rng.random() < claim_probability else None
-                event = self._event(learner, claimed, course_id, at, event_type, lesson_id, properties)
-                event["sessionId"] = f"s_{learner.user_id}_{course_id}_{session}"
-                events.append(event)
+                session_id = f"s_{learner.user_id}_{course_id}_{session}"
+                events.append(
+                    self._event(learner, claimed, course_id, at, event_type, session_id, lesson_id, properties)
+                )
 
             emit("course_started")
             lessons = self.courses[course_id]
@@ -319,7 +318,8 @@ class _Generator:
                     )
             if self.rng.random() < 0.05:  # browsing a course the learner is not enrolled in
                 stray = self.rng.choice([c for c in self.courses if c != course_id])
-                events.append(self._event(learner, org, stray, at + timedelta(minutes=5), "page_viewed"))
+                browsed = at + timedelta(minutes=5)
+                events.append(self._event(learner, org, stray, browsed, "page_viewed", f"s_{user_id}_{browsed:%Y%m%d}"))
         return [e for e in events if e["receivedAt"] <= self.end.isoformat().replace("+00:00", "Z")]
 
     def make_late(self, events: list[dict], summary: GenerationSummary) -> None:
@@ -372,7 +372,7 @@ def _write_reference(root: Path, gen: _Generator) -> None:
         ),
         "enrollments": (
             ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
-            [[*key, *(when.isoformat() for when in gen.schedule(key))] for key in gen.enrollments],
+            [[*key, *(when.isoformat() for when in gen.due[key])] for key in gen.enrollments],
         ),
     }
     for name, (header, rows) in tables.items():

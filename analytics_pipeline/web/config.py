@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -19,13 +19,14 @@ class WebConfig:
     landing: Path
     database_url: str  # as the web login role, which can only switch into tenant roles
     pii_key: bytes
+    # From the project's Config (config.WebSettings, where their defaults live).
+    jwt: JwtSettings
+    cors_origins: tuple[str, ...]
+    write_key_rate: float
+    status_cache_seconds: float
     parts: tuple[str, ...] = PARTS
-    jwt: JwtSettings = field(default_factory=JwtSettings)
-    cors_origins: tuple[str, ...] = ()
-    write_key_rate: float = 50.0
     max_batch_bytes: int = 1024 * 1024
     max_events: int = 1000
-    status_cache_seconds: float = 5.0
     mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
     ingest_lag_seconds: int = INGEST_LAG_SECONDS
     pool_size: int = 10
