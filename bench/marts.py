@@ -16,7 +16,7 @@ from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.marts import MARTS
 from bench.common import DAY, Figure, clone_history, percentile
 
-SLA_SECONDS = 600
+REFRESH_GOAL_SECONDS = 60
 DASHBOARD_ROLE = "bench_dashboard"
 
 
@@ -70,8 +70,8 @@ def measure(env, day_events: int, history_events: int, queries: int) -> tuple[li
             "full build of the same history",
             full,
             False,
-            f"<= {SLA_SECONDS // 5} s (1/5 of the SLA)",
-            rollup + marts <= SLA_SECONDS / 5,
+            f"<= {REFRESH_GOAL_SECONDS} s",
+            rollup + marts <= REFRESH_GOAL_SECONDS,
         )
     ]
     notes = {"history_events": history, "rollup_seconds": rollup, "marts_seconds": marts, "full_build_seconds": full}

@@ -1,9 +1,10 @@
--- Answers per learner and quiz item (org, course, lesson, questionId): how many, whether the
--- first (by occurred_at, then clientEventId) was correct, whether any was. Incremental by
--- received date: a run recomputes, whole, every learner-item with an answer in its window.
+-- Answers per learner and quiz item (org, course, lesson, questionId), per received date: how
+-- many, the first of them (by occurred_at, then clientEventId) and whether it was correct,
+-- whether any was. The partials combine across received dates (quiz_item_difficulty), so a
+-- run rebuilds only its window's dates.
 {{ config(
     materialized='incremental',
-    unique_key=['org_id', 'user_token', 'course_id', 'lesson_id', 'question_id'],
+    unique_key=['org_id', 'user_token', 'course_id', 'lesson_id', 'question_id', 'received_date'],
     incremental_strategy='delete+insert',
     on_schema_change='fail'
 ) }}
@@ -14,6 +15,7 @@ with answers as (
         user_token,
         course_id,
         lesson_id,
+        received_date,
         properties ->> 'questionId' as question_id,
         (properties ->> 'correct')::boolean as correct,
         occurred_at,
@@ -21,11 +23,7 @@ with answers as (
     from {{ ref('stg_analytics_events') }}
     where event_type = 'quiz_answered' and org_id is not null
         {% if is_incremental() %}
-            and (org_id, user_token, course_id) in (
-                select org_id, user_token, course_id
-                from {{ ref('stg_analytics_events') }}
-                where event_type = 'quiz_answered' and org_id is not null and {{ received_in_window() }}
-            )
+            and {{ received_in_window() }}
         {% endif %}
 )
 
@@ -35,8 +33,11 @@ select
     course_id,
     lesson_id,
     question_id,
+    received_date,
     count(*) as attempts,
+    min(occurred_at) as first_answered_at,
+    (array_agg(client_event_id order by occurred_at, client_event_id))[1] as first_event_id,
     (array_agg(correct order by occurred_at, client_event_id))[1] as first_attempt_correct,
     bool_or(correct) as ever_correct
 from answers
-group by org_id, user_token, course_id, lesson_id, question_id
+group by org_id, user_token, course_id, lesson_id, question_id, received_date

@@ -6,7 +6,8 @@
 -- between them (plus playback_tolerance_seconds). A jump further than that is a seek forward:
 -- skipped, not watched. A pair that goes back is a seek back: the re-watch that follows counts
 -- again. Sessions with no range keep one row with null bounds, so their learners count as players.
--- Incremental by received date: a run recomputes, whole, every session with a video event in its window.
+-- Incremental by received date: a run recomputes, whole, every session with a video event in
+-- its window, reading events from the first received date of those sessions on.
 {{ config(
     materialized='incremental',
     unique_key=['org_id', 'user_token', 'course_id', 'lesson_id', 'session_id'],
@@ -14,7 +15,21 @@
     on_schema_change='fail'
 ) }}
 
-with video_events as (
+-- depends_on: {{ ref('int_session_spans') }}
+
+{% set video_events = "('video_played', 'video_progress', 'video_paused', 'video_completed')" %}
+
+with
+{% if is_incremental() %}
+    touched as (
+        select distinct org_id, user_token, course_id, lesson_id, session_id
+        from {{ ref('stg_analytics_events') }}
+        where event_type in {{ video_events }}
+            and org_id is not null and session_id is not null and {{ received_in_window() }}
+    ),
+{% endif %}
+
+video_events as (
     select
         org_id,
         user_token,
@@ -27,15 +42,11 @@ with video_events as (
         (properties ->> 'positionSeconds')::numeric as position_seconds,
         (properties ->> 'durationSeconds')::numeric as duration_seconds
     from {{ ref('stg_analytics_events') }}
-    where event_type in ('video_played', 'video_progress', 'video_paused', 'video_completed')
+    where event_type in {{ video_events }}
         and org_id is not null and session_id is not null
         {% if is_incremental() %}
-            and (org_id, user_token, course_id, lesson_id, session_id) in (
-                select org_id, user_token, course_id, lesson_id, session_id
-                from {{ ref('stg_analytics_events') }}
-                where event_type in ('video_played', 'video_progress', 'video_paused', 'video_completed')
-                    and org_id is not null and session_id is not null and {{ received_in_window() }}
-            )
+            and received_date >= {{ sessions_first_received_date('touched') }}
+            and (org_id, user_token, course_id, lesson_id, session_id) in (select * from touched)
         {% endif %}
 ),
 

@@ -8,6 +8,12 @@ with fresh as (
     select data_fresh_as_of from {{ ref('int_data_freshness') }}
 ),
 
+quizzes as (
+    select org_id, user_token, course_id, sum(quizzes_failed) as quizzes_failed, sum(quizzes_passed) as quizzes_passed
+    from {{ ref('int_learner_course_quizzes') }}
+    group by org_id, user_token, course_id
+),
+
 learners as (
     select
         s.org_id,
@@ -30,7 +36,7 @@ learners as (
         on e.org_id = s.org_id and e.user_token = s.user_token and e.course_id = s.course_id
     left join {{ ref('stg_user_course_progress') }} as p
         on p.org_id = s.org_id and p.user_token = s.user_token and p.course_id = s.course_id
-    left join {{ ref('int_learner_course_quizzes') }} as q
+    left join quizzes as q
         on q.org_id = s.org_id and q.user_token = s.user_token and q.course_id = s.course_id
     cross join fresh as f
     where not s.completed

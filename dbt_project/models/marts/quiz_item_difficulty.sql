@@ -1,5 +1,18 @@
 -- Per quiz item (org, course, lesson, questionId): how learners fare on it, and a flag for an
 -- item most learners get right, or wrong, on their first try.
+with learner_items as (
+    select
+        org_id,
+        course_id,
+        lesson_id,
+        question_id,
+        sum(attempts) as attempts,
+        (array_agg(first_attempt_correct order by first_answered_at, first_event_id))[1] as first_attempt_correct,
+        bool_or(ever_correct) as ever_correct
+    from {{ ref('int_quiz_item_attempts') }}
+    group by org_id, user_token, course_id, lesson_id, question_id
+)
+
 select
     org_id,
     course_id,
@@ -13,5 +26,5 @@ select
         when avg(first_attempt_correct::int) < {{ var('quiz_too_hard_below') }} then 'too_hard'
         when avg(first_attempt_correct::int) > {{ var('quiz_too_easy_above') }} then 'too_easy'
     end as flag
-from {{ ref('int_quiz_item_attempts') }}
+from learner_items
 group by org_id, course_id, lesson_id, question_id
