@@ -40,9 +40,11 @@ def _cmd_generate(args) -> int:
         days=args.days,
         seed=args.seed,
         end_date=args.end_date,
+        format=args.format,
     )
     print(
-        f"wrote {summary.batch_files} batch files ({summary.lines} lines: {summary.events} events, "
+        f"wrote {summary.batch_files} {'xAPI ' if args.format == 'xapi' else ''}batch files "
+        f"({summary.lines} lines: {summary.events} events, "
         f"{summary.retried_lines} client retries, {summary.invalid_lines} invalid lines, "
         f"{summary.late_events} late events) and 4 reference snapshots under {args.landing}"
     )
@@ -359,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=date.fromisoformat,
         default=None,
         help="last received date, YYYY-MM-DD (default: yesterday, UTC)",
+    )
+    gen.add_argument(
+        "--format",
+        choices=("native", "xapi"),
+        default="native",
+        help="native events, or the same events as xAPI statements with Open edX course and block keys",
     )
     gen.set_defaults(func=_cmd_generate)
 

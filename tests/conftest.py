@@ -104,6 +104,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600)
 
 
+# The generated corpus the `platform` fixture runs the pipeline over.
+PLATFORM_CORPUS = {"orgs": 3, "learners": 120, "days": 6, "seed": 4, "end_date": date(2026, 4, 6)}
+
+
 @pytest.fixture(scope="session")
 def platform(new_database, tmp_path_factory):
     """A pipeline run over 3 orgs, and roles: tenant A, tenant B, org admin of A, platform
@@ -117,7 +121,7 @@ def platform(new_database, tmp_path_factory):
     from analytics_pipeline.in_process_run import Executor, run_pipeline
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
-    generate(landing, orgs=3, learners=120, days=6, seed=4, end_date=date(2026, 4, 6))
+    generate(landing, **PLATFORM_CORPUS)
     url = new_database()
     with pipeline_environment(url, new_database(), home):
         env = bootstrap(landing)

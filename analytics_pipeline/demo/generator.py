@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from analytics_pipeline.ingestion.landing import write_batch_file
+from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statement
+from analytics_pipeline.ingestion.landing import XAPI_MARK, write_batch_file
 
 FIRST_NAMES = [
     "Adaline",
@@ -99,6 +100,7 @@ LESSON_KINDS = ["video", "video", "quiz", "reading"]
 # Chance of a right first answer per question: q1 is too easy, q3 too hard (or keyed wrong).
 QUESTION_CHANCES = {"q1": 0.97, "q2": 0.7, "q3": 0.25}
 SESSION_BREAK = timedelta(minutes=30)
+FORMATS = ("native", "xapi")
 
 
 @dataclass
@@ -332,11 +334,13 @@ class _Generator:
                     summary.late_events += 1
 
 
-def _corrupt(rng: random.Random, line: str) -> str:
-    event = json.loads(line)
-    kind = rng.choice(["truncated", "missing_user", "unknown_type", "bad_rating", "bad_time", "no_lesson"])
+CORRUPTIONS = ("truncated", "missing_user", "unknown_type", "bad_rating", "bad_time", "no_lesson")
+
+
+def _corrupt(kind: str, line: str) -> str:
     if kind == "truncated":
         return line[: len(line) // 2]
+    event = json.loads(line)
     if kind == "missing_user":
         event.pop("userId")
     elif kind == "unknown_type":
@@ -356,23 +360,27 @@ def write_batch_lines(path: Path, lines: list[str], compress: bool) -> None:
     write_batch_file(path, gzip.compress(payload, mtime=0) if compress else payload)
 
 
-def _write_reference(root: Path, gen: _Generator) -> None:
+def _write_reference(root: Path, gen: _Generator, rename) -> None:
     ref = root / "reference"
     ref.mkdir(parents=True, exist_ok=True)
     tables = {
         "organizations": (["org_id", "name"], [[o, ORG_NAMES[i % len(ORG_NAMES)]] for i, o in enumerate(gen.orgs)]),
-        "courses": (["course_id", "title"], [[c, TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
+        "courses": (["course_id", "title"], [[rename(c), TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
         "lessons": (
             ["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
             [
-                [lesson[k] for k in ("lesson_id", "course_id", "position", "title", "kind", "duration_seconds")]
+                [rename(lesson["lesson_id"]), rename(lesson["course_id"])]
+                + [lesson[k] for k in ("position", "title", "kind", "duration_seconds")]
                 for lessons in gen.courses.values()
                 for lesson in lessons
             ],
         ),
         "enrollments": (
             ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
-            [[*key, *(when.isoformat() for when in gen.due[key])] for key in gen.enrollments],
+            [
+                [org, user, rename(course), *(when.isoformat() for when in gen.due[org, user, course])]
+                for org, user, course in gen.enrollments
+            ],
         ),
     }
     for name, (header, rows) in tables.items():
@@ -385,10 +393,21 @@ def _write_reference(root: Path, gen: _Generator) -> None:
 
 
 def generate(
-    landing: Path, *, orgs: int = 3, learners: int = 200, days: int = 14, seed: int = 7, end_date: date | None = None
+    landing: Path,
+    *,
+    orgs: int = 3,
+    learners: int = 200,
+    days: int = 14,
+    seed: int = 7,
+    end_date: date | None = None,
+    format: str = "native",
 ) -> GenerationSummary:
     """Write a landing zone under `landing`. `end_date` (default: yesterday, UTC) is the last
-    received date; the data covers `days` days up to it."""
+    received date; the data covers `days` days up to it. `format` "xapi" writes the same
+    events as xAPI statements (`<batch>.xapi.ndjson`), with Open edX keys for the course and
+    lesson ids in the statements and the reference snapshots alike."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
     start = datetime.combine(end_date - timedelta(days=days - 1), time(), UTC)
     end = datetime.combine(end_date, time(23, 59, 59), UTC)
@@ -398,7 +417,8 @@ def generate(
     events = gen.journeys()
     gen.make_late(events, summary)
     summary.events = len(events)
-    _write_reference(Path(landing), gen)
+    xapi_ids = XapiIds(gen.courses) if format == "xapi" else None
+    _write_reference(Path(landing), gen, xapi_ids or (lambda native_id: native_id))
 
     # A client batch: one learner's events of one received day, up to 40 at a time.
     per_client_day: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -422,10 +442,15 @@ def generate(
     for day in tqdm(days_sorted, desc="writing batch files", unit="day", disable=None):
         for lines in batches[day]:
             for i, line in enumerate(lines):
-                if rng.random() < 0.01:
-                    lines[i] = _corrupt(rng, line)
-                    summary.invalid_lines += 1
-            name = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.ndjson"
+                corruption = rng.choice(CORRUPTIONS) if rng.random() < 0.01 else None
+                if xapi_ids:
+                    statement = to_statement(json.loads(line), xapi_ids)
+                    lines[i] = corrupt_statement(corruption, statement) if corruption else json.dumps(statement)
+                elif corruption:
+                    lines[i] = _corrupt(corruption, line)
+                summary.invalid_lines += corruption is not None
+            batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            name = f"{batch_id}{XAPI_MARK if xapi_ids else ''}.ndjson"
             compress = rng.random() < 0.2
             path = Path(landing) / "events" / f"received_date={day}" / (name + (".gz" if compress else ""))
             write_batch_lines(path, lines, compress)

@@ -25,6 +25,7 @@ from analytics_pipeline.ingestion.contract import (
 )
 from analytics_pipeline.ingestion.landing import BatchFile, read_lines
 from analytics_pipeline.ingestion.pii import Tokenizer, redact_excerpt
+from analytics_pipeline.ingestion.xapi.mapping import check_statement_line
 
 # An accepted event's row is raw.analytics_events' row as the writer COPYs it, in these
 # columns with these binary COPY types. It is built here whole but for the org, which needs
@@ -152,12 +153,13 @@ def _parse_lines(
     # The loop runs once per landed line: its names are local and it calls no more than it must.
     batch = parsed.batch
     latest = latest_received_at()
+    check = check_statement_line if batch.xapi else check_line
     events, dead_letters, free_texts = parsed.events, parsed.dead_letters, parsed.free_texts
     line_no = 0
     for line_no, raw in enumerate(read_lines(batch), start=1):
         if only_lines is not None and line_no not in only_lines:
             continue
-        outcome = check_line(raw, latest)
+        outcome = check(raw, latest)
         if not isinstance(outcome, Rejection):
             if outcome.courseId in courses:
                 events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))

@@ -1,4 +1,5 @@
-"""The landing zone layout: events/received_date=YYYY-MM-DD/<batch_id>.ndjson[.gz]."""
+"""The landing zone layout: events/received_date=YYYY-MM-DD/<batch_id>.ndjson[.gz], where a
+batch id ending in `.xapi` marks a file of xAPI statements rather than native events."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES
 
 _PARTITION_DIR = re.compile(r"^received_date=(\d{4}-\d{2}-\d{2})$")
 _SUFFIXES = (".ndjson.gz", ".ndjson")
+XAPI_MARK = ".xapi"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class BatchFile:
     @property
     def partition_key(self) -> str:
         return self.received_date.isoformat()
+
+    @property
+    def xapi(self) -> bool:
+        """Whether the lines are xAPI statements (`<id>.xapi.ndjson[.gz]`)."""
+        return self.batch_id.endswith(XAPI_MARK)
 
 
 def _batch_id(name: str) -> str | None:

@@ -10,7 +10,9 @@ from functools import lru_cache
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The `user` object holds names and e-mails by contract: an excerpt drops its content wholesale.
 _USER_OBJECT = re.compile(r'"user"\s*:\s*\{[^}]*\}?')
-_PERSONAL_FIELD = re.compile(r'"(name|email|firstName|lastName)"\s*:\s*"[^"]*"?')
+# Native fields, and the xAPI properties that identify a learner (an actor's or account's
+# name, e-mail, openid, and the registration Open edX fills with the learner's id).
+_PERSONAL_FIELD = re.compile(r'"(name|email|firstName|lastName|mbox|mbox_sha1sum|openid|registration)"\s*:\s*"[^"]*"?')
 
 
 class Tokenizer:

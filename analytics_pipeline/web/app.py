@@ -24,6 +24,7 @@ from analytics_pipeline.web.database import make_pool
 from analytics_pipeline.web.errors import ApiError, api_error_handler, json_response
 from analytics_pipeline.web.ingest_routes import ingest_routes
 from analytics_pipeline.web.status import StatusCache
+from analytics_pipeline.web.xapi_routes import xapi_routes
 
 log = logging.getLogger("analytics_pipeline.web")
 # The dashboard loads nothing from elsewhere; Chart.js ships in the package.
@@ -67,6 +68,7 @@ def create_app(config: WebConfig) -> Starlette:
     routes = []
     if "ingest" in config.parts:
         routes += ingest_routes(config, pool, status)
+        routes += xapi_routes(config, pool)
     if "admin" in config.parts:
         routes += admin_routes(config, pool, status)
     if "dashboard" in config.parts:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -25,7 +26,7 @@ from analytics_pipeline.web.auth import RateLimiter, WriteKey, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
-from analytics_pipeline.web.screening import OrgBinding, Screened, candidate_ids, land, screen
+from analytics_pipeline.web.screening import Screened, candidate_ids, land, org_binding, screen
 from analytics_pipeline.web.status import StatusCache
 
 log = logging.getLogger("analytics_pipeline.collector")
@@ -51,6 +52,17 @@ def content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+async def persist(root: Path, received_at: datetime, lines: list[bytes], batch_id: str | None = None) -> None:
+    """Land `lines` as one batch file. Not on disk, not acknowledged: a 503, and the client
+    keeps the events and retries."""
+    try:
+        await run_in_threadpool(land, root, received_at, lines, batch_id)
+    except OSError as exc:
+        raise ApiError(
+            503, f"could not persist the batch ({exc.strerror or exc}); retry later", {"Retry-After": "5"}
+        ) from exc
+
+
 def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     registry = CollectorRegistry()
     requests_total = Counter(
@@ -60,20 +72,6 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=registry)
     limiter = RateLimiter(config.write_key_rate)
     tokenizer = Tokenizer(config.pii_key)
-
-    async def binding_for(conn, key: WriteKey, events: list) -> OrgBinding | None:
-        if key.org_id is None:
-            return None
-        pairs = {(e.get("userId"), e.get("courseId")) for e in events if isinstance(e, dict)}
-        pairs = {(u, c) for u, c in pairs if isinstance(u, str) and isinstance(c, str)}
-        by_token = {(tokenizer.token(u), c): (u, c) for u, c in pairs}
-        rows = await (
-            await conn.execute(
-                "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
-                ([t for t, _ in by_token], [c for _, c in by_token]),
-            )
-        ).fetchall()
-        return OrgBinding(key.org_id, {by_token[(token, course)]: orgs for token, course, orgs in rows})
 
     async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:
         kind = content_type(request)
@@ -93,17 +91,11 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         async with unavailable_as_503(), pool.connection() as conn:
             ids = candidate_ids(events)
             rows = await (await conn.execute("SELECT * FROM web.known_event_ids(%s)", (ids,))).fetchall()
-            binding = await binding_for(conn, key, events)
+            binding = await org_binding(conn, key.org_id, tokenizer, events)
         received_at = datetime.now(UTC)
         screened = screen(events, received_at, {str(row[0]) for row in rows}, binding)
         if screened.lines:
-            try:
-                await run_in_threadpool(land, config.landing, received_at, screened.lines)
-            except OSError as exc:
-                # Not on disk, not acknowledged: the client keeps the events and retries.
-                raise ApiError(
-                    503, f"could not persist the batch ({exc.strerror or exc}); retry later", {"Retry-After": "5"}
-                ) from exc
+            await persist(config.landing, received_at, screened.lines)
         return screened, key
 
     def batch_events(payload) -> list:

@@ -13,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import psycopg
 
 from analytics_pipeline.ingestion.contract import Rejection, check_line, latest_received_at
 from analytics_pipeline.ingestion.landing import write_batch_file
+from analytics_pipeline.ingestion.pii import Tokenizer
 
 
 @dataclass
@@ -47,6 +49,24 @@ class OrgBinding:
         if orgs and self.org not in orgs:
             return f"org_not_allowed: the learner is enrolled in this course in another org, not in {self.org!r}"
         return None
+
+
+async def org_binding(
+    conn: psycopg.AsyncConnection, org: str | None, tokenizer: Tokenizer, events: list
+) -> OrgBinding | None:
+    """The binding of a write key to `org` (None: an unbound key), with the orgs enrolling
+    each (userId, courseId) the events name."""
+    if org is None:
+        return None
+    pairs = {(e.get("userId"), e.get("courseId")) for e in events if isinstance(e, dict)}
+    by_token = {(tokenizer.token(u), c): (u, c) for u, c in pairs if isinstance(u, str) and isinstance(c, str)}
+    rows = await (
+        await conn.execute(
+            "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
+            ([t for t, _ in by_token], [c for _, c in by_token]),
+        )
+    ).fetchall()
+    return OrgBinding(org, {by_token[(token, course)]: orgs for token, course, orgs in rows})
 
 
 def client_id(event) -> str | None:
@@ -98,8 +118,9 @@ def screen(events: list, received_at: datetime, known: set[str], binding: OrgBin
     return out
 
 
-def land(root: Path, received_at: datetime, lines: list[bytes]) -> Path:
+def land(root: Path, received_at: datetime, lines: list[bytes], batch_id: str | None = None) -> Path:
     """One batch file in the received date's partition, durable before this returns."""
-    path = root / "events" / f"received_date={received_at.date().isoformat()}" / f"{uuid.uuid4()}.ndjson"
+    name = f"{batch_id or uuid.uuid4()}.ndjson"
+    path = root / "events" / f"received_date={received_at.date().isoformat()}" / name
     write_batch_file(path, b"\n".join(lines) + b"\n", durable=True)
     return path

@@ -57,5 +57,29 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT k.key_id, k.org_id, k.revoked_at FROM access.write_keys AS k WHERE k.key_hash = digest
 $$;
 
+-- Records statement ids with their digests, in the caller's transaction (which a conflict
+-- rolls back). Each id comes back with whether its stored statement differs (a conflict) and
+-- whether it was stored before. The second query is a statement of its own so that it sees
+-- an id a concurrent request committed while this insert waited for it.
+CREATE OR REPLACE FUNCTION web.record_statements(ids uuid[], digests bytea[])
+RETURNS TABLE (statement_id uuid, conflict boolean, repeated boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    fresh uuid[];
+BEGIN
+    WITH inserted AS (
+        INSERT INTO raw.xapi_statements AS x (statement_id, digest)
+        SELECT s.id, s.digest FROM unnest(ids, digests) AS s (id, digest)
+        ON CONFLICT ON CONSTRAINT xapi_statements_pkey DO NOTHING
+        RETURNING x.statement_id
+    )
+    SELECT coalesce(array_agg(inserted.statement_id), '{}') INTO fresh FROM inserted;
+    RETURN QUERY
+    SELECT s.id, x.digest <> s.digest, NOT s.id = ANY(fresh)
+    FROM unnest(ids, digests) AS s (id, digest)
+    JOIN raw.xapi_statements AS x ON x.statement_id = s.id;
+END
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA web FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA web TO analytics_web;

@@ -1,0 +1,228 @@
+"""From an xAPI statement to an event of the contract (docs/xapi.md has the same tables).
+
+An event type is looked up by (verb, activity kind) in VERB_MAPPING; the activity kind comes
+from identifiers.py. The rest of the event is read from fixed places in the statement, named
+below. Nothing else of the statement is kept: not the actor's name, account, openid or
+e-mail, not `context.registration` (Open edX repeats the learner's id there), not the
+learner's answers. The actor's name and e-mail are read only to scrub them from free text,
+as the native `user` object is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES, Event, Rejection, check_line
+from analytics_pipeline.ingestion.xapi.identifiers import activity_kind, course_of, normalized_id
+from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, check_statement
+
+ADL = "http://adlnet.gov/expapi/verbs/"
+VIDEO_VERB = "https://w3id.org/xapi/video/verbs/"
+ACROSSX = "https://w3id.org/xapi/acrossx/verbs/"
+TINCAN = "http://id.tincanapi.com/verb/"
+
+# (verb, activity kind) -> event type. The first row of an event type is the form the demo
+# generator writes it in (demo/xapi_corpus.py).
+VERB_MAPPING: dict[tuple[str, str], str] = {
+    (VIDEO_VERB + "played", "video"): "video_played",
+    (ADL + "initialized", "video"): "video_played",
+    (VIDEO_VERB + "paused", "video"): "video_paused",
+    (ADL + "terminated", "video"): "video_paused",
+    (VIDEO_VERB + "seeked", "video"): "video_progress",
+    (ADL + "completed", "video"): "video_completed",
+    (ADL + "launched", "course"): "course_started",
+    (ADL + "initialized", "course"): "course_started",
+    (ADL + "completed", "course"): "course_completed",
+    (ADL + "launched", "lesson"): "lesson_started",
+    (ADL + "experienced", "lesson"): "lesson_started",
+    (ADL + "completed", "lesson"): "lesson_completed",
+    (ADL + "experienced", "page"): "page_viewed",
+    (ADL + "launched", "page"): "page_viewed",
+    (TINCAN + "viewed", "page"): "page_viewed",
+    (ADL + "attempted", "assessment"): "quiz_started",
+    (ADL + "initialized", "assessment"): "quiz_started",
+    (ACROSSX + "evaluated", "question"): "quiz_answered",
+    (ADL + "answered", "question"): "quiz_answered",
+    (ADL + "passed", "assessment"): "quiz_submitted",
+    (ADL + "failed", "assessment"): "quiz_submitted",
+    (ADL + "scored", "assessment"): "quiz_submitted",
+    (ADL + "completed", "assessment"): "quiz_submitted",
+    (ADL + "responded", "survey"): "survey_submitted",
+    (TINCAN + "rated", "survey"): "survey_submitted",
+}
+# Enrollments come from the LMS's enrollment snapshot, which is what decides who is enrolled
+# where; an enrollment statement is therefore dead-lettered with its own reason, not mapped.
+ENROLLMENT_VERBS = frozenset({ADL + "registered", TINCAN + "unregistered", ADL + "unregistered"})
+# Where an event's lesson comes from, by the kind of the statement's object: the object
+# itself, the parent activity (a question belongs to its quiz), or nowhere.
+LESSON_SOURCE = {
+    "video": "object",
+    "lesson": "object",
+    "page": "object",
+    "assessment": "object",
+    "question": "parent",
+    "course": None,
+    "survey": None,
+}
+
+VIDEO_TIME = "https://w3id.org/xapi/video/extensions/time"
+VIDEO_TIME_TO = "https://w3id.org/xapi/video/extensions/time-to"  # where a seek lands
+VIDEO_LENGTH = "https://w3id.org/xapi/video/extensions/length"
+SESSION_EXTENSIONS = (
+    "https://w3id.org/xapi/video/extensions/session-id",
+    "https://w3id.org/xapi/openedx/extensions/session-id",
+    "https://w3id.org/xapi/cmi5/context/extensions/sessionid",
+)
+# The tenant a statement belongs to, when its client knows it (the native `orgId`).
+ORG_EXTENSION = "https://analytics-pipeline.dev/xapi/extensions/org-id"
+PASSED_BY_VERB = {ADL + "passed": True, ADL + "failed": False}
+# Statements landed without an id get one derived from their content: a re-landed file
+# then gives the same ids, and ingestion drops the repeat as a duplicate.
+_CONTENT_IDS = uuid.UUID("6f3a2b1e-8e0c-4d55-9a3e-2f1c7b9d4e10")
+_DURATION = re.compile(r"^PT?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
+
+
+def seconds(value: Any) -> float | Rejection | None:
+    """A video time: a number of seconds, or an ISO 8601 duration such as PT1M3.5S."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    found = _DURATION.match(value) if isinstance(value, str) and value.startswith("PT") else None
+    if not found or not any(found.groups()):
+        return Rejection("invalid_value", f"video time {str(value)[:40]!r} is neither seconds nor an ISO 8601 duration")
+    hours, minutes, secs = (float(part or 0) for part in found.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def learner_id(actor: dict) -> str | None:
+    """account.name, else the last path segment of openid, else the SHA-1 of the mailto IRI
+    (which is what mbox_sha1sum holds, so both forms of one address give one learner)."""
+    if account := actor.get("account"):
+        return account["name"] or None
+    if openid := actor.get("openid"):
+        return openid.rstrip("/").rsplit("/", 1)[-1] or None
+    if mbox := actor.get("mbox"):
+        return "sha1:" + hashlib.sha1(mbox.encode()).hexdigest()
+    if digest := actor.get("mbox_sha1sum"):
+        return "sha1:" + digest.lower()
+    return None
+
+
+def _context_activities(statement: dict, *names: str) -> list[dict]:
+    listed = (statement.get("context") or {}).get("contextActivities") or {}
+    found = []
+    for name in names:
+        value = listed.get(name) or []
+        found += value if isinstance(value, list) else [value]
+    return found
+
+
+def _course(statement: dict, target: dict, kind: str) -> str | None:
+    if kind == "course":
+        return normalized_id(target["id"])
+    for activity in _context_activities(statement, "parent", "grouping"):
+        if activity_kind(activity) == "course":
+            return normalized_id(activity["id"])
+    return course_of(target["id"])
+
+
+def _lesson(statement: dict, target: dict, kind: str, course_id: str | None) -> str | None:
+    source = LESSON_SOURCE[kind]
+    if source == "parent":
+        parents = [a for a in _context_activities(statement, "parent") if activity_kind(a) != "course"]
+        target = parents[0] if parents else target
+    lesson = normalized_id(target["id"]) if source else None
+    # A page of the course itself (its home page) is in no lesson.
+    return None if lesson == course_id else lesson
+
+
+def _properties(event_type: str, statement: dict, target: dict, verb: str) -> dict | Rejection:
+    result = statement.get("result") or {}
+    score = result.get("score") or {}
+    if event_type.startswith("video_"):
+        found = (result.get("extensions") or {}).get(VIDEO_TIME)
+        if found is None:
+            found = (result.get("extensions") or {}).get(VIDEO_TIME_TO)
+        position = seconds(found)
+        duration = seconds(((statement.get("context") or {}).get("extensions") or {}).get(VIDEO_LENGTH))
+        for value in (position, duration):
+            if isinstance(value, Rejection):
+                return value
+        return {"positionSeconds": position, "durationSeconds": duration}
+    if event_type == "quiz_answered":
+        return {"questionId": normalized_id(target["id"]), "correct": result.get("success")}
+    if event_type == "quiz_submitted":
+        passed = PASSED_BY_VERB.get(verb, result.get("success"))
+        return {"score": score.get("raw"), "maxScore": score.get("max"), "passed": passed}
+    if event_type == "survey_submitted":
+        return {"rating": score.get("raw"), "freeText": result.get("response")}
+    return {}
+
+
+def _stamp(value: str) -> str:
+    return datetime.fromisoformat(value).isoformat()
+
+
+def to_event(statement: dict) -> dict | Rejection:
+    """The native event a valid statement stands for, or why it stands for none. The event
+    still goes through the contract's own checks (`check_statement_line`)."""
+    verb, target, actor = statement["verb"]["id"], statement["object"], statement["actor"]
+    if verb in ENROLLMENT_VERBS:
+        return Rejection(
+            "enrollment_statement", "enrollments come from the LMS's enrollment snapshot, not from statements"
+        )
+    kind = activity_kind(target) if target.get("objectType", "Activity") == "Activity" else None
+    event_type = VERB_MAPPING.get((verb, kind))
+    if event_type is None:
+        return Rejection("unmapped_verb", f"no event type for verb {verb[:120]!r} on a {kind or 'unknown'} object")
+    user_id = learner_id(actor) if actor.get("objectType", "Agent") == "Agent" else None
+    if user_id is None:
+        return Rejection("missing_field", "the actor names no single learner (an agent with account, openid or mbox)")
+    properties = _properties(event_type, statement, target, verb)
+    if isinstance(properties, Rejection):
+        return properties
+    course_id = _course(statement, target, kind)
+    extensions = (statement.get("context") or {}).get("extensions") or {}
+    stored, timestamp = statement.get("stored"), statement.get("timestamp")
+    event = {
+        "clientEventId": statement.get("id") or str(uuid.uuid5(_CONTENT_IDS, orjson.dumps(statement).decode())),
+        "eventType": event_type,
+        # An LRS stamps `stored`; a statement without a timestamp happened when it was stored.
+        "occurredAt": _stamp(timestamp or stored) if timestamp or stored else None,
+        "receivedAt": _stamp(stored or timestamp) if stored or timestamp else None,
+        "userId": user_id,
+        "courseId": course_id,
+        "lessonId": _lesson(statement, target, kind, course_id),
+        "sessionId": next((extensions[name] for name in SESSION_EXTENSIONS if name in extensions), None),
+        "orgId": extensions.get(ORG_EXTENSION),
+        "properties": {name: value for name, value in properties.items() if value is not None},
+        "user": {"name": actor.get("name"), "email": (actor.get("mbox") or "").removeprefix("mailto:") or None},
+    }
+    return {name: value for name, value in event.items() if value is not None}
+
+
+def check_statement_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
+    """One landed line of statements (`*.xapi.ndjson`): a validated event, or a Rejection."""
+    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if not raw.strip():
+            return Rejection("empty_line", "empty line")
+        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
+    try:
+        statement = check_statement(value)
+    except InvalidStatement as exc:
+        return Rejection("invalid_statement", str(exc)[:500])
+    event = to_event(statement)
+    if isinstance(event, Rejection):
+        return event
+    return check_line(orjson.dumps(event), latest)
