@@ -65,6 +65,8 @@ class WebSettings:
     cors_origins: tuple[str, ...] = ()
     write_key_rate: float = 50.0  # requests per second per write key, with a burst of twice that
     status_cache_seconds: float = 5.0  # ingest lag lists the landing zone: not on every request
+    # How long a role's rendered admin document is reused while the marts have not moved (0: never).
+    document_cache_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -157,5 +159,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             cors_origins=tuple(o.strip() for o in env.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip()),
             write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
+            document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5"),
         ),
     )

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from analytics_pipeline.access.credentials import create_token, revoke_token
+from analytics_pipeline.access.grants import grant, revoke
 from analytics_pipeline.config import JwtSettings
 from analytics_pipeline.web.admin_api import DATASETS
 from analytics_pipeline.web.app import create_app
@@ -412,3 +413,24 @@ def test_before_the_first_build_the_api_says_so(tmp_path, migrated_db):
         answer = get(base, ANALYTICS, token, params={"organization_id": "org_1"})
         assert answer.status_code == 503 and "not built yet" in answer.json()["error"]
         assert get(base, ANALYTICS + "/organizations", token).status_code == 503
+
+
+def test_a_reused_document_is_still_refused_once_the_grant_is_gone(api):
+    """The API reuses a role's rendered document for a few seconds, but PostgreSQL decides
+    access on every request: a revoked grant is 403 at once, and another role never gets the
+    first role's document."""
+    role, figures = api["roles"]["tenant_a"], ("courses", "dropoff", "engagement", "surveys", "summary")
+    first = analytics(api, "org_1", api["tokens"]["tenant_a"])
+    again = analytics(api, "org_1", api["tokens"]["tenant_a"])
+    assert first.status_code == again.status_code == 200
+    assert [again.json()[k] for k in figures] == [first.json()[k] for k in figures]
+    assert analytics(api, "org_1", api["tokens"]["tenant_b"]).status_code == 403
+    with psycopg.connect(api["url"], autocommit=True) as conn:
+        revoke(conn, role, "org_1")
+        try:
+            refused = analytics(api, "org_1", api["tokens"]["tenant_a"])
+            assert refused.status_code == 403 and "org_1" in refused.json()["error"]
+        finally:
+            grant(conn, role, "org_1")
+    restored = analytics(api, "org_1", api["tokens"]["tenant_a"]).json()
+    assert [restored[k] for k in figures] == [first.json()[k] for k in figures]

@@ -53,6 +53,7 @@ def test_asset_graph_snapshot(defs):
         "int_learner_active_days",
         "int_session_spans",
         "int_session_days",
+        "int_video_learner_segments",
         "learners_at_risk",
         "video_engagement",
         "quiz_item_difficulty",
@@ -88,7 +89,7 @@ def test_definitions_load_without_any_configuration(defs):
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "36"
+    assert done.stdout.strip() == "37"
 
 
 def test_every_check_and_automation_declared_in_a_domain_module_is_loaded(defs):

@@ -24,6 +24,9 @@ from analytics_pipeline.ingestion.writer import BatchResult, write_group
 
 GROUP_LINES = 20_000
 GROUPS_AHEAD = 2
+# A call that stores this many events refreshes the partition's statistics itself; a trickle
+# of small files is left to autovacuum.
+ANALYZE_AFTER_EVENTS = 1000
 
 
 def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | None = None) -> list[BatchFile]:
@@ -87,4 +90,6 @@ def ingest_partition(
             in_flight.append(writer.submit(write_group, conn, group))
         for done in in_flight:
             results += done.result()
+    if sum(result.accepted for result in results) >= ANALYZE_AFTER_EVENTS:
+        conn.execute("SELECT raw.analyze_analytics_events_partition(%s)", (partition_key,))
     return results

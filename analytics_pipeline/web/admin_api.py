@@ -28,8 +28,9 @@ from analytics_pipeline.web.auth import Principal, admin_principal
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.csv_export import CopyStream
 from analytics_pipeline.web.database import act_as, fetch_all, unavailable_as_503
+from analytics_pipeline.web.document_cache import DocumentCache
 from analytics_pipeline.web.errors import ApiError, json_response
-from analytics_pipeline.web.status import StatusCache
+from analytics_pipeline.web.status import PipelineStatus, StatusCache
 
 # Each dataset is one .sql file: the JSON document and the CSV export read the same rows.
 # The analytics document's datasets, and the learning document's: each one .sql file, which
@@ -168,8 +169,12 @@ def survey_totals(rows: list[dict]) -> dict:
 def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
-    overview = document_query(OVERVIEW, with_summary=True)
-    learning_document = document_query(LEARNING, with_summary=False)
+    documents_sql = {
+        "overview": document_query(OVERVIEW, with_summary=True),
+        "learning": document_query(LEARNING, with_summary=False),
+    }
+
+    documents = DocumentCache(config.document_cache_seconds)
 
     @asynccontextmanager
     async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
@@ -178,6 +183,24 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             await act_as(conn, principal.role)
             yield conn, principal
 
+    async def document(request: Request, name: str, scope: Scope, current: PipelineStatus) -> dict:
+        """A document's row under the caller's role. The role's access is asked of PostgreSQL
+        on every request; the marts are read again unless this role read the same document
+        since they last moved (document_cache.py)."""
+        async with as_caller(request) as (conn, principal):
+            key = (principal.role, name, scope, current.freshness.data_fresh_as_of)
+            row = documents.get(key)
+            if row is None:
+                (row,) = await fetch_all(conn, documents_sql[name], scope.params)
+                cacheable = True
+            else:
+                (access,) = await fetch_all(conn, "api/org_access", scope.params)
+                row, cacheable = {**row, **access}, False
+        check_access(row, scope)
+        if cacheable:
+            documents.put(key, row)
+        return row
+
     async def organizations(request: Request) -> Response:
         async with as_caller(request) as (conn, _):
             rows = await fetch_all(conn, "api/organizations", {})
@@ -185,11 +208,9 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
 
     async def analytics(request: Request) -> Response:
         scope = Scope.of(request)
-        async with as_caller(request) as (conn, _):
-            (row,) = await fetch_all(conn, overview, scope.params)
-        check_access(row, scope)
-        summary = orjson.loads(row["summary"])
         current = await status.current()
+        row = await document(request, "overview", scope, current)
+        summary = orjson.loads(row["summary"])
         fresh, lag = current.freshness, current.lag
         return json_response(
             {
@@ -219,9 +240,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
 
     async def learning(request: Request) -> Response:
         scope = Scope.of(request)
-        async with as_caller(request) as (conn, _):
-            (row,) = await fetch_all(conn, learning_document, scope.params)
-        check_access(row, scope)
+        row = await document(request, "learning", scope, await status.current())
         return json_response(
             {
                 "organization_id": scope.org,

@@ -24,6 +24,7 @@ class WebConfig:
     cors_origins: tuple[str, ...]
     write_key_rate: float
     status_cache_seconds: float
+    document_cache_seconds: float
     parts: tuple[str, ...] = PARTS
     max_batch_bytes: int = 1024 * 1024
     max_events: int = 1000
@@ -57,4 +58,5 @@ def web_config(config: Config | None = None, parts: tuple[str, ...] = PARTS) -> 
         cors_origins=web.cors_origins,
         write_key_rate=web.write_key_rate,
         status_cache_seconds=web.status_cache_seconds,
+        document_cache_seconds=web.document_cache_seconds,
     )

@@ -2,20 +2,19 @@
 -- segments. A watched range [start, end) covers a segment when it holds the segment's
 -- midpoint, so a range split at a progress event is never counted twice. The duration is the
 -- lesson's duration_seconds, else the largest durationSeconds its events reported; a video
--- with neither has no segments.
-with ranges as (
-    select * from {{ ref('int_video_watch_ranges') }}
+-- with neither has no segments. The per-learner counts are int_video_learner_segments'.
+with learners as (
+    select * from {{ ref('int_video_learner_segments') }}
 ),
 
 videos as (
-    select
-        l.course_id,
-        l.lesson_id,
+    select distinct
+        v.course_id,
+        v.lesson_id,
         l.lesson_position,
-        coalesce(l.duration_seconds, max(r.reported_duration_seconds)) as duration_seconds
-    from {{ ref('stg_lessons') }} as l
-    inner join ranges as r on r.course_id = l.course_id and r.lesson_id = l.lesson_id
-    group by l.course_id, l.lesson_id, l.lesson_position, l.duration_seconds
+        v.duration_seconds
+    from learners as v
+    inner join {{ ref('stg_lessons') }} as l on l.course_id = v.course_id and l.lesson_id = v.lesson_id
 ),
 
 segments as (
@@ -26,11 +25,9 @@ segments as (
         v.duration_seconds,
         s.segment,
         (s.segment - 1) * v.duration_seconds / 10.0 as segment_start_seconds,
-        s.segment * v.duration_seconds / 10.0 as segment_end_seconds,
-        (s.segment - 0.5) * v.duration_seconds / 10.0 as midpoint_seconds
+        s.segment * v.duration_seconds / 10.0 as segment_end_seconds
     from videos as v
     cross join generate_series(1, 10) as s (segment)
-    where v.duration_seconds > 0
 ),
 
 players as (
@@ -38,25 +35,22 @@ players as (
         org_id,
         course_id,
         lesson_id,
-        count(distinct user_token) filter (where played) as learners_played
-    from ranges
+        count(*) filter (where played) as learners_played
+    from learners
     group by org_id, course_id, lesson_id
 ),
 
 coverings as (
     select
-        r.org_id,
-        s.course_id,
-        s.lesson_id,
-        s.segment,
-        count(distinct r.user_token) as viewers,
-        count(*) as views
-    from segments as s
-    inner join ranges as r
-        on
-            r.course_id = s.course_id and r.lesson_id = s.lesson_id
-            and r.range_start_seconds <= s.midpoint_seconds and s.midpoint_seconds < r.range_end_seconds
-    group by r.org_id, s.course_id, s.lesson_id, s.segment
+        l.org_id,
+        l.course_id,
+        l.lesson_id,
+        u.segment,
+        count(*) filter (where u.views > 0) as viewers,
+        sum(u.views)::bigint as views
+    from learners as l
+    cross join lateral unnest(l.segment_views) with ordinality as u (views, segment)
+    group by l.org_id, l.course_id, l.lesson_id, u.segment
 )
 
 select

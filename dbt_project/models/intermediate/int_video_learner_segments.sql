@@ -1,0 +1,98 @@
+-- Per learner and video (org, learner, course, lesson): whether the learner played it, the
+-- duration its segments are cut by, and how many of the learner's watched ranges hold each of
+-- the 10 segments' midpoints (segment_views[1..10]). The duration is the lesson's
+-- duration_seconds, else the largest durationSeconds any player reported for it.
+-- Incremental: a run recomputes the learners with a video event in its window, and every
+-- learner of a video whose duration moved (a larger reported duration arrived).
+{{ config(
+    materialized='incremental',
+    unique_key=['org_id', 'user_token', 'course_id', 'lesson_id'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+-- depends_on: {{ ref('stg_analytics_events') }}
+
+with durations as (
+    select
+        l.course_id,
+        l.lesson_id,
+        coalesce(l.duration_seconds, max(r.reported_duration_seconds)) as duration_seconds
+    from {{ ref('stg_lessons') }} as l
+    inner join {{ ref('int_video_watch_ranges') }} as r on r.course_id = l.course_id and r.lesson_id = l.lesson_id
+    group by l.course_id, l.lesson_id, l.duration_seconds
+),
+
+{% if is_incremental() %}
+    redo as (
+        select org_id, user_token, course_id, lesson_id
+        from {{ ref('stg_analytics_events') }}
+        where event_type in ('video_played', 'video_progress', 'video_paused', 'video_completed')
+            and org_id is not null and session_id is not null and {{ received_in_window() }}
+        union
+        select t.org_id, t.user_token, t.course_id, t.lesson_id
+        from {{ this }} as t
+        inner join durations as d on d.course_id = t.course_id and d.lesson_id = t.lesson_id
+        where t.duration_seconds is distinct from d.duration_seconds
+    ),
+{% endif %}
+
+ranges as (
+    select r.*
+    from {{ ref('int_video_watch_ranges') }} as r
+    {% if is_incremental() %}
+        where (r.org_id, r.user_token, r.course_id, r.lesson_id) in (select * from redo)
+    {% endif %}
+),
+
+learners as (
+    select org_id, user_token, course_id, lesson_id, bool_or(played) as played
+    from ranges
+    group by org_id, user_token, course_id, lesson_id
+),
+
+covered as (
+    -- Each range with the segments whose midpoint it holds: the candidates between its ends
+    -- (one either side for rounding), then the midpoint rule itself.
+    select
+        r.org_id,
+        r.user_token,
+        r.course_id,
+        r.lesson_id,
+        k.segment
+    from ranges as r
+    inner join durations as d on d.course_id = r.course_id and d.lesson_id = r.lesson_id
+    cross join
+        lateral generate_series(
+            greatest(1, floor(r.range_start_seconds * 10 / d.duration_seconds)::int),
+            least(10, ceil(r.range_end_seconds * 10 / d.duration_seconds)::int + 1)
+        ) as k (segment)
+    where
+        d.duration_seconds > 0 and r.range_start_seconds is not null
+        and r.range_start_seconds <= (k.segment - 0.5) * d.duration_seconds / 10.0
+        and (k.segment - 0.5) * d.duration_seconds / 10.0 < r.range_end_seconds
+),
+
+learner_segments as (
+    select org_id, user_token, course_id, lesson_id, segment, count(*) as views
+    from covered
+    group by org_id, user_token, course_id, lesson_id, segment
+)
+
+select
+    l.org_id,
+    l.user_token,
+    l.course_id,
+    l.lesson_id,
+    l.played,
+    d.duration_seconds,
+    array_agg(coalesce(s.views, 0) order by k.segment) as segment_views
+from learners as l
+inner join durations as d on d.course_id = l.course_id and d.lesson_id = l.lesson_id
+cross join generate_series(1, 10) as k (segment)
+left join learner_segments as s
+    on
+        s.org_id = l.org_id and s.user_token = l.user_token and s.course_id = l.course_id
+        and s.lesson_id = l.lesson_id and s.segment = k.segment
+where d.duration_seconds > 0
+group by l.org_id, l.user_token, l.course_id, l.lesson_id, l.played, d.duration_seconds
