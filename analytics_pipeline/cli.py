@@ -315,6 +315,30 @@ def _cmd_replay(args) -> int:
     return 0
 
 
+def _cmd_forget(args) -> int:
+    import getpass
+
+    from analytics_pipeline.db.connection import connect
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.in_process_run import format_summary, run_pipeline
+    from analytics_pipeline.ingestion.pii import Tokenizer
+    from analytics_pipeline.lifecycle.erasure import forget_learner
+
+    env = bootstrap(args.landing)
+    with connect(env.database_url) as conn:
+        removed = forget_learner(conn, Tokenizer(env.pii_key()), args.user, args.org, f"cli:{getpass.getuser()}")
+    scope = f" in org {args.org}" if args.org else ""
+    print(f"erased the learner{scope}: {sum(removed.values())} rows")
+    for table, rows in removed.items():
+        print(f"  {table:<48}{rows:>8}")
+    if args.no_rebuild:
+        print("the marts still hold the learner until the next pipeline run rebuilds them")
+        return 0
+    with _executor(args) as execute:
+        print(format_summary(run_pipeline(env.database_url, env.landing, execute, progress=print)))
+    return 0
+
+
 def _cmd_docs(args) -> int:
     from analytics_pipeline.environment import bootstrap
 
@@ -466,6 +490,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
     replay.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     replay.set_defaults(func=_cmd_replay)
+
+    forget = sub.add_parser(
+        "forget",
+        help="erase a learner (GDPR/FERPA request): events, progress, free text, marts; a tombstone keeps them out",
+    )
+    forget.add_argument("--user", required=True, help="the learner's id as the LMS sends it (userId)")
+    forget.add_argument("--org", default=None, help="erase the learner in this org only")
+    forget.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    forget.add_argument("--no-rebuild", action="store_true", help="leave the rebuild to the next run or the daemon")
+    forget.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
+    forget.set_defaults(func=_cmd_forget)
 
     docs = sub.add_parser("docs", help="dbt docs generate: the models' documentation site, with the catalog")
     docs.add_argument("--out", type=Path, default=Path("dbt-docs"))

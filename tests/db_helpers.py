@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import psycopg
+
+from analytics_pipeline.marts import MARTS
 
 TRACKED_TABLES = [
     "raw.analytics_events",
@@ -35,3 +38,17 @@ def table_digests(url: str) -> dict[str, str]:
             ).fetchone()[0]
             for table in TRACKED_TABLES
         }
+
+
+def published_marts(url: str, ids=lambda value: value) -> dict[str, pd.DataFrame]:
+    """Every published mart and the summaries, as frames in a fixed row order, without write
+    stamps; `ids` maps each cell first (to compare marts whose ids have another form)."""
+    frames = {}
+    with psycopg.connect(url) as conn:
+        for table in (*MARTS, "org_summaries"):
+            frame = pd.read_sql(f"SELECT * FROM marts.{table}", conn)
+            frame = frame.drop(columns=[c for c in WRITE_STAMPS if c in frame.columns])
+            frame = frame.map(ids).map(lambda v: tuple(v) if isinstance(v, list) else v)
+            order = sorted(range(len(frame)), key=lambda i: "|".join(map(str, frame.iloc[i])))
+            frames[table] = frame.iloc[order].reset_index(drop=True)
+    return frames

@@ -33,19 +33,21 @@ class ReplaySummary:
 
 
 def _replay_batch(conn: psycopg.Connection, parsed: ParsedBatch, summary: ReplaySummary) -> None:
-    passing = [row[LINE_NO] for row in parsed.events]
-    accepted = retrying_conflicts(conn, lambda: _store_replayed(conn, parsed, passing))
-    summary.replayed += len(passing)
+    passing, accepted = retrying_conflicts(conn, lambda: _store_replayed(conn, parsed))
+    summary.replayed += passing
     summary.accepted += accepted
     summary.still_dead += len(parsed.dead_letters)
     if accepted:
         summary.partitions.add(parsed.batch.received_date.isoformat())
 
 
-def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch, passing: list[int]) -> int:
+def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch) -> tuple[int, int]:
+    """(lines that now pass, of them accepted). An erased learner's lines stay dead letters:
+    write_events sets them aside."""
     batch = parsed.batch
     lock_batches(conn, [batch])
-    written = write_events(conn, batch.received_date, [parsed]) if passing else {}
+    written = write_events(conn, batch.received_date, [parsed]) if parsed.events else {}
+    passing = [row[LINE_NO] for row in parsed.events]
     accepted, unresolved = written.get(batch.batch_id, (0, 0))
     conn.execute(
         "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
@@ -54,11 +56,11 @@ def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch, passing: list
     )
     with conn.cursor() as cur:
         cur.executemany(
-            "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s"
+            "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s, excerpt = %s"
             " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
             [
-                (code, reason, day, batch_id, line_no)
-                for day, batch_id, line_no, _, code, reason, _ in parsed.dead_letters
+                (code, reason, excerpt, day, batch_id, line_no)
+                for day, batch_id, line_no, _, code, reason, excerpt in parsed.dead_letters
             ],
         )
     conn.execute(
@@ -71,7 +73,7 @@ def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch, passing: list
             "batch_id": batch.batch_id,
         },
     )
-    return accepted
+    return len(passing), accepted
 
 
 def replay_dead_letters(

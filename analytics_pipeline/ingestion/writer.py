@@ -32,6 +32,7 @@ from analytics_pipeline.ingestion.batch_parser import (
     COURSE,
     EVENT_COLUMNS,
     ID,
+    LINE_NO,
     ORG,
     USER,
     ParsedBatch,
@@ -118,11 +119,10 @@ def write_events(
         load_sql("ingest/resolve_orgs"), {"learners": learners, "courses": courses, "claimed": claimed}
     ).fetchall()
     orgs = {claim: org for claim, (org,) in zip(distinct, resolved, strict=True)}
-    unresolved: Counter[str] = Counter()
     for row, claim in zip(new, claims):
-        if (org := orgs[claim]) is None:
-            unresolved[row[BATCH]] += 1
-        row[ORG] = org
+        row[ORG] = orgs[claim]
+    new = set_aside_erased(conn, new, parsed)
+    unresolved = Counter(row[BATCH] for row in new if row[ORG] is None)
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
     conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     with conn.cursor() as cur:
@@ -147,6 +147,38 @@ def write_events(
         )
     accepted = Counter(map(_batch, new))
     return {batch_id: (n, unresolved[batch_id]) for batch_id, n in accepted.items()}
+
+
+ERASED_REASON = "the learner was erased on request; their events are not kept"
+
+
+def set_aside_erased(conn: psycopg.Connection, rows: list[list], parsed: list[ParsedBatch]) -> list[list]:
+    """`rows` without the events of erased learners (raw.erased_learners: a learner everywhere,
+    or in the org the event resolved to). Those become dead letters of their file, with no
+    excerpt, so a replay or a re-landed file brings no erased learner back and every line is
+    still accounted for."""
+    erased = set(conn.execute("SELECT user_token, org_id FROM raw.erased_learners").fetchall())
+    if not erased:
+        return rows
+    kept, by_batch = [], {p.batch.batch_id: p for p in parsed}
+    for row in rows:
+        if (row[USER], "") not in erased and (row[USER], row[ORG]) not in erased:
+            kept.append(row)
+            continue
+        file = by_batch[row[BATCH]]
+        file.events.remove(row)
+        file.dead_letters.append(
+            (
+                file.batch.received_date,
+                file.batch.batch_id,
+                row[LINE_NO],
+                file.batch.landing_path,
+                "erased_learner",
+                ERASED_REASON,
+                "",
+            )
+        )
+    return kept
 
 
 def retrying_conflicts(conn: psycopg.Connection, body: Callable[[], T]) -> T:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.web.auth import Principal, admin_principal
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.csv_export import CopyStream
@@ -51,6 +52,8 @@ LEARNING = {
 DATASETS = {**OVERVIEW, **LEARNING}
 MAX_ID_LENGTH = 200
 MAX_RESPONSES_PAGE = 1000
+# An erasure deletes from every table that holds learners: more than a read's time limit.
+ERASURE_TIMEOUT = "10min"
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -175,6 +178,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     }
 
     documents = DocumentCache(config.document_cache_seconds)
+    tokenizer = Tokenizer(config.pii_key)
 
     @asynccontextmanager
     async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
@@ -287,6 +291,33 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
 
+    async def forget(request: Request) -> Response:
+        """Erase a learner everywhere (or in one org): platform admins only, which PostgreSQL
+        decides (access.erase_learner is theirs to execute). The marts drop the learner when
+        the pipeline next rolls up the days that held their events."""
+        user_id = request.path_params["user_id"]
+        org = request.query_params.get("organization_id") or None
+        if not 0 < len(user_id) <= MAX_ID_LENGTH:
+            raise ApiError(400, f"the learner id must be 1 to {MAX_ID_LENGTH} characters")
+        async with unavailable_as_503(), pool.connection() as conn:
+            principal = await admin_principal(conn, request, config.jwt)
+            await act_as(conn, principal.role, ERASURE_TIMEOUT)
+            try:
+                cur = await conn.execute(
+                    "SELECT access.erase_learner(%s, %s, %s, %s)",
+                    (tokenizer.token(user_id), user_id, org, principal.credential),
+                )
+            except psycopg.errors.InsufficientPrivilege:
+                raise ApiError(403, "erasing a learner needs a platform-admin role") from None
+            (removed,) = await cur.fetchone()
+        return json_response(
+            {
+                "organization_id": org,
+                "rows_removed": removed,
+                "marts": "rebuilt without the learner by the next pipeline run",
+            }
+        )
+
     async def openapi(request: Request) -> Response:
         return json_response(spec)
 
@@ -300,6 +331,7 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         Route("/api/admin/analytics/summary", summary, methods=["GET"]),
         Route("/api/admin/analytics/export", export, methods=["GET"]),
         Route("/api/admin/analytics/surveys/responses", survey_responses, methods=["GET"]),
+        Route("/api/admin/learners/{user_id}", forget, methods=["DELETE"]),
         Route("/api/admin/openapi.json", openapi, methods=["GET"]),
         Route("/api/admin/docs", docs, methods=["GET"]),
     ]

@@ -1,0 +1,1 @@
+"""Learner data's lifecycle: erasure on request."""
