@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
 import dagster as dg
+import psycopg
 import pytest
 
 from analytics_pipeline.defs.checks.asset_checks import (
@@ -226,7 +227,12 @@ def test_a_failed_run_is_posted_with_its_job_and_partition(migrated_db, new_data
             dagster_instance=instance,
             dagster_run=instance.get_run_by_id(result.run_id),
         ).for_run_failure()
-        run_failure_alert_sensor(context)
+        run_failure_alert_sensor(context, database=PostgresResource(url=migrated_db))
     [posted] = hook.received
     assert posted["alert"]["kind"] == "run_failure" and posted["alert"]["job"] == "reference_job"
     assert posted["alert"]["run_id"] == result.run_id and "reference_job" in posted["text"]
+    # Recorded for /metrics too, which reads it without access to Dagster's storage.
+    with psycopg.connect(migrated_db) as conn:
+        recorded = conn.execute("SELECT run_id, job_name FROM raw.run_failures").fetchall()
+        assert recorded == [(result.run_id, "reference_job")]
+        assert conn.execute("SELECT web.runs_failed_since(now() - interval '1 day')").fetchone()[0] == 1

@@ -3,19 +3,24 @@ on the test PostgreSQL, and compose and Helm agree on image, code location and v
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
+import requests
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg.conninfo import conninfo_to_dict
 
 from analytics_pipeline.db.embedded import SERVER_SETTINGS, configure_server
 from analytics_pipeline.db.urls import libpq_url
+from tests.web_helpers import web_server
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -147,3 +152,30 @@ def test_the_web_app_is_deployed_with_its_login_role_only():
     assert "CREATE ROLE analytics_web LOGIN NOINHERIT" in init
     postgres_env = load("docker-compose.yml")["services"]["postgres"]["environment"]
     assert "ANALYTICS_WEB_PASSWORD" in postgres_env
+
+
+def promtool(*args: str) -> str:
+    done = subprocess.run(["promtool", *args], cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_alert_rules_check_and_pass_their_unit_tests():
+    assert "SUCCESS: 7 rules found" in promtool("check", "rules", "alerts.yml")
+    assert "SUCCESS" in promtool("test", "rules", "alerts_test.yml")
+    assert "SUCCESS" in promtool("check", "config", "prometheus.yml")
+
+
+def metric_names(expressions) -> set[str]:
+    return {name for expr in expressions for name in re.findall(r"\b(?:analytics|collector)_[a-z0-9_]+", expr)}
+
+
+def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(migrated_db, tmp_path):
+    rules = [rule["expr"] for group in load("prometheus/alerts.yml")["groups"] for rule in group["rules"]]
+    dashboard = json.loads((DEPLOY / "grafana" / "analytics-pipeline.json").read_text())
+    panels = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = metric_names(rules) | metric_names(panels)
+    with web_server(tmp_path, migrated_db, parts=("ingest",)) as base:
+        families = text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text)
+        exported = {sample.name for family in families for sample in family.samples}
+    assert used and used <= exported, used - exported

@@ -4,3 +4,5 @@ freshness and ingest lag by these defaults (an operator may change the checks' c
 
 MART_FRESHNESS_SECONDS = 600
 INGEST_LAG_SECONDS = 120
+DEAD_LETTER_RATE_MAX = 0.05
+DEAD_LETTER_WINDOW_DAYS = 7

@@ -4,7 +4,8 @@
   with one event: each event answered accepted, duplicate or failed with a reason; the accepted
   ones are landed as one batch file before the answer.
 - `GET /api/health`: ingest lag and mart freshness (no credential: operators' probes).
-- `GET /metrics`: Prometheus text (no credential: the scraper's).
+- `GET /metrics`: Prometheus text (no credential: the scraper's): the collector's counters and
+  the pipeline's health gauges (web/pipeline_metrics.py).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from analytics_pipeline.web.auth import RateLimiter, WriteKey, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
+from analytics_pipeline.web.pipeline_metrics import PipelineGauges
 from analytics_pipeline.web.screening import Screened, candidate_ids, land, org_binding, screen
 from analytics_pipeline.web.status import StatusCache
 
 log = logging.getLogger("analytics_pipeline.collector")
 # navigator.sendBeacon posts a string as text/plain: the same JSON, another label.
 BODY_TYPES = ("application/json", "text/plain")
+OUTCOMES = ("accepted", "duplicates", "failed")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -70,6 +73,11 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     )
     events_total = Counter("collector_events", "Events answered, by outcome", ["outcome"], registry=registry)
     latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=registry)
+    # Series exist from the start, at 0: rates and the silent-collector alert need them.
+    requests_total.labels("200")
+    for outcome in OUTCOMES:
+        events_total.labels(outcome)
+    pipeline = PipelineGauges(registry)
     limiter = RateLimiter(config.write_key_rate)
     tokenizer = Tokenizer(config.pii_key)
 
@@ -115,7 +123,7 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             status, counts = 200, {}
             try:
                 screened, _ = await accept(request, parse_events)
-                for outcome in ("accepted", "duplicates", "failed"):
+                for outcome in OUTCOMES:
                     counts[outcome] = len(getattr(screened, outcome))
                     events_total.labels(outcome).inc(counts[outcome])
                 return json_response(screened.answer())
@@ -154,6 +162,11 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         )
 
     async def metrics(request: Request) -> Response:
+        try:
+            async with unavailable_as_503():
+                pipeline.update(await status.current())
+        except ApiError:
+            pipeline.update(None)  # the collector's own counters are still worth a scrape
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

@@ -11,13 +11,21 @@ from pathlib import Path
 import psycopg
 from starlette.concurrency import run_in_threadpool
 
-from analytics_pipeline.monitoring.figures import IngestLag, MartFreshness, ingest_lag, mart_freshness
+from analytics_pipeline.monitoring.figures import IngestLag, MartFreshness, dead_letter_rate, ingest_lag, mart_freshness
+from analytics_pipeline.monitoring.sla import DEAD_LETTER_WINDOW_DAYS
 
 
 @dataclass(frozen=True)
 class PipelineStatus:
     freshness: MartFreshness
     lag: IngestLag
+    landed_lines: int  # over the dead-letter window's received days
+    dead_lettered: int
+    runs_failed: int  # in the last day, as the run-failure sensor recorded them
+
+    @property
+    def dead_letter_ratio(self) -> float:
+        return self.dead_lettered / self.landed_lines if self.landed_lines else 0.0
 
 
 class StatusCache:
@@ -29,7 +37,9 @@ class StatusCache:
 
     def _compute(self) -> PipelineStatus:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            return PipelineStatus(mart_freshness(conn), ingest_lag(conn, self.landing))
+            lines, dead = dead_letter_rate(conn, DEAD_LETTER_WINDOW_DAYS)
+            (failed,) = conn.execute("SELECT web.runs_failed_since(now() - interval '1 day')").fetchone()
+            return PipelineStatus(mart_freshness(conn), ingest_lag(conn, self.landing), lines, dead, failed)
 
     async def current(self) -> PipelineStatus:
         async with self._lock:

@@ -4,6 +4,8 @@ import json
 
 import dagster as dg
 
+from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.defs.resources import PostgresResource
 from analytics_pipeline.monitoring.webhook import check_alert, deliver, run_failure_alert
 
 
@@ -46,10 +48,16 @@ def check_alert_sensor(context: dg.SensorEvaluationContext):
 
 
 @dg.run_failure_sensor(
-    default_status=dg.DefaultSensorStatus.RUNNING, description="Posts failed runs to the alert webhook."
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records failed runs in raw.run_failures (for /metrics) and posts them to the alert webhook.",
 )
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext):
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, database: PostgresResource):
     run = context.dagster_run
+    with database.connect() as conn:
+        conn.execute(
+            load_sql("monitoring/record_run_failure"),
+            {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get("dagster/partition")},
+        )
     deliver(
         run_failure_alert(
             job=run.job_name,

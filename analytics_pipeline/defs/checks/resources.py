@@ -2,11 +2,16 @@
 
 import dagster as dg
 
-from analytics_pipeline.monitoring.sla import INGEST_LAG_SECONDS, MART_FRESHNESS_SECONDS
+from analytics_pipeline.monitoring.sla import (
+    DEAD_LETTER_RATE_MAX,
+    DEAD_LETTER_WINDOW_DAYS,
+    INGEST_LAG_SECONDS,
+    MART_FRESHNESS_SECONDS,
+)
 
 
 class SlaResource(dg.ConfigurableResource):
     mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
     ingest_lag_seconds: int = INGEST_LAG_SECONDS
-    dead_letter_rate_max: float = 0.05
-    dead_letter_window_days: int = 7
+    dead_letter_rate_max: float = DEAD_LETTER_RATE_MAX
+    dead_letter_window_days: int = DEAD_LETTER_WINDOW_DAYS

@@ -29,6 +29,20 @@ BEGIN
 END
 $$;
 
+-- Landed lines and dead-lettered lines over the last `days` received days with data.
+CREATE OR REPLACE FUNCTION web.dead_letter_rate(days integer)
+RETURNS TABLE (lines bigint, dead_lettered bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT coalesce(sum(b.lines), 0)::bigint, coalesce(sum(b.dead_lettered), 0)::bigint
+    FROM raw.analytics_event_batches AS b
+    WHERE b.received_date > (SELECT max(l.received_date) FROM raw.analytics_event_batches AS l) - days
+$$;
+
+CREATE OR REPLACE FUNCTION web.runs_failed_since(since timestamptz) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT count(*) FROM raw.run_failures AS f WHERE f.failed_at >= since
+$$;
+
 CREATE OR REPLACE FUNCTION web.known_event_ids(ids uuid[]) RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT i.client_event_id FROM raw.analytics_event_ids AS i WHERE i.client_event_id = ANY(ids)

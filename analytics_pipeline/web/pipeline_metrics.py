@@ -1,0 +1,44 @@
+"""The platform's own health as Prometheus gauges, set from the pipeline status at each scrape
+(deploy/prometheus/alerts.yml alerts on them; deploy/grafana/ charts them)."""
+
+from __future__ import annotations
+
+import math
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from analytics_pipeline.web.status import PipelineStatus
+
+GAUGES = {
+    "analytics_database_up": "1 when the analytics database answered the last scrape, else 0",
+    "analytics_ingest_lag_seconds": "Age of the oldest landed batch file not yet ingested; 0 when none waits",
+    "analytics_pending_files": "Landed batch files not yet ingested",
+    "analytics_marts_age_seconds": "Seconds since data_fresh_as_of, the newest receivedAt the marts reflect",
+    "analytics_marts_behind": "1 when events newer than the marts reflect have been ingested, else 0",
+    "analytics_dead_letter_ratio": "Share of landed lines dead-lettered over the last received days",
+    "analytics_runs_failed_24h": "Dagster runs that failed in the last 24 hours",
+}
+
+
+class PipelineGauges:
+    def __init__(self, registry: CollectorRegistry):
+        self.gauges = {name: Gauge(name, text, registry=registry) for name, text in GAUGES.items()}
+
+    def update(self, status: PipelineStatus | None) -> None:
+        """Set every gauge from `status`; None (the database did not answer) leaves the
+        pipeline's gauges unknown (NaN) rather than showing old values."""
+        if status is None:
+            values = dict.fromkeys(GAUGES, math.nan) | {"analytics_database_up": 0}
+        else:
+            fresh, lag = status.freshness, status.lag
+            values = {
+                "analytics_database_up": 1,
+                "analytics_ingest_lag_seconds": lag.lag_seconds,
+                "analytics_pending_files": lag.pending_files,
+                "analytics_marts_age_seconds": math.nan if fresh.age_seconds is None else fresh.age_seconds,
+                "analytics_marts_behind": int(fresh.behind),
+                "analytics_dead_letter_ratio": status.dead_letter_ratio,
+                "analytics_runs_failed_24h": status.runs_failed,
+            }
+        for name, value in values.items():
+            self.gauges[name].set(value)
