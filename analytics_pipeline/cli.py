@@ -339,6 +339,16 @@ def _cmd_forget(args) -> int:
     return 0
 
 
+def _cmd_retention(args) -> int:
+    from analytics_pipeline.environment import bootstrap
+
+    bootstrap(args.landing)
+    with _executor(args) as execute:
+        execute("retention_job")
+    print("retention applied: see the retention_job run's log for what went")
+    return 0
+
+
 def _cmd_docs(args) -> int:
     from analytics_pipeline.environment import bootstrap
 
@@ -501,6 +511,13 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--no-rebuild", action="store_true", help="leave the rebuild to the next run or the daemon")
     forget.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     forget.set_defaults(func=_cmd_forget)
+
+    retention = sub.add_parser(
+        "retention", help="apply the retention windows now (ANALYTICS_*_RETENTION_DAYS), as the daily schedule does"
+    )
+    retention.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    retention.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
+    retention.set_defaults(func=_cmd_retention)
 
     docs = sub.add_parser("docs", help="dbt docs generate: the models' documentation site, with the catalog")
     docs.add_argument("--out", type=Path, default=Path("dbt-docs"))

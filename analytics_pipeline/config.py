@@ -70,6 +70,26 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long each kind of data is kept, in days (the retention schedule applies them)."""
+
+    raw_days: int = 400  # raw events and survey free text, and the landed files of those days
+    event_id_days: int = 400  # the event-id ledger: how far back a repeated clientEventId is a duplicate
+    dead_letter_days: int = 90
+    quarantine_days: int = 30  # quarantined (unreadable) landing files
+    run_history_days: int = 90  # Dagster's runs and their event logs
+
+
+RETENTION_VARIABLES = {
+    "raw_days": "ANALYTICS_RAW_RETENTION_DAYS",
+    "event_id_days": "ANALYTICS_EVENT_ID_RETENTION_DAYS",
+    "dead_letter_days": "ANALYTICS_DEAD_LETTER_RETENTION_DAYS",
+    "quarantine_days": "ANALYTICS_QUARANTINE_RETENTION_DAYS",
+    "run_history_days": "ANALYTICS_RUN_HISTORY_RETENTION_DAYS",
+}
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     production: bool
@@ -81,6 +101,7 @@ class Config:
     alert_webhook_url: str | None
     landing_sensor_seconds: int
     web: WebSettings = field(default_factory=WebSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def state_dir(self) -> Path:
         """Where the project keeps local state: the embedded PostgreSQL, DAGSTER_HOME, the demo key."""
@@ -160,5 +181,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
             document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5"),
+        ),
+        retention=RetentionSettings(
+            **{
+                name: _number(env, variable, str(getattr(RetentionSettings, name)), int)
+                for name, variable in RETENTION_VARIABLES.items()
+            }
         ),
     )

@@ -54,6 +54,7 @@ def test_asset_graph_snapshot(defs):
         "int_session_spans",
         "int_session_days",
         "int_video_learner_segments",
+        "int_survey_ratings",
         "learners_at_risk",
         "video_engagement",
         "quiz_item_difficulty",
@@ -89,13 +90,14 @@ def test_definitions_load_without_any_configuration(defs):
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "37"
+    assert done.stdout.strip() == "38"
 
 
 def test_every_check_and_automation_declared_in_a_domain_module_is_loaded(defs):
     """The domains are collected, not listed: what a module under defs/ declares is in the location."""
     from analytics_pipeline.defs.automation import alert_sensors, schedules, sensors
     from analytics_pipeline.defs.checks import asset_checks
+    from analytics_pipeline.defs.lifecycle import retention
 
     loaded_checks = defs.resolve_asset_graph().asset_check_keys
     for check in asset_checks.all_checks:
@@ -108,6 +110,12 @@ def test_every_check_and_automation_declared_in_a_domain_module_is_loaded(defs):
         if isinstance(s, dg.SensorDefinition)
     }
     assert declared_sensors == {s.name for s in repository.sensor_defs}
-    declared_schedules = {s.name for s in vars(schedules).values() if isinstance(s, dg.ScheduleDefinition)}
+    declared_schedules = {
+        s.name
+        for module in (schedules, retention)
+        for s in vars(module).values()
+        if isinstance(s, dg.ScheduleDefinition)
+    }
     assert declared_schedules == {s.name for s in repository.schedule_defs}
+    assert "retention_schedule" in declared_schedules and repository.has_job("retention_job")
     assert set(defs.resources) == {"database", "landing", "pii", "dbt", "sla"}

@@ -18,3 +18,26 @@ BEGIN
     EXECUTE format('ANALYZE raw.%I', 'analytics_events_' || to_char(day, 'YYYYMMDD'));
 END;
 $$;
+
+-- Retention: a day's partition goes whole (detached, then dropped), never row by row.
+CREATE OR REPLACE FUNCTION raw.drop_analytics_events_partition(day date) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    name text := 'analytics_events_' || to_char(day, 'YYYYMMDD');
+BEGIN
+    IF to_regclass(format('raw.%I', name)) IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE raw.analytics_events DETACH PARTITION raw.%I', name);
+        EXECUTE format('DROP TABLE raw.%I', name);
+    END IF;
+END;
+$$;
+
+-- The received dates that have a partition, oldest first.
+CREATE OR REPLACE FUNCTION raw.analytics_events_partition_days() RETURNS SETOF date
+LANGUAGE sql STABLE AS $$
+    SELECT to_date(right(c.relname, 8), 'YYYYMMDD')
+    FROM pg_inherits AS i
+    JOIN pg_class AS c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'raw.analytics_events'::regclass
+    ORDER BY 1
+$$;

@@ -7,16 +7,17 @@ with fresh as (
 ),
 
 active as (
+    -- From the learners' active days, which outlive the raw events' retention.
     select
-        e.org_id,
-        count(distinct e.user_token) filter (
-            where e.occurred_at > f.as_of - interval '7 days'
+        d.org_id,
+        count(distinct d.user_token) filter (
+            where d.activity_date > (f.as_of at time zone 'UTC')::date - 7
         ) as active_learners_7d,
-        count(distinct e.user_token) as active_learners_30d
-    from {{ ref('stg_analytics_events') }} as e
+        count(distinct d.user_token) as active_learners_30d
+    from {{ ref('int_learner_active_days') }} as d
     cross join fresh as f
-    where e.org_id is not null and e.occurred_at > f.as_of - interval '30 days'
-    group by e.org_id
+    where d.activity_date > (f.as_of at time zone 'UTC')::date - 30
+    group by d.org_id
 ),
 
 completion as (

@@ -2,14 +2,13 @@
 select
     org_id,
     course_id,
-    count(*) as responses,
-    round(avg((properties ->> 'rating')::numeric), 4) as avg_rating,
-    count(*) filter (where (properties ->> 'rating')::int = 1) as rating_1,
-    count(*) filter (where (properties ->> 'rating')::int = 2) as rating_2,
-    count(*) filter (where (properties ->> 'rating')::int = 3) as rating_3,
-    count(*) filter (where (properties ->> 'rating')::int = 4) as rating_4,
-    count(*) filter (where (properties ->> 'rating')::int = 5) as rating_5,
-    max(received_at) as latest_response_at
-from {{ ref('stg_analytics_events') }}
-where event_type = 'survey_submitted' and org_id is not null
+    sum(responses)::bigint as responses,
+    round(sum(rating_sum)::numeric / sum(responses), 4) as avg_rating,
+    sum(rating_1)::bigint as rating_1,
+    sum(rating_2)::bigint as rating_2,
+    sum(rating_3)::bigint as rating_3,
+    sum(rating_4)::bigint as rating_4,
+    sum(rating_5)::bigint as rating_5,
+    max(latest_response_at) as latest_response_at
+from {{ ref('int_survey_ratings') }}
 group by org_id, course_id
