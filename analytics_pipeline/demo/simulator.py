@@ -58,13 +58,17 @@ class LiveLanding:
             raise ValueError(f"{reference}: no enrollment in a course with lessons to simulate")
         self.rng = random.Random(seed)
 
-    def write_batch(self, count: int) -> Path:
-        now = datetime.now(UTC)
-        lines = []
+    def events(self, count: int, now: datetime) -> list[dict]:
+        """`count` events of enrolled learners happening about `now`."""
+        events = []
         for _ in range(count):
             enrollment = self.rng.choice(self.enrollments)
-            lessons = self.lessons_by_course[enrollment["course_id"]]
-            lines.append(json.dumps(_event(self.rng, enrollment, lessons, now)))
+            events.append(_event(self.rng, enrollment, self.lessons_by_course[enrollment["course_id"]], now))
+        return events
+
+    def write_batch(self, count: int) -> Path:
+        now = datetime.now(UTC)
+        lines = [json.dumps(event) for event in self.events(count, now)]
         path = self.landing / "events" / f"received_date={now.date()}" / f"{uuid.uuid4()}.ndjson"
         write_batch_lines(path, lines, compress=False)
         return path

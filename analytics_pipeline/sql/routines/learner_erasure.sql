@@ -22,6 +22,30 @@ BEGIN
     -- view defines the day): those rows go, and every received date with events on those
     -- days is marked changed, so the rebuild recomputes each day whole, or leaves it out if
     -- nothing else happened on it.
+    -- Partial figures kept per org and received date (such as int_survey_ratings) go for the
+    -- received dates of the learner's events, which the rebuild recomputes whole.
+    DROP TABLE IF EXISTS pg_temp.erased_received;
+    CREATE TEMPORARY TABLE erased_received ON COMMIT DROP AS
+    SELECT DISTINCT e.org_id, e.received_date FROM raw.analytics_events AS e
+    WHERE e.user_token = learner_token AND e.org_id IS NOT NULL AND (org IS NULL OR e.org_id = org);
+    FOR target IN
+        SELECT c.table_schema, c.table_name FROM information_schema.columns AS c
+        JOIN information_schema.tables AS t USING (table_schema, table_name)
+        WHERE c.column_name = 'received_date' AND t.table_type = 'BASE TABLE'
+            AND c.table_schema IN ('intermediate', 'marts')
+            AND NOT EXISTS (
+                SELECT 1 FROM information_schema.columns AS u
+                WHERE u.table_schema = c.table_schema AND u.table_name = c.table_name
+                    AND u.column_name = 'user_token'
+            )
+    LOOP
+        EXECUTE format(
+            'DELETE FROM %I.%I AS m USING pg_temp.erased_received AS d'
+            ' WHERE m.org_id = d.org_id AND m.received_date = d.received_date',
+            target.table_schema, target.table_name
+        );
+    END LOOP;
+
     IF to_regclass('staging.stg_analytics_events') IS NOT NULL THEN
         DROP TABLE IF EXISTS pg_temp.erased_days;
         CREATE TEMPORARY TABLE erased_days ON COMMIT DROP AS
