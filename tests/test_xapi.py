@@ -464,3 +464,47 @@ def test_an_unmapped_verb_is_replayed_once_the_mapping_covers_it(lrs, monkeypatc
         batch = conn.execute("SELECT lines, accepted, dead_lettered FROM raw.analytics_event_batches").fetchone()
         assert batch == (1, 1, 0)
     assert [row[:2] for row in stored_events(lrs)] == [(body["id"], "page_viewed")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        [1],
+        "statement",
+        None,
+        {"actor": [], "verb": {"id": "x:y"}, "object": {"id": "x:y"}},
+        {"id": 5},
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": 5}, "object": {"id": "x:y"}},
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "x:y"}, "object": {"objectType": "Nope"}},
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "x:y"}, "object": {"id": "x:y"}, "result": {"score": "9"}},
+        {
+            "actor": {"mbox": "mailto:a@b.c"},
+            "verb": {"id": "x:y"},
+            "object": {"id": "x:y"},
+            "context": {"contextActivities": {"parent": "x"}, "extensions": {"not an iri": 1}},
+        },
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "x:y"}, "object": {"id": "x:y"}, "timestamp": 12345},
+        {"actor": {"objectType": "Group"}, "verb": {"id": "x:y"}, "object": {"id": "x:y"}},
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "x:y"}, "object": {"id": "x:" + "y" * 5000}},
+        {
+            "actor": {"account": {"homePage": "h:p", "name": ""}},
+            "verb": {"id": ADL + "launched"},
+            "object": {"id": COURSE},
+        },
+        video(VIDEO_VERBS + "played", {"seconds": 3}),
+        video(VIDEO_VERBS + "played", "PT"),
+        {"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "x:y"}, "object": {"id": "x:\u0000y"}},
+    ],
+)
+def test_nothing_a_client_posts_gets_a_500(lrs, body):
+    answer = requests.post(
+        lrs["base"] + "/xAPI/statements",
+        data=json.dumps(body),
+        headers={**basic(lrs["keys"]["any"]), "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
+        assert answer.json()["error"]
+    ingest_today(lrs)  # what was stored is ingested or dead-lettered, never a crash
