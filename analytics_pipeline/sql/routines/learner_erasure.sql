@@ -18,21 +18,32 @@ BEGIN
     INSERT INTO raw.erased_learners (user_token, org_id) VALUES (learner_token, coalesce(org, ''))
     ON CONFLICT DO NOTHING;
 
-    -- Figures per org and activity day that the learner's events counted in (the staging
-    -- view defines the day): those rows go, and every received date with events on those
-    -- days is marked changed, so the rebuild recomputes each day whole, or leaves it out if
-    -- nothing else happened on it.
-    -- Partial figures kept per org and received date (such as int_survey_ratings) go for the
-    -- received dates of the learner's events, which the rebuild recomputes whole.
-    DROP TABLE IF EXISTS pg_temp.erased_received;
-    CREATE TEMPORARY TABLE erased_received ON COMMIT DROP AS
-    SELECT DISTINCT e.org_id, e.received_date FROM raw.analytics_events AS e
+    -- Figures kept per org and day with no learner in them: partials per received date (such
+    -- as int_survey_ratings), and figures per activity day (org_engagement_daily; the staging
+    -- view defines the day). Their rows for the learner's days go. Every received date with
+    -- events on those activity days is marked changed (the learner's own received dates are,
+    -- below), so the rebuild recomputes each day whole, or leaves it out if nothing else
+    -- happened on it.
+    DROP TABLE IF EXISTS pg_temp.erased_received_date, pg_temp.erased_activity_date;
+    CREATE TEMPORARY TABLE erased_received_date ON COMMIT DROP AS
+    SELECT DISTINCT e.org_id, e.received_date AS day FROM raw.analytics_events AS e
     WHERE e.user_token = learner_token AND e.org_id IS NOT NULL AND (org IS NULL OR e.org_id = org);
+    IF to_regclass('staging.stg_analytics_events') IS NOT NULL THEN
+        CREATE TEMPORARY TABLE erased_activity_date ON COMMIT DROP AS
+        SELECT DISTINCT s.org_id, s.activity_date AS day FROM staging.stg_analytics_events AS s
+        WHERE s.user_token = learner_token AND s.org_id IS NOT NULL AND (org IS NULL OR s.org_id = org);
+        UPDATE raw.analytics_event_batches AS b SET ingested_at = now()
+        WHERE b.received_date IN (
+            SELECT s.received_date FROM staging.stg_analytics_events AS s
+            INNER JOIN pg_temp.erased_activity_date AS d ON d.org_id = s.org_id AND d.day = s.activity_date
+        );
+    END IF;
     FOR target IN
-        SELECT c.table_schema, c.table_name FROM information_schema.columns AS c
+        SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns AS c
         JOIN information_schema.tables AS t USING (table_schema, table_name)
-        WHERE c.column_name = 'received_date' AND t.table_type = 'BASE TABLE'
+        WHERE c.column_name IN ('received_date', 'activity_date') AND t.table_type = 'BASE TABLE'
             AND c.table_schema IN ('intermediate', 'marts')
+            AND to_regclass('pg_temp.erased_' || c.column_name) IS NOT NULL
             AND NOT EXISTS (
                 SELECT 1 FROM information_schema.columns AS u
                 WHERE u.table_schema = c.table_schema AND u.table_name = c.table_name
@@ -40,40 +51,10 @@ BEGIN
             )
     LOOP
         EXECUTE format(
-            'DELETE FROM %I.%I AS m USING pg_temp.erased_received AS d'
-            ' WHERE m.org_id = d.org_id AND m.received_date = d.received_date',
-            target.table_schema, target.table_name
+            'DELETE FROM %I.%I AS m USING pg_temp.%I AS d WHERE m.org_id = d.org_id AND m.%I = d.day',
+            target.table_schema, target.table_name, 'erased_' || target.column_name, target.column_name
         );
     END LOOP;
-
-    IF to_regclass('staging.stg_analytics_events') IS NOT NULL THEN
-        DROP TABLE IF EXISTS pg_temp.erased_days;
-        CREATE TEMPORARY TABLE erased_days ON COMMIT DROP AS
-        SELECT DISTINCT s.org_id, s.activity_date FROM staging.stg_analytics_events AS s
-        WHERE s.user_token = learner_token AND s.org_id IS NOT NULL AND (org IS NULL OR s.org_id = org);
-        UPDATE raw.analytics_event_batches AS b SET ingested_at = now()
-        WHERE b.received_date IN (
-            SELECT s.received_date FROM staging.stg_analytics_events AS s
-            INNER JOIN pg_temp.erased_days AS d ON d.org_id = s.org_id AND d.activity_date = s.activity_date
-        );
-        FOR target IN
-            SELECT c.table_schema, c.table_name FROM information_schema.columns AS c
-            JOIN information_schema.tables AS t USING (table_schema, table_name)
-            WHERE c.column_name = 'activity_date' AND t.table_type = 'BASE TABLE'
-                AND c.table_schema IN ('intermediate', 'marts')
-                AND NOT EXISTS (
-                    SELECT 1 FROM information_schema.columns AS u
-                    WHERE u.table_schema = c.table_schema AND u.table_name = c.table_name
-                        AND u.column_name = 'user_token'
-                )
-        LOOP
-            EXECUTE format(
-                'DELETE FROM %I.%I AS m USING pg_temp.erased_days AS d'
-                ' WHERE m.org_id = d.org_id AND m.activity_date = d.activity_date',
-                target.table_schema, target.table_name
-            );
-        END LOOP;
-    END IF;
 
     WITH gone AS (
         DELETE FROM raw.analytics_events AS e
