@@ -64,6 +64,9 @@ def _executor(args):
     log_path = load_config().state_dir() / "logs" / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance, log_path.open("a") as log:
+        # One pooled connection to Dagster's storage instead of a new one per event (the
+        # storage's default): a run records hundreds of events.
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
         yield Executor(defs, instance, None if args.verbose else log)
     if not args.verbose:
         print(f"dbt and Dagster logs: {log_path} (or run with --verbose)")

@@ -28,8 +28,26 @@ run_coordinator:
   config:
     dequeue_interval_seconds: 1
     dequeue_use_threads: true
+concurrency:
+  runs:
     # Two cores: more runs at once only make each of them slower.
     max_concurrent_runs: 4
+  # dbt builds share one pool: concurrent builds of the same models collide on dbt's
+  # temporary relations. A run waits for the pool in the queue, not while holding a run slot.
+  pools:
+    default_limit: 1
+    granularity: run
+# The local launcher cannot tell that a run worker died: such a run fails once it exceeds the
+# start timeout or the maximum run time, and frees its slot, instead of holding it forever.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: {start_timeout_seconds}
+  max_runtime_seconds: {max_runtime_seconds}
+  poll_interval_seconds: 10
+# A run that failed on a passing fault (the database restarting) is run again.
+run_retries:
+  enabled: true
+  max_retries: 2
 sensors:
   use_threads: true
   num_workers: 4
@@ -48,8 +66,11 @@ def ensure_dagster_home(config: Config) -> Path:
     home = config.state_dir() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    if not path.exists() or path.read_text() != DAGSTER_YAML:
-        path.write_text(DAGSTER_YAML)
+    text = DAGSTER_YAML.format(
+        start_timeout_seconds=config.run_start_timeout_seconds, max_runtime_seconds=config.run_max_runtime_seconds
+    )
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
     return home
 
 

@@ -178,6 +178,8 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
             "COPY into ledger + events partition, parsed",
             keyed_rate,
             True,
+            ">= 0.8x",
+            ingest_rate >= 0.8 * keyed_rate,
         ),
         Figure(
             "COPY into ledger + events partition, rows/s",

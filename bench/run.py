@@ -1,8 +1,8 @@
 """Throughput benchmarks, each figure beside its baseline measured in the same run on the same
-embedded PostgreSQL: ingest, incremental cost, the marts at 10 M events, the admin API on
-those marts, export.
+embedded PostgreSQL: ingest, the whole loop, incremental cost, the marts at 10 M events, the
+admin API on those marts, export.
 
-    .venv/bin/python -m bench.run [--only ingest,incremental,marts,admin_api,export] [--events N] ...
+    .venv/bin/python -m bench.run [--only ingest,loop,incremental,marts,admin_api,export] [--events N] ...
 
 Prints a table and writes bench/results/latest.json. Exit status 1 when a target is missed.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import admin_api, export, incremental, ingest, marts
+from bench import admin_api, export, incremental, ingest, loop, marts
 from bench.common import bench_environment, report, work_dir
 
-PARTS = ("ingest", "incremental", "marts", "admin_api", "export")
+PARTS = ("ingest", "loop", "incremental", "marts", "admin_api", "export")
 
 
 def main() -> int:
@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument(
         "--to-sql-rows", type=int, default=20_000, help="ingest: rows for the to_sql baseline (it runs at ~2 k rows/s)"
     )
+    # The corpus of `generate --orgs 20 --learners 20000 --days 3 --seed 3`.
+    parser.add_argument("--loop-learners", type=int, default=20_000, help="loop: learners (20 orgs, 3 days)")
     parser.add_argument("--day-events", type=int, default=100_000, help="incremental, marts: events in a day")
     parser.add_argument("--history-events", type=int, default=10_000_000, help="marts: events of history")
     parser.add_argument("--queries", type=int, default=200, help="marts: dashboard queries per mart")
@@ -47,6 +49,8 @@ def main() -> int:
         print(f"running {part} …", flush=True)
         if part == "ingest":
             found = ingest.measure(env, work, args.events, args.to_sql_rows)
+        elif part == "loop":
+            found = loop.measure(env, work, orgs=20, learners=args.loop_learners, days=3, seed=3)
         elif part == "incremental":
             found = incremental.measure(env, work, args.day_events)
         elif part == "marts":

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import psutil
 import psycopg
 import pytest
 
@@ -21,6 +26,7 @@ from tests.db_helpers import table_digests
 from tests.landing_helpers import event, write_batch, write_reference
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def batches_ingested(url: str) -> int:
@@ -44,7 +50,7 @@ def clean_run(corpus, new_database, tmp_path_factory):
     with pipeline_environment(url, new_database(), tmp_path_factory.mktemp("home")):
         done = run_cli("run", "--landing", str(corpus))
     assert done.returncode == 0, done.stderr[-2000:]
-    return table_digests(url)
+    return url
 
 
 def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new_database, tmp_path):
@@ -69,7 +75,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new
             )
         done = run_cli("run", "--landing", str(corpus))
         assert done.returncode == 0, done.stderr[-2000:]
-    assert table_digests(url) == clean_run
+    assert table_digests(url) == table_digests(clean_run)
 
 
 def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
@@ -233,3 +239,92 @@ def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_complete
             " WHERE e.received_date = b.received_date AND e.batch_id = b.batch_id)) FROM raw.analytics_event_batches b"
         ).fetchone()
     assert (batches, unbalanced) == (files, 0)
+
+
+# Tables whose rows record which landed copy of an event was kept.
+LANDING_ORDER = {"raw.analytics_events", "raw.analytics_event_ids", "raw.analytics_event_batches"}
+
+
+def event_ledger(url: str) -> tuple:
+    """The stored event ids, and the ledger's totals of lines, accepted, duplicates, dead letters."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT (SELECT md5(string_agg(client_event_id::text, ',' ORDER BY client_event_id))"
+            " FROM raw.analytics_events), sum(lines), sum(accepted), sum(duplicates), sum(dead_lettered)"
+            " FROM raw.analytics_event_batches"
+        ).fetchone()
+
+
+def in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    from analytics_pipeline.defs.automation.rules import IN_FLIGHT
+
+    return instance.get_runs(dg.RunsFilter(statuses=IN_FLIGHT))
+
+
+def caught_up(instance: dg.DagsterInstance, landing) -> bool:
+    from analytics_pipeline.db.connection import connect
+    from analytics_pipeline.defs.automation.rules import marts_behind, partitions_to_roll_up, pending_by_partition
+
+    with connect(os.environ["ANALYTICS_DATABASE_URL"]) as conn:
+        pending, _ = pending_by_partition(conn, landing)
+    return not (pending or partitions_to_roll_up(instance) or in_flight(instance)) and marts_behind(instance) is None
+
+
+def runs_once_ingesting(instance: dg.DagsterInstance, timeout: float) -> list[dg.DagsterRun]:
+    """The runs under way as soon as an ingest run is among them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        if any(run.job_name == "ingest_partition_job" for run in runs):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError("no ingest run was seen running")
+
+
+def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_database, tmp_path):
+    """Under the real daemon: SIGKILL of the daemon's whole process group while runs are under
+    way takes its code server and their run workers along, and leaves those runs STARTED with
+    nobody running them (the local launcher cannot see that). Started again, the daemon's run
+    monitoring fails them once they pass the maximum run time, the retries run them again, the
+    sensors go on, and the tables equal a clean run's."""
+    from analytics_pipeline.environment import bootstrap
+
+    url = new_database()
+    with pipeline_environment(url, new_database(), tmp_path / "home"):
+        os.environ.update(
+            ANALYTICS_LANDING_SENSOR_SECONDS="5",
+            ANALYTICS_RUN_START_TIMEOUT_SECONDS="30",
+            ANALYTICS_RUN_MAX_RUNTIME_SECONDS="40",
+        )
+        bootstrap(corpus)
+        command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(ROOT / "workspace.yaml")]
+        log = (tmp_path / "daemon.log").open("ab")
+        daemons = [subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)]
+        try:
+            with dg.DagsterInstance.get() as instance:
+                orphaned = runs_once_ingesting(instance, timeout=180)
+                os.killpg(daemons[0].pid, signal.SIGKILL)
+                daemons[0].wait()
+                daemons.append(subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True))
+                deadline = time.monotonic() + 420
+                while not caught_up(instance, corpus) and time.monotonic() < deadline:
+                    time.sleep(2)
+                assert caught_up(instance, corpus), (tmp_path / "daemon.log").read_text()[-3000:]
+                ended = [instance.get_run_by_id(run.run_id) for run in orphaned]
+                retries = [
+                    instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id})) for run in orphaned
+                ]
+        finally:
+            for daemon in daemons:  # each in a group of its own, with its code server and runs
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+    assert all(run.status == dg.DagsterRunStatus.FAILURE for run in ended), [run.status for run in ended]
+    assert all([run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS] for runs in retries), retries
+    # Which copy of an event that landed on two days is kept depends on the order the daemon
+    # ingests the partitions in; the events kept, the counts and everything built on them do not.
+    expected, actual = table_digests(clean_run), table_digests(url)
+    assert {t: d for t, d in actual.items() if t not in LANDING_ORDER} == {
+        t: d for t, d in expected.items() if t not in LANDING_ORDER
+    }
+    assert event_ledger(url) == event_ledger(clean_run)

@@ -21,13 +21,13 @@ def check_alert_sensor(context: dg.SensorEvaluationContext):
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     sent = 0
     for key, record in latest.items():
-        if record.event is None or record.event.dagster_event is None:
-            continue  # planned or still running
+        evaluation = record.event and record.event.dagster_event and record.event.dagster_event.event_specific_data
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue  # planned (its run is under way): no result yet
         name = key.to_user_string()
         last_id, was_failing = state.get(name, [0, False])
         if record.id <= last_id:
             continue
-        evaluation = record.event.dagster_event.event_specific_data
         if evaluation.passed == (not was_failing):  # no change: nothing to tell anyone
             state[name] = [record.id, was_failing]
             continue

@@ -32,14 +32,12 @@ IN_FLIGHT = [
 
 def pending_by_partition(conn: psycopg.Connection, landing: Path) -> tuple[dict[str, list[str]], list[str]]:
     """({partition: its landed batch ids not yet ingested}, folders outside the partition range)."""
-    pending: dict[str, list[str]] = defaultdict(list)
-    outside = set()
+    by_key: dict[str, list[str]] = defaultdict(list)
     for batch in pending_batches(conn, landing):
-        if daily_partitions.has_partition_key(batch.partition_key):
-            pending[batch.partition_key].append(batch.batch_id)
-        else:
-            outside.add(batch.partition_key)
-    return dict(pending), sorted(outside)
+        by_key[batch.partition_key].append(batch.batch_id)
+    # Asked once per folder, not per file: each answer walks the partitions' cron schedule.
+    outside = sorted(key for key in by_key if not daily_partitions.has_partition_key(key))
+    return {key: ids for key, ids in by_key.items() if key not in outside}, outside
 
 
 def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
@@ -87,7 +85,10 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
 
 def marts_behind(instance: dg.DagsterInstance) -> int | None:
     """The newest upstream materialization (storage id) that the last complete marts run does
-    not reflect, or None when the marts are current."""
+    not reflect, or None when the marts are current. Before the first rollup there is nothing
+    to publish: the marts read the incremental models, whose tables the rollup creates."""
+    if any(_latest(instance, key) < 0 for key in ROLLUP_KEYS):
+        return None
     newest = max(_latest(instance, key) for key in MARTS_INPUT_KEYS)
     return newest if newest > _latest(instance, PUBLISHED_KEY) else None
 

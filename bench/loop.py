@@ -1,0 +1,114 @@
+"""The whole loop: `analytics-pipeline run` on a multi-day corpus (ingest, roll up, rebuild
+the marts, through Dagster) beside, on the same corpus in the same run, (a) ingestion alone
+and (b) a keyed COPY of the same events into the event-id ledger and the events partition.
+
+The run is the command a user types, in a process of its own, on fresh databases; the time
+each job and step took comes from the Dagster instance it recorded them in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.config import load_config
+from analytics_pipeline.db.embedded import ensure_database
+from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url, with_database
+from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.ingestion.landing import list_batch_files
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.reference import load_reference
+from bench.common import Figure, new_database
+from bench.ingest import keyed_copy, plain_rows
+
+CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
+RUN_GOAL, KEYED_GOAL = 1.5, 0.25
+
+
+def ingest_alone(env, landing: Path) -> float:
+    """Seconds to ingest every partition of `landing` (reference snapshots loaded first, not timed)."""
+    tokenizer = Tokenizer(load_config().pii_key())
+    partitions = sorted({batch.partition_key for batch in list_batch_files(landing)})
+    with psycopg.connect(new_database(env, "bench_loop_ingest"), autocommit=True) as conn:
+        load_reference(conn, landing, tokenizer)
+        start = time.perf_counter()
+        for key in partitions:
+            ingest_partition(conn, landing, key, tokenizer)
+        return time.perf_counter() - start
+
+
+def whole_run(env, landing: Path) -> tuple[float, str]:
+    """Seconds of `analytics-pipeline run` on fresh analytics and Dagster databases, and the
+    Dagster database's URL."""
+    url = new_database(env, "bench_loop_run")
+    ensure_database(env.database_url, "bench_loop_dagster")
+    dagster_url = with_database(env.database_url, "bench_loop_dagster")
+    child = {**os.environ, "ANALYTICS_DATABASE_URL": url, "DAGSTER_POSTGRES_URL": dagster_url}
+    start = time.perf_counter()
+    subprocess.run([CLI, "run", "--landing", str(landing)], env=child, check=True, capture_output=True)
+    return time.perf_counter() - start, dagster_url
+
+
+def phases(dagster_url: str) -> dict[str, float]:
+    """Seconds per job and per step (summed over runs), from the instance the run recorded."""
+    import dagster as dg
+
+    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(dagster_url)
+    spent: dict[str, float] = defaultdict(float)
+    with dg.DagsterInstance.get() as instance:
+        for record in instance.get_run_records():
+            spent[f"run {record.dagster_run.job_name}"] += record.end_time - record.start_time
+            for step in instance.get_run_step_stats(record.dagster_run.run_id):
+                spent[f"  step {step.step_key}"] += step.end_time - step.start_time
+    return {name: round(seconds, 2) for name, seconds in sorted(spent.items()) if seconds >= 0.05}
+
+
+def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:
+    landing = work / "loop-landing"
+    generated = generate(landing, orgs=orgs, learners=learners, days=days, seed=seed)
+    ingest_seconds = ingest_alone(env, landing)
+    keyed_seconds, keyed_rows = keyed_copy(new_database(env, "bench_loop_keyed_copy"), plain_rows(landing))
+    run_seconds, dagster_url = whole_run(env, landing)
+    corpus = f"{generated.lines / 1000:,.0f} k lines, {days} days"
+    run_rate, keyed_rate = generated.lines / run_seconds, keyed_rows / keyed_seconds
+    figures = [
+        Figure(
+            f"whole `run`, s ({corpus})",
+            run_seconds,
+            "s",
+            "ingest alone, same corpus",
+            ingest_seconds,
+            False,
+            f"<= {RUN_GOAL}x the baseline",
+            run_seconds <= RUN_GOAL * ingest_seconds,
+        ),
+        Figure(
+            f"whole `run`, events/s ({corpus})",
+            run_rate,
+            "/s",
+            "COPY into ledger + events partition, parsed",
+            keyed_rate,
+            True,
+            f">= {KEYED_GOAL}x",
+            run_rate >= KEYED_GOAL * keyed_rate,
+        ),
+    ]
+    spent = phases(dagster_url)
+    print("\n".join(f"  {name:<70}{seconds:>8.2f} s" for name, seconds in spent.items()), flush=True)
+    notes = {
+        "loop": {
+            "corpus": {"orgs": orgs, "learners": learners, "days": days, "seed": seed, "lines": generated.lines},
+            "run_seconds": run_seconds,
+            "ingest_seconds": ingest_seconds,
+            "keyed_copy_rows": keyed_rows,
+            "keyed_copy_seconds": keyed_seconds,
+            "phases_seconds": spent,
+        }
+    }
+    return figures, notes
