@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import psutil
 import psycopg
 import pytest
 
