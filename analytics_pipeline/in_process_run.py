@@ -1,10 +1,11 @@
 """`analytics-pipeline run`: the graph executed in-process through Dagster, following the
 automation rules (defs/automation/rules.py) the daemon follows: reload what changed, ingest
-what landed, roll up every partition behind its ingestion, rebuild the marts if behind.
+and roll up what landed, roll up every partition still behind its ingestion, rebuild the
+marts if behind.
 
 Jobs execute in-process against the Dagster instance (DAGSTER_HOME), so every run,
-materialization and dbt-test check is recorded where the Dagster UI shows it. The rollup of
-consecutive days is one run (and one dbt invocation) over their range.
+materialization and dbt-test check is recorded where the Dagster UI shows it. Consecutive
+days are one run (and one dbt invocation) over their range.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import TextIO
 
 import dagster as dg
 from psycopg.rows import dict_row
-from tqdm import tqdm
 
 from analytics_pipeline.db.connection import connect
 from analytics_pipeline.db.sqlfiles import load_sql
@@ -87,13 +87,16 @@ class Executor:
                 raise_on_error=True,
             )
 
-    def roll_up(self, partitions: set[str], progress: Callable[[str], None]) -> None:
+    def per_range(self, job_name: str, partitions: set[str], progress: Callable[[str], None], doing: str) -> None:
+        """One run of `job_name` per range of consecutive days in `partitions`."""
         for first, last in day_ranges(partitions):
-            progress(f"rolling up {first}" + (f" to {last}" if last != first else ""))
+            progress(f"{doing} {first}" + (f" to {last}" if last != first else ""))
             self(
-                "rollup_partition_job",
-                tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+                job_name, tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
             )
+
+    def roll_up(self, partitions: set[str], progress: Callable[[str], None]) -> None:
+        self.per_range("rollup_partition_job", partitions, progress, "rolling up")
 
 
 def run_pipeline(
@@ -111,12 +114,8 @@ def run_pipeline(
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")
         execute("reference_job")
         summary.reference_reloaded = True
-    if landed:
-        progress(f"ingesting {len(landed)} partition(s), {landed[0]} to {landed[-1]}")
-    # Bars draw only on a terminal (disable=None), never into logs or pipes.
-    for key in tqdm(landed, desc="partitions", unit="partition", disable=None):
-        execute("ingest_partition_job", partition_key=key)
-    # What this run ingested, and what an earlier, interrupted run ingested but did not roll up.
+    execute.per_range("ingest_partition_job", set(landed), progress, "ingesting and rolling up")
+    # What an earlier, interrupted run ingested but did not roll up.
     behind = set(partitions_to_roll_up(instance))
     execute.roll_up(behind, progress)
     summary.partitions_run = sorted(behind | set(landed))

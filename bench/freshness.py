@@ -1,12 +1,15 @@
-"""End-to-end freshness under the running daemon: a file lands → the marts reflect it.
+"""End-to-end freshness under the running daemon: a file lands → the marts and the admin API
+reflect it.
 
-Starts `analytics-pipeline dev` (webserver + daemon, sensors on) on a throw-away embedded
-PostgreSQL, lands N batch files at an interval, and times each until
-max(marts.org_engagement_daily.data_fresh_as_of) reaches the file's receivedAt. The baseline,
-measured in the same run on the same database: one file pushed through the same jobs
-in-process by `analytics-pipeline run`, with no sensor or run-launch overhead.
+Starts `analytics-pipeline dev` (webserver + daemon, sensors on) and `serve` (the admin API)
+on a throw-away embedded PostgreSQL, lands N batch files at an interval, and times each until
+max(marts.org_engagement_daily.data_fresh_as_of) reaches the file's receivedAt, and until
+the admin API's `data_fresh_as_of` does (a platform admin's GET /api/admin/analytics, its
+caches included). The baseline, measured in the same run on the same database: one file
+pushed through the same jobs in-process by `analytics-pipeline run`, with no sensor or
+run-launch overhead.
 
-    .venv/bin/python -m bench.freshness [--files 20] [--interval 10]
+    .venv/bin/python -m bench.freshness [--files 30] [--interval 10]
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import requests
 
 from bench.common import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
-GOAL_P95_SECONDS = 120
+GOAL_P95_SECONDS, GOAL_P50_SECONDS = 30, 15
 SLA_SECONDS = 600
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def fresh_as_of(url: str) -> datetime | None:
@@ -48,18 +58,29 @@ def wait_reflected(url: str, landed_at: datetime, timeout: float) -> float | Non
     return None
 
 
-class FreshnessWatcher(threading.Thread):
-    """Polls the marts twice a second while files keep landing, and notes for each file the
-    first moment the marts reflect it."""
+def api_fresh_as_of(base: str, token: str) -> datetime | None:
+    answer = requests.get(
+        f"{base}/api/admin/analytics",
+        params={"organization_id": "org_1"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    value = answer.json().get("data_fresh_as_of") if answer.status_code == 200 else None
+    return datetime.fromisoformat(value) if value else None
 
-    def __init__(self, url: str):
+
+class FreshnessWatcher(threading.Thread):
+    """Polls twice a second while files keep landing, and notes for each file the first moment
+    `fresh_as_of()` reflects it."""
+
+    def __init__(self, fresh_as_of):
         super().__init__(daemon=True)
-        self.url, self.landed, self.latency = url, [], {}
+        self.fresh_as_of, self.landed, self.latency = fresh_as_of, [], {}
         self.stop = threading.Event()
 
     def run(self):
         while not self.stop.is_set():
-            fresh, now = fresh_as_of(self.url), datetime.now(UTC)
+            fresh, now = self.fresh_as_of(), datetime.now(UTC)
             for index, landed_at in enumerate(list(self.landed)):
                 if index not in self.latency and fresh and fresh >= landed_at:
                     self.latency[index] = (now - landed_at).total_seconds()
@@ -68,10 +89,11 @@ class FreshnessWatcher(threading.Thread):
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between landed files")
     args = parser.parse_args()
 
+    from analytics_pipeline.demo.access import demo_sign_ins
     from analytics_pipeline.demo.generator import generate
     from analytics_pipeline.demo.simulator import LiveLanding
 
@@ -84,6 +106,8 @@ def main() -> int:
     subprocess.run([CLI, "run", "--landing", str(landing)], env=env, check=True, capture_output=True)
     url = subprocess.run([CLI, "db", "url"], env=env, check=True, capture_output=True, text=True).stdout.strip()
     live = LiveLanding(landing, seed=5)
+    with psycopg.connect(url, autocommit=True) as conn:
+        token = demo_sign_ins(conn)[-1].token  # the platform admin's
 
     # Baseline: one file through the same jobs in-process.
     # Taken just before writing: the file's receivedAt is at or after it.
@@ -92,9 +116,7 @@ def main() -> int:
     subprocess.run([CLI, "run", "--landing", str(landing)], env=env, check=True, capture_output=True)
     baseline = (datetime.now(UTC) - landed).total_seconds()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port, api_port = free_port(), free_port()
     dev = subprocess.Popen(
         [CLI, "dev", "--landing", str(landing), "--port", str(port)],
         env=env,
@@ -102,6 +124,14 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    api = subprocess.Popen(
+        [CLI, "serve", "--only", "admin", "--landing", str(landing), "--port", str(api_port)],
+        env=env,
+        stdout=(work / "serve.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{api_port}"
     try:
         # Warm-up, not measured: the daemon's first ticks roll up and rebuild the seeded
         # history. One file through the whole path, then a pause, and the backlog is gone.
@@ -110,48 +140,52 @@ def main() -> int:
         warm_up = wait_reflected(url, warm_up_landed, timeout=SLA_SECONDS)
         print(f"warm-up file reflected after {warm_up:.1f} s (start-up backlog included)", flush=True)
         time.sleep(30)
-        watcher = FreshnessWatcher(url)
-        watcher.start()
+        watchers = {
+            "marts": FreshnessWatcher(lambda: fresh_as_of(url)),
+            "admin API": FreshnessWatcher(lambda: api_fresh_as_of(base, token)),
+        }
+        for watcher in watchers.values():
+            watcher.start()
         for index in range(args.files):
-            watcher.landed.append(datetime.now(UTC))
+            for watcher in watchers.values():
+                watcher.landed.append(datetime.now(UTC))
             live.write_batch(20)
             print(f"landed file {index + 1}/{args.files}", flush=True)
             time.sleep(args.interval)
         deadline = time.monotonic() + SLA_SECONDS
-        while len(watcher.latency) < args.files and time.monotonic() < deadline:
+        while any(len(w.latency) < args.files for w in watchers.values()) and time.monotonic() < deadline:
             time.sleep(1)
-        watcher.stop.set()
-        latencies = [watcher.latency.get(i, float("inf")) for i in range(args.files)]
+        latencies = {}
+        for name, watcher in watchers.items():
+            watcher.stop.set()
+            latencies[name] = [watcher.latency.get(i, float("inf")) for i in range(args.files)]
     finally:
-        os.killpg(dev.pid, 15)
-        dev.wait(timeout=60)
+        for process in (dev, api):
+            os.killpg(process.pid, 15)
+            process.wait(timeout=60)
 
-    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-    rows = [
-        ("in-process run, one file (baseline)", baseline, 1.0),
-        ("daemon + sensors, p50", p50, p50 / baseline),
-        ("daemon + sensors, p95", p95, p95 / baseline),
-    ]
-    print(f"\n{'end-to-end freshness':<40}{'seconds':>10}{'x baseline':>12}")
-    for name, seconds, ratio in rows:
-        print(f"{name:<40}{seconds:>10.1f}{ratio:>12.2f}")
-    print(
-        f"p95 / goal ({GOAL_P95_SECONDS} s) = {p95 / GOAL_P95_SECONDS:.2f}; "
-        f"p95 / SLA ({SLA_SECONDS} s) = {p95 / SLA_SECONDS:.2f}"
-    )
+    print(f"\n{'end-to-end freshness':<44}{'seconds':>10}{'x baseline':>12}{'goal':>8}")
+    print(f"{'in-process run, one file (baseline)':<44}{baseline:>10.1f}{1.0:>12.2f}")
     results = {
         "files": args.files,
         "warm_up_seconds": warm_up,
         "interval_seconds": args.interval,
         "baseline_seconds": baseline,
-        "p50_seconds": p50,
-        "p95_seconds": p95,
-        "latencies": latencies,
-        "goal_p95_seconds": GOAL_P95_SECONDS,
+        "goal_seconds": {"p50": GOAL_P50_SECONDS, "p95": GOAL_P95_SECONDS},
         "measured_at": datetime.now(UTC).isoformat(),
     }
+    met = True
+    for name, values in latencies.items():
+        for q, goal in ((50, GOAL_P50_SECONDS), (95, GOAL_P95_SECONDS)):
+            seconds = percentile(values, q)
+            met &= seconds <= goal
+            verdict = f"<= {goal} s " + ("met" if seconds <= goal else "NOT met")
+            label = f"daemon, {name} reflect it, p{q}"
+            print(f"{label:<44}{seconds:>10.1f}{seconds / baseline:>12.2f}  {verdict}")
+            results[f"{name} p{q}_seconds"] = seconds
+        results[f"{name} latencies"] = values
     (ROOT / "bench" / "results" / "freshness.json").write_text(json.dumps(results, indent=2))
-    return 0 if p95 <= GOAL_P95_SECONDS else 1
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

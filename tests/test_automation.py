@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import dagster as dg
 import pytest
 
@@ -124,3 +126,31 @@ def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landin
     dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
     late = tick(rollup_sensor, instance)[0]
     assert [r.partition_key for r in late] == ["2026-02-02"] and late[0].run_key != requests[0].run_key
+
+
+def ingest_run(instance: dg.DagsterInstance, day: str, status: dg.DagsterRunStatus) -> None:
+    """A run of ingest_partition_job for `day`, recorded in `status` (as the daemon would)."""
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="ingest_partition_job", run_id=str(uuid.uuid4()), status=status, tags={"dagster/partition": day}
+        )
+    )
+
+
+def test_a_partition_with_an_ingest_run_on_its_way_is_not_asked_for_again(instance, landing, resources, conn):
+    """A queued ingest run takes every file pending when it starts, and an ingest run rolls up
+    its own partition: neither sensor adds a run that would find nothing to do."""
+    load_reference(conn, landing, Tokenizer(TEST_PII_KEY.encode()))
+    write_batch(landing, "2026-02-01", [event("u1", "c1")])
+    write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
+    ingest_run(instance, "2026-02-01", dg.DagsterRunStatus.NOT_STARTED)
+    requests, cursor = tick(landing_sensor, instance, resources)
+    assert [r.partition_key for r in requests] == ["2026-02-02"]
+    # Once that run is gone (here: canceled before it started), the files are asked for.
+    for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED])):
+        instance.report_run_canceled(run)
+    assert [r.partition_key for r in tick(landing_sensor, instance, resources, cursor)[0]] == ["2026-02-01"]
+
+    dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
+    ingest_run(instance, "2026-02-02", dg.DagsterRunStatus.STARTED)
+    assert tick(rollup_sensor, instance)[0] == []

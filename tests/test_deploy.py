@@ -126,6 +126,9 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
         "ANALYTICS_HOME",
         "ANALYTICS_LANDING_SENSOR_SECONDS",
         "ANALYTICS_DAGSTER_STORAGE_URL",
+        # The local instance's run monitoring; production's is in deploy/dagster.yaml.
+        "ANALYTICS_RUN_START_TIMEOUT_SECONDS",
+        "ANALYTICS_RUN_MAX_RUNTIME_SECONDS",
     }
     read -= {n for n in read if n.startswith("ANALYTICS_DBT_")}  # derived from the database URL
     web_vars = analytics_variables(compose["services"]["web"]["environment"])

@@ -157,8 +157,8 @@ def test_the_daemon_finds_nothing_to_do_after_a_run(pipeline):
 
 
 def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
-    """One rollup run over the 5 partitions with the incremental marts (one dbt invocation),
-    1 full marts build; every dbt test ran and passed."""
+    """One ingest run over the 5 partitions that also rolls them up, incremental marts
+    included (one dbt invocation), and 1 full marts build; every dbt test ran and passed."""
     from analytics_pipeline.environment import bootstrap
 
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
@@ -170,8 +170,9 @@ def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
             assert "Postgres" in type(instance.run_storage).__name__
             for key in graph.get_all_asset_keys():
                 assert instance.get_latest_materialization_event(key) is not None, key
+            assert instance.get_run_records(dg.RunsFilter(job_name="rollup_partition_job")) == []
             runs = instance.get_run_records(dg.RunsFilter(job_name="marts_job")) + instance.get_run_records(
-                dg.RunsFilter(job_name="rollup_partition_job")
+                dg.RunsFilter(job_name="ingest_partition_job")
             )
             assert len(runs) == 2 and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
             evaluations = [

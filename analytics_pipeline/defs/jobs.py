@@ -27,16 +27,21 @@ reference_job = dg.define_asset_job(
     description="Reload the LMS reference snapshots that changed.",
 )
 
-# Checks over the whole raw table run on their own schedule, not in every partition run.
-ingest_partition_job = dg.define_asset_job(
-    "ingest_partition_job",
-    selection=dg.AssetSelection.assets(raw_analytics_events).without_checks(),
-    description="Ingest the pending batch files of one received-date partition.",
-)
-
 # What a partition's rollup materializes; the automation rules (defs/automation/rules.py)
 # compare each with the partition's ingestion.
 ROLLUP_ASSETS = (user_lesson_progress, user_course_progress, analytics_dbt_incremental_models)
+
+# A landed file reaches learner progress and the incremental marts in the run that ingests it:
+# one run launch, not two. Checks over the whole raw table run on their own schedule.
+ingest_partition_job = dg.define_asset_job(
+    "ingest_partition_job",
+    selection=dg.AssetSelection.assets(raw_analytics_events).without_checks()
+    | dg.AssetSelection.assets(*ROLLUP_ASSETS),
+    description="Ingest the pending batch files of a received-date partition (or a range of them), "
+    "and fold them into learner progress and the incremental marts.",
+)
+
+# Rolls up again what an ingest run did not: a run stopped after its ingestion, a replay.
 rollup_partition_job = dg.define_asset_job(
     "rollup_partition_job",
     selection=dg.AssetSelection.assets(*ROLLUP_ASSETS),

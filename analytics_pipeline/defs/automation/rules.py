@@ -93,5 +93,15 @@ def marts_behind(instance: dg.DagsterInstance) -> int | None:
     return newest if newest > _latest(instance, PUBLISHED_KEY) else None
 
 
+WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+
+
+def partitions_with_runs(instance: dg.DagsterInstance, job_name: str, statuses: list) -> set[str]:
+    """Partitions with a run of `job_name` in one of `statuses` (the sensors request one
+    partition per run)."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=statuses))
+    return {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
+
+
 def job_in_flight(instance: dg.DagsterInstance, job_name: str) -> bool:
     return bool(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1))

@@ -1,5 +1,5 @@
-"""Sensors: new landing files → ingestion; partitions ingested since their rollup → rollups;
-anything new upstream of the marts → marts. What counts as new is decided by the rules in
+"""Sensors: new landing files → ingestion (which rolls up what it ingested); partitions
+ingested but not rolled up → rollups; anything new upstream of the marts → marts. What counts as new is decided by the rules in
 rules.py, which `analytics-pipeline run` follows too; every request has a run key, so a
 repeated tick requests nothing twice.
 """
@@ -11,9 +11,12 @@ import dagster as dg
 
 from analytics_pipeline.config import load_config
 from analytics_pipeline.defs.automation.rules import (
+    IN_FLIGHT,
+    WAITING,
     job_in_flight,
     marts_behind,
     partitions_to_roll_up,
+    partitions_with_runs,
     pending_by_partition,
 )
 from analytics_pipeline.defs.jobs import (
@@ -54,11 +57,13 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
     for key in outside:
         context.log.warning(f"landing folder received_date={key} is outside the partition range")
     requests = []
+    # A run still waiting to start takes every file pending when it starts: no second one.
+    waiting = partitions_with_runs(context.instance, ingest_partition_job.name, WAITING)
     for key, batch_ids in sorted(by_partition.items()):
         # The set of pending files names the request: the same files never trigger twice,
         # one more file (a late one included) triggers again.
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
-        if requested.get(key) != fingerprint:
+        if requested.get(key) != fingerprint and key not in waiting:
             requests.append(
                 dg.RunRequest(
                     job_name=ingest_partition_job.name, partition_key=key, run_key=f"ingest:{key}:{fingerprint}"
@@ -79,7 +84,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
     description="Requests the progress rollups of every partition ingested since its rollup last completed.",
 )
 def rollup_sensor(context: dg.SensorEvaluationContext):
-    behind = partitions_to_roll_up(context.instance)
+    # An ingest run rolls up its own partition: one still under way is not behind.
+    ingesting = partitions_with_runs(context.instance, ingest_partition_job.name, IN_FLIGHT)
+    behind = {key: at for key, at in partitions_to_roll_up(context.instance).items() if key not in ingesting}
     if not behind:
         return dg.SensorResult(skip_reason="every ingested partition is rolled up")
     # The run key names the ingestion a rollup catches up with: asked again while that run

@@ -54,6 +54,8 @@ def lms_reference_snapshots(database: PostgresResource, landing: LandingZoneReso
         ),
     ],
     partitions_def=daily_partitions,
+    # A backfill or catch-up of many days is one run, rolled up once (defs/jobs.py).
+    backfill_policy=dg.BackfillPolicy.single_run(),
     # A lost database connection fails the batch transaction cleanly; a retry resumes.
     retry_policy=dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL),
 )
@@ -63,8 +65,9 @@ def raw_analytics_events(
     landing: LandingZoneResource,
     pii: PiiResource,
 ):
+    tokenizer = pii.tokenizer()
     with database.connect() as conn:
-        results = ingest_partition(conn, landing.path, context.partition_key, pii.tokenizer())
+        results = [r for key in context.partition_keys for r in ingest_partition(conn, landing.path, key, tokenizer)]
     totals = {
         field: sum(getattr(r, field) for r in results)
         for field in ("lines", "accepted", "duplicates", "dead_lettered", "unresolved_org")
