@@ -1,7 +1,7 @@
 """Sensors: new landing files → ingestion (which rolls up what it ingested); partitions
-ingested but not rolled up → rollups; anything new upstream of the marts → marts. What counts as new is decided by the rules in
-rules.py, which `analytics-pipeline run` follows too; every request has a run key, so a
-repeated tick requests nothing twice.
+ingested but not rolled up → rollups; anything new upstream of the marts → marts. What counts
+as new is decided by the rules in rules.py, which `analytics-pipeline run` follows too; every
+request has a run key, so a repeated tick requests nothing twice.
 """
 
 import hashlib
