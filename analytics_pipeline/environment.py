@@ -32,8 +32,9 @@ concurrency:
   runs:
     # Two cores: more runs at once only make each of them slower.
     max_concurrent_runs: 4
-  # dbt builds share one pool: concurrent builds of the same models collide on dbt's
-  # temporary relations. A run waits for the pool in the queue, not while holding a run slot.
+  # One dbt build of the same models at a time (a pool per kind, defs/dbt/assets.py): they
+  # would collide on dbt's temporary relations. A run waits for its pool in the queue, not
+  # while holding a run slot.
   pools:
     default_limit: 1
     granularity: run

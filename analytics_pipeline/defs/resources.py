@@ -1,5 +1,5 @@
 """Resources shared by every domain, configured through the environment (EnvVar) that
-bootstrap writes from the project's Config."""
+bootstrap writes from the project's Config; and the executor every job runs on."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,5 +63,9 @@ def resources() -> dg.Definitions:
             **shared_resources(),
             "dbt": dbt_resource(dg.EnvVar("ANALYTICS_DATABASE_URL")),
             "sla": SlaResource(),
-        }
+        },
+        # Every step of a run in the run's own process: a process per step would import
+        # Dagster and the definitions again each time (seconds per step on two cores), for
+        # steps that mostly wait on PostgreSQL and dbt.
+        executor=dg.in_process_executor,
     )

@@ -1,9 +1,10 @@
 """Every dbt model as a Dagster asset; dbt tests as asset checks.
 
 Incremental models are partitioned by received date and build only what a partition
-touched; the others are rebuilt whole. Both share the `dbt` pool (one build at a time: dbt
-runs of the same models collide on their temp relations) and a backfill of many partitions
-is one dbt run over the whole window, not one per day racing to create the table.
+touched; the others are rebuilt whole. Each kind has a pool of its own (one build at a time:
+dbt runs of the same models collide on their temp relations), so a rollup need not wait for
+a marts rebuild; and a backfill of many partitions is one dbt run over the whole window, not
+one per day racing to create the table.
 """
 
 import json
@@ -26,7 +27,7 @@ INCREMENTAL = "+config.materialized:incremental"
     project=dbt_project,
     exclude=INCREMENTAL,
     dagster_dbt_translator=AnalyticsDbtTranslator(),
-    pool="dbt",
+    pool="dbt_marts",
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
@@ -40,7 +41,7 @@ def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=AnalyticsDbtTranslator(),
-    pool="dbt",
+    pool="dbt_incremental",
 )
 def analytics_dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     window = context.partition_time_window
