@@ -4,15 +4,34 @@
 -- function here returns a tenant's rows.
 
 -- Batch files already dealt with: ingested (batch ledger) or set aside (quarantine).
--- A NULL day means every partition; NULL batch_ids every batch.
+-- A NULL day means every partition; NULL batch_ids every batch. Given batch_ids are looked
+-- up within the given day.
 CREATE OR REPLACE FUNCTION web.handled_batches(day date, batch_ids text[])
 RETURNS TABLE (received_date date, batch_id text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT b.received_date, b.batch_id FROM raw.analytics_event_batches AS b
-    WHERE (day IS NULL OR b.received_date = day) AND (batch_ids IS NULL OR b.batch_id = ANY(batch_ids))
-    UNION ALL
-    SELECT q.received_date, q.batch_id FROM raw.analytics_quarantined_files AS q
-    WHERE (day IS NULL OR q.received_date = day) AND (batch_ids IS NULL OR q.batch_id = ANY(batch_ids))
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF batch_ids IS NULL THEN
+        RETURN QUERY
+            SELECT b.received_date, b.batch_id FROM raw.analytics_event_batches AS b
+            WHERE day IS NULL OR b.received_date = day
+            UNION ALL
+            SELECT q.received_date, q.batch_id FROM raw.analytics_quarantined_files AS q
+            WHERE day IS NULL OR q.received_date = day;
+    ELSE
+        -- Each file looked up by its key: a filter `batch_id = ANY(...)` compared every file
+        -- of the day with every file asked about, for each group an ingest writes.
+        RETURN QUERY
+            SELECT b.received_date, b.batch_id
+            FROM unnest(batch_ids) AS asked (batch_id)
+            INNER JOIN raw.analytics_event_batches AS b
+                ON b.received_date = day AND asked.batch_id = b.batch_id
+            UNION ALL
+            SELECT q.received_date, q.batch_id
+            FROM unnest(batch_ids) AS asked (batch_id)
+            INNER JOIN raw.analytics_quarantined_files AS q
+                ON q.received_date = day AND asked.batch_id = q.batch_id;
+    END IF;
+END
 $$;
 
 -- Freshness, defined once: data_fresh_as_of is the newest receivedAt the marts reflect;
