@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import resource
+import signal
 
 import psycopg
 import pytest
@@ -156,3 +158,28 @@ def test_a_landing_zone_that_cannot_be_written_is_503_not_an_acknowledgement(tmp
     with web_server(landing, migrated_db, parts=("ingest",)) as base:
         answer = requests.post(base + BATCH, json={"events": [event("u1", "c1")]}, headers=bearer(key), timeout=10)
     assert answer.status_code == 503 and answer.headers["Retry-After"] and "could not persist" in answer.json()["error"]
+
+
+def test_a_landing_disk_that_fills_up_is_503_and_leaves_no_partial_file(tmp_path, migrated_db):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        key = create_write_key(conn, "lms").key
+    batch = {"events": [event("u1", "c1") for _ in range(50)]}  # some 20 KB as a file
+    with web_server(landing, migrated_db, parts=("ingest",)) as base:
+        # The disk fills up: no file of this process may grow past 4 KiB (the write fails with
+        # EFBIG instead of the signal's default, which would end the process).
+        previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+        try:
+            full = requests.post(base + BATCH, json=batch, headers=bearer(key), timeout=10)
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, previous)
+        landed_while_full = sorted(p.name for p in landing.rglob("*") if p.is_file())
+        retried = requests.post(base + BATCH, json=batch, headers=bearer(key), timeout=10)
+    assert full.status_code == 503 and full.headers["Retry-After"] and "could not persist" in full.json()["error"]
+    assert landed_while_full == []  # nothing half-written left to fill the disk or be ingested
+    assert retried.status_code == 200 and len(retried.json()["accepted"]) == 50
+    assert len([p for p in landing.rglob("*.ndjson*") if p.is_file()]) == 1
