@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import tempfile
 from dataclasses import asdict, dataclass
@@ -48,6 +49,13 @@ def bench_environment(work: Path):
     from analytics_pipeline.environment import bootstrap
 
     return bootstrap(work / "landing")
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now, for a server the benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def new_database(env, name: str) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,18 +28,12 @@ from pathlib import Path
 import psycopg
 import requests
 
-from bench.common import percentile
+from bench.common import free_port, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 GOAL_P95_SECONDS, GOAL_P50_SECONDS = 30, 15
 SLA_SECONDS = 600
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fresh_as_of(url: str) -> datetime | None:

@@ -65,8 +65,10 @@ def phases(dagster_url: str) -> dict[str, float]:
         for record in instance.get_run_records():
             spent[f"run {record.dagster_run.job_name}"] += record.end_time - record.start_time
             for step in instance.get_run_step_stats(record.dagster_run.run_id):
-                spent[f"  step {step.step_key}"] += step.end_time - step.start_time
-    return {name: round(seconds, 2) for name, seconds in sorted(spent.items()) if seconds >= 0.05}
+                spent[f"step {step.step_key}"] += step.end_time - step.start_time
+    # The jobs first, then the steps (summed over the runs they ran in).
+    ordered = sorted(spent.items(), key=lambda item: (not item[0].startswith("run "), item[0]))
+    return {name: round(seconds, 2) for name, seconds in ordered if seconds >= 0.05}
 
 
 def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,18 +36,12 @@ import psutil
 import psycopg
 import requests
 
-from bench.common import RESULTS
+from bench.common import RESULTS, free_port
 from scripts.serving import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 INGEST_LAG_SLA, FRESHNESS_SLA = 120, 600
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def spawn(command: list[str], log: Path) -> subprocess.Popen:
