@@ -88,7 +88,10 @@ def ensure_dbt_manifest() -> None:
     sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return
-    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    # Parsed for the database dbt will build in, when known: dbt keys its parse state on the
+    # connection, and the dbt commands of runs start from this one's.
+    database_url = os.environ.get("ANALYTICS_DATABASE_URL")
+    dbt_resource(database_url).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 def bootstrap(landing: Path | str | None = None) -> Config:

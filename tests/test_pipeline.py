@@ -3,6 +3,7 @@ real Dagster instance (dagster-postgres). Every mart figure is checked against p
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 
 import dagster as dg
@@ -218,7 +219,7 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
             catch_up = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 3, 6))
             assert [r.partition_key for r in rollup_catch_up_schedule(catch_up)] == ["2026-03-03"]
             # A backfill of the whole range as one run (single-run backfill policy): the
-            # incremental mart gets the range's window as its --vars.
+            # incremental mart gets the range's window in its environment.
             backfill = defs.resolve_job_def("rollup_partition_job").execute_in_process(
                 instance=instance,
                 tags={
@@ -256,6 +257,34 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
         )
         assert invocation.is_successful()
     assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before
+
+
+def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_path):
+    """dagster-dbt gives each dbt command a target folder of its own: the run's builds
+    removed theirs, and a later command in this database, a partition's window in its
+    environment, starts from their parse state instead of parsing the project again."""
+    from analytics_pipeline.defs.dbt.project import PARSE_STATE, dbt_resource
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        from analytics_pipeline.environment import bootstrap
+
+        bootstrap(pipeline["landing"])
+        with dg.DagsterInstance.get() as instance:
+            run_ids = {record.dagster_run.run_id[:7] for record in instance.get_run_records()}
+    leftovers = [p.name for p in PARSE_STATE.parent.glob("analytics_dbt_*") if p.name.split("-")[1] in run_ids]
+    assert run_ids and leftovers == []
+
+    window = {"ANALYTICS_DBT_MIN_RECEIVED_DATE": "2026-03-02", "ANALYTICS_DBT_MAX_RECEIVED_DATE": "2026-03-02"}
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copyfile(PARSE_STATE, target / PARSE_STATE.name)  # as dagster-dbt seeds a command's folder
+    invocation = dbt_resource(pipeline["url"]).cli(
+        ["ls", "--select", "org_engagement_daily"], env=window, target_path=target
+    )
+    assert invocation.wait().is_successful()
+    log = (target / "dbt.log").read_text()
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in log
+    assert "Unable to do partial parsing" not in log
 
 
 def test_a_commit_dagster_never_recorded_is_found_from_the_ledger(pipeline):

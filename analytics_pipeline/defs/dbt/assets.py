@@ -7,13 +7,12 @@ a marts rebuild; and a backfill of many partitions is one dbt run over the whole
 one per day racing to create the table.
 """
 
-import json
 from datetime import timedelta
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
-from analytics_pipeline.defs.dbt.project import dbt_project
+from analytics_pipeline.defs.dbt.project import AnalyticsDbtResource, dbt_project
 from analytics_pipeline.defs.dbt.translator import AnalyticsDbtTranslator
 from analytics_pipeline.defs.partitions import daily_partitions
 
@@ -29,8 +28,8 @@ INCREMENTAL = "+config.materialized:incremental"
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt_marts",
 )
-def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: AnalyticsDbtResource):
+    yield from dbt.build(context)
 
 
 @dbt_assets(
@@ -43,10 +42,14 @@ def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt_incremental",
 )
-def analytics_dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def analytics_dbt_incremental_models(context: dg.AssetExecutionContext, dbt: AnalyticsDbtResource):
+    # The window goes in the environment, not in --vars: dbt keys its parse state on the
+    # vars, so each partition's command would parse the whole project again.
     window = context.partition_time_window
-    dbt_vars = {
-        "min_received_date": window.start.date().isoformat(),
-        "max_received_date": (window.end - timedelta(days=1)).date().isoformat(),
-    }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from dbt.build(
+        context,
+        env={
+            "ANALYTICS_DBT_MIN_RECEIVED_DATE": window.start.date().isoformat(),
+            "ANALYTICS_DBT_MAX_RECEIVED_DATE": (window.end - timedelta(days=1)).date().isoformat(),
+        },
+    )

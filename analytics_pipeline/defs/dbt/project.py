@@ -3,6 +3,9 @@
 by `make`, so it exists in CI and under `dagster dev` alike."""
 
 import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -17,18 +20,52 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
+# dagster-dbt starts each command in a target folder of its own, seeded with this file when
+# it exists: dbt's partial-parse state, without which every command parses the whole
+# project again (1.6 s of a marts build's 7).
+PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """`variables` set in this process's environment, where dagster-dbt takes dbt's from,
+    for the `with` block only."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
 
 class AnalyticsDbtResource(DbtCliResource):
     """dbt, connected where everything else is: profiles.yml reads the variables derived
     here from the one database URL. dagster-dbt starts dbt with this process's environment
-    and takes no other, so each command sets them there first."""
+    and takes no other, so each command sets them there while it starts."""
 
     database_url: str | None = None
 
-    def cli(self, args, **kwargs):
-        if self.database_url:
-            os.environ.update(dbt_env(self.database_url))
-        return super().cli(args, **kwargs)
+    def cli(self, args, *, env: Mapping[str, str] | None = None, **kwargs):
+        variables = {**(dbt_env(self.database_url) if self.database_url else {}), **(env or {})}
+        with _environment(variables):
+            return super().cli(args, **kwargs)
+
+    def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> Iterator:
+        """`dbt build` of the context's selection, its results streamed to Dagster. A build
+        that succeeded hands its parse state on to the next command and leaves no folder
+        behind (every run would add 4 MB); a failed one keeps its folder, dbt.log included."""
+        invocation = self.cli(["build"], context=context, env=env)
+        yield from invocation.stream()
+        state = invocation.target_path / PARSE_STATE.name
+        if state.exists():
+            staged = PARSE_STATE.with_name(f"{PARSE_STATE.name}.{os.getpid()}")
+            shutil.copyfile(state, staged)
+            staged.replace(PARSE_STATE)
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     # Before every command, dagster-dbt would ask the dbt executable its version (a `dbt
     # --version` process) and load dbt's macros in-process for an adapter: about 3 s, where a
