@@ -74,9 +74,19 @@ covered as (
 ),
 
 learner_segments as (
-    select org_id, user_token, course_id, lesson_id, segment, count(*) as views
+    -- segment_views[k]: how many of the learner's ranges hold segment k's midpoint.
+    select
+        org_id,
+        user_token,
+        course_id,
+        lesson_id,
+        array[
+            {%- for k in range(1, 11) %}
+                count(*) filter (where segment = {{ k }}){{ "," if not loop.last }}
+            {%- endfor %}
+        ] as segment_views
     from covered
-    group by org_id, user_token, course_id, lesson_id, segment
+    group by org_id, user_token, course_id, lesson_id
 )
 
 select
@@ -86,13 +96,11 @@ select
     l.lesson_id,
     l.played,
     d.duration_seconds,
-    array_agg(coalesce(s.views, 0) order by k.segment) as segment_views
+    coalesce(s.segment_views, array_fill(0::bigint, array[10])) as segment_views
 from learners as l
 inner join durations as d on d.course_id = l.course_id and d.lesson_id = l.lesson_id
-cross join generate_series(1, 10) as k (segment)
 left join learner_segments as s
     on
         s.org_id = l.org_id and s.user_token = l.user_token and s.course_id = l.course_id
-        and s.lesson_id = l.lesson_id and s.segment = k.segment
+        and s.lesson_id = l.lesson_id
 where d.duration_seconds > 0
-group by l.org_id, l.user_token, l.course_id, l.lesson_id, l.played, d.duration_seconds
