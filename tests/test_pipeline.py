@@ -11,6 +11,8 @@ import pandas as pd
 import psycopg
 import pytest
 
+from analytics_pipeline.defs.ingestion.assets import LEDGER_ROWS_SHOWN
+from analytics_pipeline.defs.keys import BATCHES_KEY
 from analytics_pipeline.demo.generator import FIRST_NAMES, LAST_NAMES, generate
 from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment, run_cli
@@ -187,6 +189,16 @@ def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
             dbt_checks = {k for k in graph.asset_check_keys if not k.name.endswith("_check")}
             assert dbt_checks and dbt_checks <= evaluated
             assert {k.asset_key.to_user_string() for k in evaluated if k.name == "no_null_org_check"} == set(MARTS)
+            # The batch ledger in the event log: the first batches, and where the rest are.
+            ledger = instance.get_latest_materialization_event(BATCHES_KEY).asset_materialization.metadata
+            with psycopg.connect(pipeline["url"]) as conn:
+                batches = conn.execute("SELECT count(*) FROM raw.analytics_event_batches").fetchone()[0]
+            assert ledger["batches"].value == batches > LEDGER_ROWS_SHOWN
+            rows = [line for line in ledger["ledger"].value.splitlines() if line.startswith("| ")]
+            assert len(rows) == 2 + LEDGER_ROWS_SHOWN  # the header, its rule, the batches
+            assert (
+                f"{batches - LEDGER_ROWS_SHOWN} more batches in raw.analytics_event_batches" in ledger["ledger"].value
+            )
 
 
 def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tables(pipeline):

@@ -12,6 +12,8 @@ from analytics_pipeline.defs.resources import (
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.reference import load_reference
 
+LEDGER_ROWS_SHOWN = 100
+
 
 @dg.multi_asset(
     specs=[
@@ -72,9 +74,17 @@ def raw_analytics_events(
         field: sum(getattr(r, field) for r in results)
         for field in ("lines", "accepted", "duplicates", "dead_lettered", "unresolved_org")
     }
+    # The event log keeps a run's first batches; a backfill's tens of thousands would make a
+    # megabyte-sized event (raw.analytics_event_batches has them all).
+    shown = results[:LEDGER_ROWS_SHOWN]
     table = "\n".join(
         ["| batch | lines | accepted | duplicates | dead-lettered |", "| --- | ---: | ---: | ---: | ---: |"]
-        + [f"| {r.batch_id} | {r.lines} | {r.accepted} | {r.duplicates} | {r.dead_lettered} |" for r in results]
+        + [f"| {r.batch_id} | {r.lines} | {r.accepted} | {r.duplicates} | {r.dead_lettered} |" for r in shown]
+        + (
+            [f"\n{len(results) - len(shown)} more batches in raw.analytics_event_batches."]
+            if results[len(shown) :]
+            else []
+        )
     )
     quarantined = [r for r in results if r.quarantined]
     yield dg.MaterializeResult(
