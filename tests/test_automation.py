@@ -128,13 +128,13 @@ def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landin
     assert [r.partition_key for r in late] == ["2026-02-02"] and late[0].run_key != requests[0].run_key
 
 
-def ingest_run(instance: dg.DagsterInstance, day: str, status: dg.DagsterRunStatus) -> None:
-    """A run of ingest_partition_job for `day`, recorded in `status` (as the daemon would)."""
-    instance.add_run(
-        dg.DagsterRun(
-            job_name="ingest_partition_job", run_id=str(uuid.uuid4()), status=status, tags={"dagster/partition": day}
-        )
-    )
+def ingest_run(instance: dg.DagsterInstance, day: str, status: dg.DagsterRunStatus, last: str | None = None) -> None:
+    """A run of ingest_partition_job for `day` (or the days from `day` to `last`, as a
+    backfill's), recorded in `status` (as the daemon would)."""
+    tags = {"dagster/partition": day}
+    if last:
+        tags = {"dagster/asset_partition_range_start": day, "dagster/asset_partition_range_end": last}
+    instance.add_run(dg.DagsterRun(job_name="ingest_partition_job", run_id=str(uuid.uuid4()), status=status, tags=tags))
 
 
 def test_a_partition_with_an_ingest_run_on_its_way_is_not_asked_for_again(instance, landing, resources, conn):
@@ -153,4 +153,12 @@ def test_a_partition_with_an_ingest_run_on_its_way_is_not_asked_for_again(instan
 
     dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
     ingest_run(instance, "2026-02-02", dg.DagsterRunStatus.STARTED)
+    assert tick(rollup_sensor, instance)[0] == []
+
+    # A backfill's run over a range of days is on its way for each of them.
+    for day in ("2026-02-03", "2026-02-04"):
+        write_batch(landing, day, [event("u1", "c1", day=day)])
+        dg.materialize([raw_analytics_events], partition_key=day, instance=instance, resources=resources)
+    assert sorted(r.partition_key for r in tick(rollup_sensor, instance)[0]) == ["2026-02-03", "2026-02-04"]
+    ingest_run(instance, "2026-02-03", dg.DagsterRunStatus.STARTED, last="2026-02-04")
     assert tick(rollup_sensor, instance)[0] == []

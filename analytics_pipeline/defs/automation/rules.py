@@ -97,10 +97,18 @@ WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 
 
 def partitions_with_runs(instance: dg.DagsterInstance, job_name: str, statuses: list) -> set[str]:
-    """Partitions with a run of `job_name` in one of `statuses` (the sensors request one
-    partition per run)."""
-    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=statuses))
-    return {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
+    """Partitions with a run of `job_name` in one of `statuses`: a sensor's run of one
+    partition, or a backfill's or `run`'s run over a range of them."""
+    partitions: set[str] = set()
+    for run in instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=statuses)):
+        if "dagster/partition" in run.tags:
+            partitions.add(run.tags["dagster/partition"])
+        elif "dagster/asset_partition_range_start" in run.tags:
+            span = dg.PartitionKeyRange(
+                run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
+            )
+            partitions.update(daily_partitions.get_partition_keys_in_range(span))
+    return partitions
 
 
 def job_in_flight(instance: dg.DagsterInstance, job_name: str) -> bool:
