@@ -76,15 +76,11 @@ def raw_analytics_events(
     }
     # The event log keeps a run's first batches; a backfill's tens of thousands would make a
     # megabyte-sized event (raw.analytics_event_batches has them all).
-    shown = results[:LEDGER_ROWS_SHOWN]
+    shown, hidden = results[:LEDGER_ROWS_SHOWN], len(results[LEDGER_ROWS_SHOWN:])
     table = "\n".join(
         ["| batch | lines | accepted | duplicates | dead-lettered |", "| --- | ---: | ---: | ---: | ---: |"]
         + [f"| {r.batch_id} | {r.lines} | {r.accepted} | {r.duplicates} | {r.dead_lettered} |" for r in shown]
-        + (
-            [f"\n{len(results) - len(shown)} more batches in raw.analytics_event_batches."]
-            if results[len(shown) :]
-            else []
-        )
+        + ([f"\n{hidden} more batches in raw.analytics_event_batches."] if hidden else [])
     )
     quarantined = [r for r in results if r.quarantined]
     yield dg.MaterializeResult(
