@@ -1,7 +1,7 @@
 -- Daily activity per org by event time (occurred_at, UTC): a late event moves its own day.
--- Incremental by received date: a run for received days [min_received_date, max_received_date]
--- recomputes, whole, every (org, activity day) that those days' events touch. Without the
--- vars (a hand-run `dbt build`, `dbt docs generate`) the window is all days: slow, never wrong.
+-- Incremental by received date: a run for a window of received days (received_in_window)
+-- recomputes, whole, every (org, activity day) that those days' events touch. Without a
+-- window (a hand-run `dbt build`, `dbt docs generate`) it is all days: slow, never wrong.
 {{ config(
     materialized='incremental',
     unique_key=['org_id', 'activity_date'],
@@ -19,21 +19,40 @@ with events as (
                 where org_id is not null and {{ received_in_window() }}
             )
         {% endif %}
+),
+
+-- Per learner first: their counts add up per day, and counting learners needs no sort of
+-- the day's events (as count(distinct user_token) would).
+per_learner as (
+    select
+        org_id,
+        activity_date,
+        user_token,
+        count(*) as events,
+        count(*) filter (where event_type = 'video_played') as video_plays,
+        count(*) filter (where event_type = 'video_completed') as videos_completed,
+        count(*) filter (where event_type = 'lesson_completed') as lessons_completed,
+        count(*) filter (where event_type = 'quiz_submitted') as quizzes_submitted,
+        count(*) filter (
+            where event_type = 'quiz_submitted' and (properties ->> 'passed')::boolean
+        ) as quizzes_passed,
+        count(*) filter (where event_type = 'course_completed') as courses_completed,
+        max(received_at) as data_fresh_as_of
+    from events
+    group by org_id, activity_date, user_token
 )
 
 select
     org_id,
     activity_date,
-    count(distinct user_token) as active_learners,
-    count(*) as events,
-    count(*) filter (where event_type = 'video_played') as video_plays,
-    count(*) filter (where event_type = 'video_completed') as videos_completed,
-    count(*) filter (where event_type = 'lesson_completed') as lessons_completed,
-    count(*) filter (where event_type = 'quiz_submitted') as quizzes_submitted,
-    count(*) filter (
-        where event_type = 'quiz_submitted' and (properties ->> 'passed')::boolean
-    ) as quizzes_passed,
-    count(*) filter (where event_type = 'course_completed') as courses_completed,
-    max(received_at) as data_fresh_as_of
-from events
+    count(user_token) as active_learners,
+    sum(events)::bigint as events,
+    sum(video_plays)::bigint as video_plays,
+    sum(videos_completed)::bigint as videos_completed,
+    sum(lessons_completed)::bigint as lessons_completed,
+    sum(quizzes_submitted)::bigint as quizzes_submitted,
+    sum(quizzes_passed)::bigint as quizzes_passed,
+    sum(courses_completed)::bigint as courses_completed,
+    max(data_fresh_as_of) as data_fresh_as_of
+from per_learner
 group by org_id, activity_date
