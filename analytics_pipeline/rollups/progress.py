@@ -6,9 +6,14 @@ import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
 
+# A merge groups a range's events by learner. Within PostgreSQL's default 4 MB the planner sorts
+# them instead of hashing, at twice the time (3 days, 450 k events: 1.1 s against 0.4 s).
+WORK_MEM = "32MB"
+
 
 def _merge(conn: psycopg.Connection, sql_name: str, first_date: str, last_date: str) -> int:
     with conn.transaction():
+        conn.execute("SELECT set_config('work_mem', %s, true)", (WORK_MEM,))
         return conn.execute(load_sql(sql_name), {"first_date": first_date, "last_date": last_date}).rowcount
 
 
