@@ -135,3 +135,21 @@ def test_the_ledger_probe_finds_exactly_the_known_ids_by_the_key_whatever_the_gr
     # ledger, whose cost would grow with the history instead of the new data.
     plan = "\n".join(row[0] for row in conn.execute(f"EXPLAIN {probe}", {"ids": b"".join(group)}))
     assert "analytics_event_ids_pkey" in plan and "Seq Scan on analytics_event_ids" not in plan, plan
+
+
+def test_a_bulk_ingest_leaves_the_planner_statistics_of_the_columns_models_read(conn, landing):
+    """A new partition counts as empty to the planner until analyzed: ingestion analyzes the
+    columns the models filter, join and group on, not the properties' JSON."""
+    from analytics_pipeline.ingestion.partition import ANALYZE_AFTER_EVENTS
+
+    write_batch(landing, DAY1, [event("u1", "c1", lesson=n % 7 + 1) for n in range(ANALYZE_AFTER_EVENTS)])
+    [result] = ingest(conn, landing, DAY1)
+    assert result.accepted == ANALYZE_AFTER_EVENTS
+    analyzed = {
+        row[0]
+        for row in conn.execute(
+            "SELECT attname FROM pg_stats WHERE schemaname = 'raw' AND tablename = 'analytics_events_20260201'"
+        )
+    }
+    assert {"org_id", "user_token", "course_id", "lesson_id", "session_id", "event_type", "occurred_at"} <= analyzed
+    assert "properties" not in analyzed

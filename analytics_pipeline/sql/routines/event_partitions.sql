@@ -11,11 +11,16 @@ $$;
 
 -- Fresh statistics for a partition that just took in a bulk of events. Until autovacuum gets
 -- to it, the planner takes a new partition for empty, and the incremental models' joins over
--- its rows turn into nested loops that run for minutes instead of a second.
+-- its rows turn into nested loops that run for minutes instead of a second. Only the columns
+-- the models filter, join and group on: the properties' JSON took a third of the time, and
+-- no plan reads its statistics (autovacuum's ANALYZE still covers every column).
 CREATE OR REPLACE FUNCTION raw.analyze_analytics_events_partition(day date) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('ANALYZE raw.%I', 'analytics_events_' || to_char(day, 'YYYYMMDD'));
+    EXECUTE format(
+        'ANALYZE raw.%I (org_id, user_token, course_id, lesson_id, session_id, event_type, '
+        'occurred_at, received_date, received_at, client_event_id)',
+        'analytics_events_' || to_char(day, 'YYYYMMDD'));
 END;
 $$;
 
