@@ -3,8 +3,10 @@ and the results table."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import statistics
 import tempfile
@@ -39,7 +41,21 @@ class Figure:
 
 
 def work_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    """A throw-away folder for one benchmark run. When the run ends, however it ends, the
+    embedded PostgreSQL started in it is stopped and the folder removed (unless
+    BENCH_KEEP_WORK is set): its databases and corpora run to gigabytes."""
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    atexit.register(_discard, work)
+    return work
+
+
+def _discard(work: Path) -> None:
+    from analytics_pipeline.db.embedded import stop_embedded_server
+
+    for data_dir in work.glob("*/pgdata"):
+        stop_embedded_server(data_dir)
+    if not os.environ.get("BENCH_KEEP_WORK"):
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_environment(work: Path):

@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-from bench.common import free_port, percentile
+from bench.common import free_port, percentile, work_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
@@ -90,7 +89,7 @@ def main() -> int:
     from analytics_pipeline.demo.generator import generate
     from analytics_pipeline.demo.simulator import LiveLanding
 
-    work = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
+    work = work_dir("freshness")
     landing = work / "landing"
     env = {**os.environ, "ANALYTICS_HOME": str(work / "state"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     for name in ("ANALYTICS_DATABASE_URL", "DAGSTER_HOME", "DAGSTER_POSTGRES_URL"):

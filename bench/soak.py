@@ -25,7 +25,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import psutil
 import psycopg
 import requests
 
-from bench.common import RESULTS, free_port
+from bench.common import RESULTS, free_port, work_dir
 from scripts.serving import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +112,7 @@ def main() -> int:
     args = parser.parse_args()
     duration = args.minutes * 60
 
-    work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    work = work_dir("soak")
     landing, logs = work / "landing", work / "logs"
     landing.mkdir()
     logs.mkdir()
