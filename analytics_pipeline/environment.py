@@ -75,8 +75,10 @@ def ensure_dagster_home(config: Config) -> Path:
     return home
 
 
-def ensure_dbt_manifest() -> None:
-    """dagster-dbt reads the manifest at import time: build it when missing or stale."""
+def ensure_dbt_manifest(database_url: str | None = None) -> None:
+    """dagster-dbt reads the manifest at import time: build it when missing or stale. Parsed
+    for the database dbt will build in, when known: dbt keys its parse state on the
+    connection, and the dbt commands of runs start from this one's."""
     from analytics_pipeline.defs.dbt.project import (
         DBT_PROJECT_DIR,
         dbt_project,
@@ -88,10 +90,7 @@ def ensure_dbt_manifest() -> None:
     sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return
-    # Parsed for the database dbt will build in, when known: dbt keys its parse state on the
-    # connection, and the dbt commands of runs start from this one's.
-    database_url = os.environ.get("ANALYTICS_DATABASE_URL")
-    dbt_resource(database_url).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    dbt_resource(database_url).parse()
 
 
 def bootstrap(landing: Path | str | None = None) -> Config:
@@ -108,5 +107,5 @@ def bootstrap(landing: Path | str | None = None) -> Config:
     # The one place the environment is written: the Dagster instance, the processes `dagster
     # dev` starts and the run workers read the resolved configuration from it.
     os.environ.update(config.environment(storage_url))
-    ensure_dbt_manifest()
+    ensure_dbt_manifest(config.database_url)
     return config

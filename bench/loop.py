@@ -19,7 +19,7 @@ import psycopg
 from analytics_pipeline.config import load_config
 from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url, with_database
-from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource
+from analytics_pipeline.defs.dbt.project import dbt_resource
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
@@ -53,7 +53,7 @@ def whole_run(env, landing: Path) -> tuple[float, str]:
     child = {**os.environ, "ANALYTICS_DATABASE_URL": url, "DAGSTER_POSTGRES_URL": dagster_url}
     # A deployment's dbt has parsed for its database before: its commands start from that
     # parse state (defs/dbt/project.py), not from the one left by another database.
-    dbt_resource(url).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    dbt_resource(url).parse()
     start = time.perf_counter()
     subprocess.run([CLI, "run", "--landing", str(landing)], env=child, check=True, capture_output=True)
     return time.perf_counter() - start, dagster_url

@@ -54,6 +54,11 @@ class AnalyticsDbtResource(DbtCliResource):
         with _environment(variables):
             return super().cli(args, **kwargs)
 
+    def parse(self) -> None:
+        """`dbt parse` into the project's own target folder: the manifest the definitions
+        load, and the parse state every later command starts from."""
+        self.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
     def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> Iterator:
         """`dbt build` of the context's selection, its results streamed to Dagster. A build
         that succeeded hands its parse state on to the next command and leaves no folder
