@@ -10,6 +10,8 @@ import shutil
 import socket
 import statistics
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -65,6 +67,32 @@ def bench_environment(work: Path):
     from analytics_pipeline.environment import bootstrap
 
     return bootstrap(work / "landing")
+
+
+# Time a core spent not working for anyone on this machine.
+NOT_BUSY = ("idle", "iowait", "steal", "guest", "guest_nice")  # guest time is counted in user too
+
+
+@contextmanager
+def machine_cpu() -> Iterator[dict[str, float]]:
+    """Core-seconds the whole machine was busy during the block, in `["busy"]` once it ends:
+    this process, its children and PostgreSQL alike. On a machine doing nothing else, no
+    schedule of the block's work can take less than that over the number of cores.
+    `["children"]` is the part of it spent by the child processes the block waited for
+    (and theirs), `["self"]` this process's."""
+    import psutil
+
+    def busy() -> float:
+        times = psutil.cpu_times()
+        return sum(times) - sum(getattr(times, name, 0.0) for name in NOT_BUSY)
+
+    spent: dict[str, float] = {}
+    before, own = busy(), os.times()
+    yield spent
+    after, own_after = busy(), os.times()
+    spent["busy"] = after - before
+    spent["children"] = own_after.children_user + own_after.children_system - own.children_user - own.children_system
+    spent["self"] = own_after.user + own_after.system - own.user - own.system
 
 
 def free_port() -> int:

@@ -10,10 +10,13 @@ Where the ingest's time goes is measured in stages over the same files, each add
 guarantee to the one before: reading the files, validating each line against the contract,
 building the rows (tokenized learner ids, scrubbed properties), and the whole ingest (which
 adds, partly overlapped with parsing, deduplication, org resolution, the writes and the
-ledgers)."""
+ledgers). Then the writes alone, every file parsed beforehand, and the machine's busy
+core-seconds during the ingest: how much the overlap gains, and how much of the machine the
+ingest can use."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -27,10 +30,17 @@ from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.ingestion.batch_parser import known_courses, parse_batch
 from analytics_pipeline.ingestion.contract import check_line, latest_received_at
 from analytics_pipeline.ingestion.landing import list_batch_files, read_lines
-from analytics_pipeline.ingestion.partition import ingest_partition, no_cycle_collection
+from analytics_pipeline.ingestion.partition import (
+    GROUP_LINES,
+    ingest_partition,
+    no_cycle_collection,
+    parsed_groups,
+    pending_batches,
+)
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from bench.common import DAY, Figure, generate_day, new_database
+from analytics_pipeline.ingestion.writer import write_group
+from bench.common import DAY, Figure, generate_day, machine_cpu, new_database
 
 # The events' columns with raw.analytics_events' types, and no key, index or constraint.
 TYPES = {
@@ -152,6 +162,20 @@ def stages(landing: Path, tokenizer: Tokenizer, courses: frozenset[str]) -> dict
     return timings
 
 
+def writes_alone(url: str, landing: Path, tokenizer: Tokenizer) -> float:
+    """Seconds the ingest's writer takes for every group when all of them were parsed
+    beforehand: the ingest without the parsing it overlaps, which shares the interpreter
+    with the writer thread."""
+    with psycopg.connect(url, autocommit=True) as conn, no_cycle_collection():
+        load_reference(conn, landing, tokenizer)
+        pending = pending_batches(conn, landing, DAY.isoformat())
+        groups = list(parsed_groups(pending, tokenizer, known_courses(conn), GROUP_LINES))
+        start = time.perf_counter()
+        for group in groups:
+            write_group(conn, group)
+        return time.perf_counter() - start
+
+
 def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure], dict]:
     landing = work / "ingest-landing"
     generated = generate_day(landing, events)
@@ -164,7 +188,8 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
     with psycopg.connect(url, autocommit=True) as conn:
         load_reference(conn, landing, tokenizer)
         start = time.perf_counter()
-        results = ingest_partition(conn, landing, DAY.isoformat(), tokenizer)
+        with machine_cpu() as cpu:
+            results = ingest_partition(conn, landing, DAY.isoformat(), tokenizer)
         ingest_seconds = time.perf_counter() - start
         stored = conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
         spent = stages(landing, tokenizer, known_courses(conn))
@@ -179,11 +204,21 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
     spent["+ dedupe, resolve orgs, write, ledgers (the whole ingest)"] = ingest_seconds
     print("  where the ingest's time goes (cumulative):")
     print("\n".join(f"    {stage:<58}{seconds:>7.1f} s" for stage, seconds in spent.items()), flush=True)
+    writes_seconds = writes_alone(new_database(env, "bench_ingest_writes"), landing, tokenizer)
+    keyed_rate = keyed_rows / keyed_seconds
+    cores = os.cpu_count() or 1
+    print(
+        f"  the ingest: {cpu['busy']:.1f} busy core-seconds ({cpu['self']:.1f} in Python, the rest mostly"
+        f" PostgreSQL) in {ingest_seconds:.1f} s, {cpu['busy'] / ingest_seconds / cores:.0%} of {cores} cores\n"
+        f"  its writes alone, every file parsed beforehand: {writes_seconds:.1f} s,"
+        f" {lines / writes_seconds / keyed_rate:.2f}x the keyed COPY's rate",
+        flush=True,
+    )
+    spent["the writes alone, every file parsed beforehand"] = writes_seconds
 
     ingest_rate = lines / ingest_seconds
     copy_rate = (before[0] + after[0]) / 2
     to_sql_rate = (before[1] + after[1]) / 2
-    keyed_rate = keyed_rows / keyed_seconds
     sample = min(to_sql_rows, len(rows))
     figures = [
         Figure(
@@ -238,6 +273,7 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
             "keyed_copy_rows": keyed_rows,
             "keyed_copy_seconds": keyed_seconds,
             "stages_seconds": spent,
+            "core_seconds": cpu,
         }
     }
     return figures, notes

@@ -3,7 +3,9 @@ the marts, through Dagster) beside, on the same corpus in the same run, (a) inge
 and (b) a keyed COPY of the same events into the event-id ledger and the events partition.
 
 The run is the command a user types, in a process of its own, on fresh databases; the time
-each job and step took comes from the Dagster instance it recorded them in."""
+each job and step took comes from the Dagster instance it recorded them in. The machine's
+busy core-seconds during each (the run's processes, dbt's and PostgreSQL's) tell the least
+time any schedule of that work could take on this machine's cores."""
 
 from __future__ import annotations
 
@@ -25,28 +27,30 @@ from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from bench.common import Figure, new_database
+from bench.common import Figure, machine_cpu, new_database
 from bench.ingest import keyed_copy, plain_rows
 
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
 RUN_GOAL, KEYED_GOAL = 1.5, 0.25
 
 
-def ingest_alone(env, landing: Path) -> float:
-    """Seconds to ingest every partition of `landing` (reference snapshots loaded first, not timed)."""
+def ingest_alone(env, landing: Path) -> tuple[float, dict[str, float]]:
+    """Seconds and busy core-seconds (machine_cpu) to ingest every partition of `landing`
+    (reference snapshots loaded first, not timed)."""
     tokenizer = Tokenizer(load_config().pii_key())
     partitions = sorted({batch.partition_key for batch in list_batch_files(landing)})
     with psycopg.connect(new_database(env, "bench_loop_ingest"), autocommit=True) as conn:
         load_reference(conn, landing, tokenizer)
         start = time.perf_counter()
-        for key in partitions:
-            ingest_partition(conn, landing, key, tokenizer)
-        return time.perf_counter() - start
+        with machine_cpu() as cpu:
+            for key in partitions:
+                ingest_partition(conn, landing, key, tokenizer)
+        return time.perf_counter() - start, cpu
 
 
-def whole_run(env, landing: Path) -> tuple[float, str]:
-    """Seconds of `analytics-pipeline run` on fresh analytics and Dagster databases, and the
-    Dagster database's URL."""
+def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str]:
+    """Seconds and busy core-seconds (machine_cpu) of `analytics-pipeline run` on fresh
+    analytics and Dagster databases, and the Dagster database's URL."""
     url = new_database(env, "bench_loop_run")
     ensure_database(env.database_url, "bench_loop_dagster")
     dagster_url = with_database(env.database_url, "bench_loop_dagster")
@@ -55,8 +59,9 @@ def whole_run(env, landing: Path) -> tuple[float, str]:
     # parse state (defs/dbt/project.py), not from the one left by another database.
     dbt_resource(url).parse()
     start = time.perf_counter()
-    subprocess.run([CLI, "run", "--landing", str(landing)], env=child, check=True, capture_output=True)
-    return time.perf_counter() - start, dagster_url
+    with machine_cpu() as cpu:
+        subprocess.run([CLI, "run", "--landing", str(landing)], env=child, check=True, capture_output=True)
+    return time.perf_counter() - start, cpu, dagster_url
 
 
 def phases(dagster_url: str) -> dict[str, float]:
@@ -78,9 +83,9 @@ def phases(dagster_url: str) -> dict[str, float]:
 def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:
     landing = work / "loop-landing"
     generated = generate(landing, orgs=orgs, learners=learners, days=days, seed=seed)
-    ingest_seconds = ingest_alone(env, landing)
+    ingest_seconds, ingest_cpu = ingest_alone(env, landing)
     keyed_seconds, keyed_rows = keyed_copy(new_database(env, "bench_loop_keyed_copy"), plain_rows(landing))
-    run_seconds, dagster_url = whole_run(env, landing)
+    run_seconds, run_cpu, dagster_url = whole_run(env, landing)
     corpus = f"{generated.lines / 1000:,.0f} k lines, {days} days"
     run_rate, keyed_rate = generated.lines / run_seconds, keyed_rows / keyed_seconds
     figures = [
@@ -107,11 +112,24 @@ def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> 
     ]
     spent = phases(dagster_url)
     print("\n".join(f"  {name:<70}{seconds:>8.2f} s" for name, seconds in spent.items()), flush=True)
+    cores = os.cpu_count() or 1
+    # Python's share: the run's processes (Dagster, and dbt's commands), or the ingest's own.
+    python = {"whole `run`": run_cpu["children"], "ingest alone": ingest_cpu["self"]}
+    for name, seconds, cpu in (("whole `run`", run_seconds, run_cpu), ("ingest alone", ingest_seconds, ingest_cpu)):
+        busy = cpu["busy"]
+        print(
+            f"  {name}: {busy:.1f} busy core-seconds ({python[name]:.1f} in Python, the rest mostly PostgreSQL)"
+            f" in {seconds:.1f} s, {busy / seconds / cores:.0%} of {cores} cores; no schedule of that work takes"
+            f" under {busy / cores:.1f} s here, {busy / cores / ingest_seconds:.2f}x the ingest alone",
+            flush=True,
+        )
     notes = {
         "loop": {
             "corpus": {"orgs": orgs, "learners": learners, "days": days, "seed": seed, "lines": generated.lines},
             "run_seconds": run_seconds,
+            "run_core_seconds": run_cpu,
             "ingest_seconds": ingest_seconds,
+            "ingest_core_seconds": ingest_cpu,
             "keyed_copy_rows": keyed_rows,
             "keyed_copy_seconds": keyed_seconds,
             "phases_seconds": spent,
