@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import warnings
 from contextlib import contextmanager
@@ -553,14 +552,5 @@ def _fail(message: str) -> int:
     return 2
 
 
-def entry() -> None:
-    """The console script. Its exit leaves the objects that Dagster, dagster-dbt and dbt's
-    definitions hold to the operating system: the interpreter's last garbage collections
-    would walk every one of them, 0.8-1.1 s at the end of every command."""
-    code = main()
-    gc.freeze()
-    sys.exit(code)
-
-
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

@@ -89,5 +89,5 @@ def dbt_resource(database_url: str | dg.EnvVar | None = None) -> AnalyticsDbtRes
     """The definitions pass EnvVar("ANALYTICS_DATABASE_URL"); the CLI's own dbt commands
     (parse, docs) pass the URL bootstrap resolved, or nothing when they need no database."""
     return AnalyticsDbtResource(
-        project_dir=dbt_project, dbt_executable=console_script("dbt"), database_url=database_url
+        project_dir=dbt_project, dbt_executable=console_script("analytics-dbt"), database_url=database_url
     )
