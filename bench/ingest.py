@@ -168,7 +168,7 @@ def writes_alone(url: str, landing: Path, tokenizer: Tokenizer) -> float:
     with the writer thread."""
     with psycopg.connect(url, autocommit=True) as conn, no_cycle_collection():
         load_reference(conn, landing, tokenizer)
-        pending = pending_batches(conn, landing, DAY.isoformat())
+        pending = pending_batches(conn, landing, [DAY.isoformat()])
         groups = list(parsed_groups(pending, tokenizer, known_courses(conn), GROUP_LINES))
         start = time.perf_counter()
         for group in groups:

@@ -10,6 +10,7 @@ time any schedule of that work could take on this machine's cores."""
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -48,9 +49,9 @@ def ingest_alone(env, landing: Path) -> tuple[float, dict[str, float]]:
         return time.perf_counter() - start, cpu
 
 
-def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str]:
+def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str, str]:
     """Seconds and busy core-seconds (machine_cpu) of `analytics-pipeline run` on fresh
-    analytics and Dagster databases, and the Dagster database's URL."""
+    analytics and Dagster databases, and the URLs of those databases."""
     url = new_database(env, "bench_loop_run")
     ensure_database(env.database_url, "bench_loop_dagster")
     dagster_url = with_database(env.database_url, "bench_loop_dagster")
@@ -61,16 +62,20 @@ def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str]:
     start = time.perf_counter()
     with machine_cpu() as cpu:
         subprocess.run([CLI, "run", "--landing", str(landing)], env=child, check=True, capture_output=True)
-    return time.perf_counter() - start, cpu, dagster_url
+    return time.perf_counter() - start, cpu, url, dagster_url
+
+
+def dagster_instance(dagster_url: str):
+    import dagster as dg
+
+    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(dagster_url)
+    return dg.DagsterInstance.get()
 
 
 def phases(dagster_url: str) -> dict[str, float]:
     """Seconds per job and per step (summed over runs), from the instance the run recorded."""
-    import dagster as dg
-
-    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(dagster_url)
     spent: dict[str, float] = defaultdict(float)
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance(dagster_url) as instance:
         for record in instance.get_run_records():
             spent[f"run {record.dagster_run.job_name}"] += record.end_time - record.start_time
             for step in instance.get_run_step_stats(record.dagster_run.run_id):
@@ -80,12 +85,36 @@ def phases(dagster_url: str) -> dict[str, float]:
     return {name: round(seconds, 2) for name, seconds in ordered if seconds >= 0.05}
 
 
+def sensor_ticks(url: str, dagster_url: str, landing: Path) -> tuple[float, float]:
+    """Milliseconds (median of three) of a landing-sensor tick over the run's landing zone,
+    every file of it ingested: listing every folder (a tick without a cursor, as every tick
+    was before folders settled), and listing none (with the cursor such a tick leaves)."""
+    import dagster as dg
+
+    from analytics_pipeline.defs.automation.sensors import landing_sensor
+    from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
+
+    resources = {"database": PostgresResource(url=url), "landing": LandingZoneResource(root=str(landing))}
+    with dagster_instance(dagster_url) as instance:
+
+        def tick(cursor: str | None) -> tuple[float, str]:
+            start = time.perf_counter()
+            result = landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+            assert not result.run_requests, "the run left files pending"
+            return (time.perf_counter() - start) * 1000, result.cursor
+
+        every_folder = [tick(None) for _ in range(3)]
+        settled = [tick(every_folder[-1][1])[0] for _ in range(3)]
+    return statistics.median(ms for ms, _ in every_folder), statistics.median(settled)
+
+
 def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:
     landing = work / "loop-landing"
     generated = generate(landing, orgs=orgs, learners=learners, days=days, seed=seed)
     ingest_seconds, ingest_cpu = ingest_alone(env, landing)
     keyed_seconds, keyed_rows = keyed_copy(new_database(env, "bench_loop_keyed_copy"), plain_rows(landing))
-    run_seconds, run_cpu, dagster_url = whole_run(env, landing)
+    run_seconds, run_cpu, run_url, dagster_url = whole_run(env, landing)
+    listing_every_folder_ms, settled_ms = sensor_ticks(run_url, dagster_url, landing)
     corpus = f"{generated.lines / 1000:,.0f} k lines, {days} days"
     run_rate, keyed_rate = generated.lines / run_seconds, keyed_rows / keyed_seconds
     figures = [
@@ -108,6 +137,14 @@ def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> 
             True,
             f">= {KEYED_GOAL}x",
             run_rate >= KEYED_GOAL * keyed_rate,
+        ),
+        Figure(
+            f"landing sensor tick, {generated.batch_files / 1000:,.1f} k files ingested",
+            settled_ms,
+            "ms",
+            "the same tick listing every folder",
+            listing_every_folder_ms,
+            False,
         ),
     ]
     spent = phases(dagster_url)
@@ -135,6 +172,7 @@ def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> 
             "keyed_copy_rows": keyed_rows,
             "keyed_copy_seconds": keyed_seconds,
             "phases_seconds": spent,
+            "landing_sensor_tick_ms": {"every_folder": listing_every_folder_ms, "settled": settled_ms},
         }
     }
     return figures, notes

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
 from analytics_pipeline.defs.automation.rules import ROLLUP_KEYS
+from analytics_pipeline.defs.automation.schedules import ingest_catch_up_schedule
 from analytics_pipeline.defs.automation.sensors import (
+    landing_cursor,
     landing_sensor,
     marts_sensor,
     rollup_sensor,
@@ -89,6 +94,43 @@ def test_landing_sensor_requests_each_partition_with_new_files_once(instance, la
     late, cursor = tick(landing_sensor, instance, resources, cursor)
     assert [r.partition_key for r in late] == ["2026-02-01"]
     assert late[0].run_key not in {r.run_key for r in requests}
+
+
+def test_the_landing_sensor_lists_again_only_the_folders_that_changed(instance, landing, resources, conn):
+    """A tick lists the folders whose change stamp moved, not every day the landing zone keeps;
+    the daily catch-up lists them all."""
+    tokenizer = Tokenizer(TEST_PII_KEY.encode())
+    load_reference(conn, landing, tokenizer)
+    days = ("2026-02-01", "2026-02-03")
+    for day in days:
+        write_batch(landing, day, [event("u1", "c1", day=day)])
+        ingest_partition(conn, landing, day, tokenizer)
+    folder = {day: landing / "events" / f"received_date={day}" for day in days}
+    # The folders as a day's folders are once that day is over: last changed a minute ago.
+    a_minute_ago = time.time_ns() - 60 * 10**9
+    for path in folder.values():
+        os.utime(path, ns=(a_minute_ago, a_minute_ago))
+
+    requests, cursor = tick(landing_sensor, instance, resources)
+    assert requests == []
+    assert landing_cursor(cursor)[1] == dict.fromkeys(days, a_minute_ago)
+
+    # A file in a settled folder whose stamp did not move is not listed: the sensor sees nothing.
+    write_batch(landing, "2026-02-01", [event("u1", "c1", "lesson_completed", day="2026-02-01")])
+    os.utime(folder["2026-02-01"], ns=(a_minute_ago, a_minute_ago))
+    assert tick(landing_sensor, instance, resources, cursor)[0] == []
+    # The daily catch-up lists every folder, so the file is not lost.
+    catch_up = ingest_catch_up_schedule(
+        dg.build_schedule_context(instance=instance, resources=resources, scheduled_execution_time=datetime.now(UTC))
+    )
+    assert [r.partition_key for r in catch_up] == ["2026-02-01"]
+
+    # A file landing moves its folder's stamp: that folder is listed again, and only that one.
+    write_batch(landing, "2026-02-03", [event("u1", "c1", "lesson_completed", day="2026-02-03")])
+    requests, cursor = tick(landing_sensor, instance, resources, cursor)
+    assert [r.partition_key for r in requests] == ["2026-02-03"]
+    requested, settled = landing_cursor(cursor)
+    assert list(requested) == ["2026-02-03"] and settled == {"2026-02-01": a_minute_ago}
 
 
 def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landing, resources):

@@ -59,7 +59,7 @@ def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_pa
         (date(2026, 2, 2), "b5", "events/received_date=2026-02-02/b5.ndjson"),
     ]
     assert all(b.path == tmp_path / b.landing_path for b in listed)
-    assert [b.batch_id for b in list_batch_files(tmp_path, "2026-02-02")] == ["b5"]
+    assert [b.batch_id for b in list_batch_files(tmp_path, ["2026-02-02"])] == ["b5"]
 
 
 def test_a_gzip_of_several_members_reads_whole_and_a_truncated_one_fails(tmp_path):

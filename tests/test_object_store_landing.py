@@ -41,7 +41,7 @@ def test_ingests_reference_and_batches_from_an_object_store_url(tmp_path, conn):
     shutil.rmtree(local)  # nothing is read from the local disk
 
     assert load_reference(conn, root, TOKENIZER) == {"organizations": 1, "courses": 1, "lessons": 3, "enrollments": 2}
-    assert [b.batch_id for b in pending_batches(conn, root, DAY)] == ["a", "b"]
+    assert [b.batch_id for b in pending_batches(conn, root, [DAY])] == ["a", "b"]
     lag = ingest_lag(conn, root)  # from the store's creation time: the memory store has no mtime
     assert lag.pending_files == 2 and 0 <= lag.lag_seconds < 60
     results = {r.batch_id: r for r in ingest_partition(conn, root, DAY, TOKENIZER)}
@@ -50,5 +50,5 @@ def test_ingests_reference_and_batches_from_an_object_store_url(tmp_path, conn):
     assert conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0] == 3
     landing_path = conn.execute("SELECT landing_path FROM raw.analytics_dead_letters").fetchone()[0]
     assert landing_path == f"events/received_date={DAY}/a.ndjson"
-    assert pending_batches(conn, root, DAY) == []
+    assert pending_batches(conn, root, [DAY]) == []
     assert gzip.decompress((root / f"events/received_date={DAY}/b.ndjson.gz").read_bytes()).count(b"\n") == 2

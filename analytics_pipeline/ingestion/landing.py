@@ -8,7 +8,7 @@ import io
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -54,16 +54,36 @@ def _entries(folder: Path, *, folders: bool = False) -> list[tuple[str, Path]]:
     return sorted((p.name, p) for p in folder.iterdir() if (p.is_dir() if folders else p.is_file()))
 
 
-def list_batch_files(root: Path, partition_key: str | None = None) -> list[BatchFile]:
-    """Batch files in the landing zone, oldest partition first; temp files are ignored
-    (the API writes elsewhere, then renames a finished file in)."""
+def partition_folders(root: Path) -> dict[str, int | None]:
+    """{partition key: change stamp} of the landing zone's received-date folders. The stamp is
+    the folder's modification time in nanoseconds, which moves whenever a file is added,
+    renamed in or removed; an object store's folders have none (None)."""
+    events = root / "events"
+    if not events.is_dir():
+        return {}
+    if not isinstance(events, Path):
+        names = (name for name, _ in _entries(events, folders=True))
+        return {match.group(1): None for name in names if (match := _PARTITION_DIR.match(name))}
+    with os.scandir(events) as entries:
+        return {
+            match.group(1): entry.stat().st_mtime_ns
+            for entry in entries
+            if entry.is_dir() and (match := _PARTITION_DIR.match(entry.name))
+        }
+
+
+def list_batch_files(root: Path, partitions: Collection[str] | None = None) -> list[BatchFile]:
+    """Batch files in the landing zone (in the folders of `partitions`, or in all), oldest
+    partition first; temp files are ignored (the API writes elsewhere, then renames a
+    finished file in)."""
     events = root / "events"
     if not events.is_dir():
         return []
+    wanted = None if partitions is None else set(partitions)
     found = []
     for folder_name, folder in _entries(events, folders=True):
         match = _PARTITION_DIR.match(folder_name)
-        if not match or (partition_key and match.group(1) != partition_key):
+        if not match or (wanted is not None and match.group(1) not in wanted):
             continue
         day = date.fromisoformat(match.group(1))
         for name, path in _entries(folder):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,14 +29,16 @@ GROUPS_AHEAD = 2
 ANALYZE_AFTER_EVENTS = 1000
 
 
-def pending_batches(conn: psycopg.Connection, root: Path, partition_key: str | None = None) -> list[BatchFile]:
-    """Landed batch files that neither the batch ledger nor the quarantine lists yet."""
-    landed = list_batch_files(root, partition_key)
+def pending_batches(conn: psycopg.Connection, root: Path, partitions: Collection[str] | None = None) -> list[BatchFile]:
+    """Landed batch files (of `partitions`, or of every day) that neither the batch ledger nor
+    the quarantine lists yet."""
+    landed = list_batch_files(root, partitions)
     if not landed:
         return []
-    ingested = set(
-        conn.execute(load_sql("ingest/handled_batches"), {"received_date": partition_key, "batch_ids": None})
-    )
+    # The whole ledger in one query, or each listed day's by its key.
+    days = [None] if partitions is None else sorted({b.received_date for b in landed})
+    sql = load_sql("ingest/handled_batches")
+    ingested = {row for day in days for row in conn.execute(sql, {"received_date": day, "batch_ids": None})}
     return [b for b in landed if (b.received_date, b.batch_id) not in ingested]
 
 
@@ -83,7 +85,7 @@ def ingest_partition(
     courses = known_courses(conn)
     with no_cycle_collection(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
         in_flight: deque[Future] = deque()
-        pending = pending_batches(conn, root, partition_key)
+        pending = pending_batches(conn, root, [partition_key])
         for group in parsed_groups(pending, tokenizer, courses, GROUP_LINES):
             if len(in_flight) == GROUPS_AHEAD:
                 results += in_flight.popleft().result()

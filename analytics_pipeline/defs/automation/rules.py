@@ -10,6 +10,7 @@ partitions are caught as surely as today's.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
@@ -30,10 +31,13 @@ IN_FLIGHT = [
 ]
 
 
-def pending_by_partition(conn: psycopg.Connection, landing: Path) -> tuple[dict[str, list[str]], list[str]]:
-    """({partition: its landed batch ids not yet ingested}, folders outside the partition range)."""
+def pending_by_partition(
+    conn: psycopg.Connection, landing: Path, partitions: Collection[str] | None = None
+) -> tuple[dict[str, list[str]], list[str]]:
+    """({partition: its landed batch ids not yet ingested}, folders outside the partition
+    range), over the folders of `partitions` or over all."""
     by_key: dict[str, list[str]] = defaultdict(list)
-    for batch in pending_batches(conn, landing):
+    for batch in pending_batches(conn, landing, partitions):
         by_key[batch.partition_key].append(batch.batch_id)
     # Asked once per folder, not per file: each answer walks the partitions' cron schedule.
     outside = sorted(key for key in by_key if not daily_partitions.has_partition_key(key))
