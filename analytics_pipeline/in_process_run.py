@@ -108,7 +108,7 @@ def run_pipeline(
     summary, instance = RunSummary(), execute.instance
     with connect(database_url) as conn:
         changed = changed_snapshots(conn, landing)
-        pending, summary.skipped_partitions = pending_by_partition(conn, landing)
+        pending, summary.skipped_partitions = pending_by_partition(conn, landing, every_folder=True)
         landed = sorted(set(pending) | unrecorded_ingests(conn, instance))
     if changed:
         progress(f"reference snapshots changed: {', '.join(sorted(changed))}")

@@ -87,8 +87,8 @@ def phases(dagster_url: str) -> dict[str, float]:
 
 def sensor_ticks(url: str, dagster_url: str, landing: Path) -> tuple[float, float]:
     """Milliseconds (median of three) of a landing-sensor tick over the run's landing zone,
-    every file of it ingested: listing every folder (a tick without a cursor, as every tick
-    was before folders settled), and listing none (with the cursor such a tick leaves)."""
+    every file of it ingested: listing every folder (none settled, as every tick was before
+    folders settled), and listing none (every folder settled by the tick before)."""
     import dagster as dg
 
     from analytics_pipeline.defs.automation.sensors import landing_sensor
@@ -97,15 +97,18 @@ def sensor_ticks(url: str, dagster_url: str, landing: Path) -> tuple[float, floa
     resources = {"database": PostgresResource(url=url), "landing": LandingZoneResource(root=str(landing))}
     with dagster_instance(dagster_url) as instance:
 
-        def tick(cursor: str | None) -> tuple[float, str]:
+        def tick(unsettle: bool) -> float:
+            if unsettle:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("DELETE FROM raw.settled_landing_folders")
             start = time.perf_counter()
-            result = landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+            result = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
             assert not result.run_requests, "the run left files pending"
-            return (time.perf_counter() - start) * 1000, result.cursor
+            return (time.perf_counter() - start) * 1000
 
-        every_folder = [tick(None) for _ in range(3)]
-        settled = [tick(every_folder[-1][1])[0] for _ in range(3)]
-    return statistics.median(ms for ms, _ in every_folder), statistics.median(settled)
+        every_folder = [tick(unsettle=True) for _ in range(3)]
+        settled = [tick(unsettle=False) for _ in range(3)]
+    return statistics.median(every_folder), statistics.median(settled)
 
 
 def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:

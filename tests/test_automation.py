@@ -14,7 +14,6 @@ from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
 from analytics_pipeline.defs.automation.rules import ROLLUP_KEYS
 from analytics_pipeline.defs.automation.schedules import ingest_catch_up_schedule
 from analytics_pipeline.defs.automation.sensors import (
-    landing_cursor,
     landing_sensor,
     marts_sensor,
     rollup_sensor,
@@ -36,6 +35,8 @@ from analytics_pipeline.defs.rollups.assets import (
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
+from analytics_pipeline.ingestion.settled_folders import settled_folders
+from analytics_pipeline.monitoring.figures import ingest_lag
 from tests.conftest import TEST_PII_KEY
 from tests.landing_helpers import event, write_batch, write_reference
 
@@ -96,9 +97,9 @@ def test_landing_sensor_requests_each_partition_with_new_files_once(instance, la
     assert late[0].run_key not in {r.run_key for r in requests}
 
 
-def test_the_landing_sensor_lists_again_only_the_folders_that_changed(instance, landing, resources, conn):
-    """A tick lists the folders whose change stamp moved, not every day the landing zone keeps;
-    the daily catch-up lists them all."""
+def test_landing_folders_settle_and_are_listed_again_only_once_they_change(instance, landing, resources, conn):
+    """A tick lists the folders modified since all their files were handled, not every day the
+    landing zone keeps; so do the ingest-lag figures. The daily catch-up lists them all."""
     tokenizer = Tokenizer(TEST_PII_KEY.encode())
     load_reference(conn, landing, tokenizer)
     days = ("2026-02-01", "2026-02-03")
@@ -106,31 +107,31 @@ def test_the_landing_sensor_lists_again_only_the_folders_that_changed(instance, 
         write_batch(landing, day, [event("u1", "c1", day=day)])
         ingest_partition(conn, landing, day, tokenizer)
     folder = {day: landing / "events" / f"received_date={day}" for day in days}
-    # The folders as a day's folders are once that day is over: last changed a minute ago.
+    # The folders as a day's folders are once the day is over: last modified a minute ago.
     a_minute_ago = time.time_ns() - 60 * 10**9
     for path in folder.values():
         os.utime(path, ns=(a_minute_ago, a_minute_ago))
+    assert tick(landing_sensor, instance, resources)[0] == []
+    assert settled_folders(conn) == dict.fromkeys(days, a_minute_ago)
 
-    requests, cursor = tick(landing_sensor, instance, resources)
-    assert requests == []
-    assert landing_cursor(cursor)[1] == dict.fromkeys(days, a_minute_ago)
-
-    # A file in a settled folder whose stamp did not move is not listed: the sensor sees nothing.
+    # A file in a settled folder whose time did not move is not listed.
     write_batch(landing, "2026-02-01", [event("u1", "c1", "lesson_completed", day="2026-02-01")])
     os.utime(folder["2026-02-01"], ns=(a_minute_ago, a_minute_ago))
-    assert tick(landing_sensor, instance, resources, cursor)[0] == []
-    # The daily catch-up lists every folder, so the file is not lost.
-    catch_up = ingest_catch_up_schedule(
-        dg.build_schedule_context(instance=instance, resources=resources, scheduled_execution_time=datetime.now(UTC))
-    )
-    assert [r.partition_key for r in catch_up] == ["2026-02-01"]
+    requests, cursor = tick(landing_sensor, instance, resources)
+    assert requests == [] and ingest_lag(conn, landing).pending_files == 0
 
-    # A file landing moves its folder's stamp: that folder is listed again, and only that one.
+    # A file landing moves its folder's time: that folder is listed again, and only that one.
     write_batch(landing, "2026-02-03", [event("u1", "c1", "lesson_completed", day="2026-02-03")])
     requests, cursor = tick(landing_sensor, instance, resources, cursor)
     assert [r.partition_key for r in requests] == ["2026-02-03"]
-    requested, settled = landing_cursor(cursor)
-    assert list(requested) == ["2026-02-03"] and settled == {"2026-02-01": a_minute_ago}
+    assert settled_folders(conn) == {"2026-02-01": a_minute_ago}
+
+    # The daily catch-up lists every folder, so the file of the settled folder is not lost.
+    catch_up = ingest_catch_up_schedule(
+        dg.build_schedule_context(instance=instance, resources=resources, scheduled_execution_time=datetime.now(UTC))
+    )
+    assert [r.partition_key for r in catch_up] == ["2026-02-01", "2026-02-03"]
+    assert settled_folders(conn) == {} and ingest_lag(conn, landing).pending_files == 2
 
 
 def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landing, resources):

@@ -12,7 +12,7 @@ from psycopg.sql import SQL, Identifier
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.landing import landed_at
-from analytics_pipeline.ingestion.partition import pending_batches
+from analytics_pipeline.ingestion.settled_folders import LandingScan
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class MartFreshness:
 
 def ingest_lag(conn: psycopg.Connection, root: Path, now: datetime | None = None) -> IngestLag:
     now = now or datetime.now(UTC)
-    pending = pending_batches(conn, root)
+    pending = LandingScan.of(conn, root).pending
     if not pending:
         return IngestLag(0, None, 0.0)
     landed = {b.landing_path: landed_at(b.path) for b in pending}

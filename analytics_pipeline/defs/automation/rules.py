@@ -10,7 +10,6 @@ partitions are caught as surely as today's.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +19,7 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.defs.jobs import ROLLUP_ASSETS
 from analytics_pipeline.defs.keys import MARTS_INPUT_KEYS, PUBLISHED_KEY, RAW_EVENTS_KEY
 from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.ingestion.partition import pending_batches
+from analytics_pipeline.ingestion.settled_folders import LandingScan
 
 ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
 IN_FLIGHT = [
@@ -32,12 +31,15 @@ IN_FLIGHT = [
 
 
 def pending_by_partition(
-    conn: psycopg.Connection, landing: Path, partitions: Collection[str] | None = None
+    conn: psycopg.Connection, landing: Path, every_folder: bool = False
 ) -> tuple[dict[str, list[str]], list[str]]:
     """({partition: its landed batch ids not yet ingested}, folders outside the partition
-    range), over the folders of `partitions` or over all."""
+    range). Folders settled and not modified since are not listed, unless `every_folder`
+    (ingestion/settled_folders.py); the folders this look settles are recorded."""
+    scan = LandingScan.of(conn, landing, every_folder)
+    scan.record(conn)
     by_key: dict[str, list[str]] = defaultdict(list)
-    for batch in pending_batches(conn, landing, partitions):
+    for batch in scan.pending:
         by_key[batch.partition_key].append(batch.batch_id)
     # Asked once per folder, not per file: each answer walks the partitions' cron schedule.
     outside = sorted(key for key in by_key if not daily_partitions.has_partition_key(key))

@@ -25,7 +25,8 @@ def ingest_catch_up_schedule(
     context: dg.ScheduleEvaluationContext, database: PostgresResource, landing: LandingZoneResource
 ):
     with database.connect() as conn:
-        pending, _ = pending_by_partition(conn, landing.path)
+        # Every folder, settled or not: the safety net under the sensor's shortcut.
+        pending, _ = pending_by_partition(conn, landing.path, every_folder=True)
     stamp = context.scheduled_execution_time.isoformat()
     return [dg.RunRequest(partition_key=key, run_key=f"catch-up:{key}:{stamp}") for key in sorted(pending)] or (
         dg.SkipReason("every landed file is ingested")

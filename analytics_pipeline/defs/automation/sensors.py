@@ -6,7 +6,6 @@ request has a run key, so a repeated tick requests nothing twice.
 
 import hashlib
 import json
-import time
 
 import dagster as dg
 
@@ -27,26 +26,9 @@ from analytics_pipeline.defs.jobs import (
     rollup_partition_job,
 )
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
-from analytics_pipeline.ingestion.landing import partition_folders
 from analytics_pipeline.ingestion.reference import ReferenceDataError, changed_snapshots
 
 RUNNING = dg.DefaultSensorStatus.RUNNING
-
-# A folder whose files were all handled when it was last listed, and whose change stamp
-# (partition_folders) has not moved since, is not listed again: a tick lists the folders that
-# changed, not the landing zone's whole history. A stamp younger than this might not move for a
-# file added within the same clock tick, so its folder is listed again until it is older.
-# The daily catch-up (schedules.py) lists every folder.
-SETTLED_AFTER_NS = 2_000_000_000
-
-
-def landing_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, int]]:
-    """({partition: fingerprint of the pending files requested}, {partition: change stamp of
-    its folder, settled})."""
-    state = json.loads(cursor or "{}")
-    if "requested" not in state:  # written before folders were settled: fingerprints alone
-        return state, {}
-    return state["requested"], state["settled"]
 
 
 @dg.sensor(
@@ -57,17 +39,13 @@ def landing_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, int]]:
     "received-date partition with files not yet ingested.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResource, landing: LandingZoneResource):
-    requested, settled = landing_cursor(context.cursor)
-    folders = partition_folders(landing.path)
-    listed = [key for key, stamp in folders.items() if stamp is None or settled.get(key) != stamp]
+    requested: dict[str, str] = json.loads(context.cursor or "{}")
     with database.connect() as conn:
         try:
             changed = changed_snapshots(conn, landing.path)
         except ReferenceDataError as exc:
             return dg.SensorResult(skip_reason=f"not ingesting: {exc}", cursor=context.cursor)
-        # With every folder to list (the first tick; an object store's folders have no
-        # stamps), the whole ledger is asked in one query rather than a query per day.
-        by_partition, outside = pending_by_partition(conn, landing.path, None if listed == list(folders) else listed)
+        by_partition, outside = pending_by_partition(conn, landing.path)
     if changed:
         # Events are judged against the snapshots (courses, enrollments): load those first;
         # ingestion follows on the first tick that finds them current.
@@ -92,24 +70,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
                 )
             )
             requested[key] = fingerprint
-    now = time.time_ns()
-    settled = {
-        key: stamp
-        for key, stamp in folders.items()
-        if stamp is not None
-        and key not in by_partition
-        and key not in outside
-        and (settled.get(key) == stamp or now - stamp > SETTLED_AFTER_NS)
-    }
-    requested = {key: fingerprint for key, fingerprint in requested.items() if key in by_partition}
-    cursor = json.dumps({"requested": requested, "settled": settled}, sort_keys=True)
+    cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:
         pending = sum(len(ids) for ids in by_partition.values())
-        return dg.SensorResult(
-            skip_reason=f"{pending} pending file(s), all already requested; "
-            f"{len(folders) - len(listed)} folder(s) unchanged since all their files were handled",
-            cursor=cursor,
-        )
+        return dg.SensorResult(skip_reason=f"{pending} pending file(s), all already requested", cursor=cursor)
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 

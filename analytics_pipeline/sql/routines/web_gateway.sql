@@ -114,5 +114,13 @@ BEGIN
 END
 $$;
 
+-- The landing folders settled (ingestion/settled_folders.py): the ingest-lag figures of the
+-- health endpoint and the metrics list only the others.
+CREATE OR REPLACE FUNCTION web.settled_landing_folders()
+RETURNS TABLE (received_date date, modified_ns bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT s.received_date, s.modified_ns FROM raw.settled_landing_folders AS s
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA web FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA web TO analytics_web;
