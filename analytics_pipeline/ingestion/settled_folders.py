@@ -6,8 +6,9 @@ for 3 days of 43.6 k files, on every landing-sensor tick and every health or met
 
 A folder's time could stay put for a file added within the same clock tick as the listing
 that settled it, so a folder modified in the last SETTLED_AFTER_NS is not settled yet; and
-the daily catch-up (`every_folder`) lists every folder, whatever is settled. An object
-store's folders have no modification time: there every folder is always listed.
+the daily catch-up and `analytics-pipeline run` (`every_folder`) list every folder, whatever
+is settled. An object store's folders have no modification time: there every folder is
+always listed.
 """
 
 from __future__ import annotations
