@@ -271,6 +271,50 @@ def test_incremental_mart_equals_a_full_rebuild(pipeline):
     assert table_digests(pipeline["url"])["marts.org_engagement_daily"] == before
 
 
+def views(url: str) -> dict[str, int]:
+    """{schema.view: its oid} of every view dbt built."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname || '.' || c.relname, c.oid::int FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'v' AND n.nspname IN ('staging', 'intermediate')"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_a_partition_build_keeps_the_views_built_on_the_views_it_replaces(pipeline):
+    """A partition's dbt build replaces the staging views its incremental models read. The
+    views built on them, which only the marts build rebuilds, stay as they were: a marts build
+    running meanwhile still finds them. A view whose columns changed shape is still replaced."""
+    from analytics_pipeline.defs.dbt.assets import INCREMENTAL
+    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource
+
+    def build(*args: str) -> None:
+        invocation = dbt_resource(pipeline["url"]).cli(list(args), target_path=dbt_project.target_path)
+        assert invocation.wait().is_successful()
+
+    with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+        from analytics_pipeline.environment import bootstrap
+
+        bootstrap(pipeline["landing"])
+        # A full refresh of a table drops the views on it too (the test before this one).
+        build("run", "--select", "config.materialized:view")
+        before = views(pipeline["url"])
+        assert {"staging.stg_lessons", "intermediate.int_learner_course_status"} <= before.keys()
+        build("run", "--select", INCREMENTAL)
+        assert views(pipeline["url"]) == before
+        with psycopg.connect(pipeline["url"]) as conn:
+            conn.execute("ALTER VIEW staging.stg_lessons RENAME COLUMN lesson_id TO former_lesson_id")
+        build("run", "--select", INCREMENTAL)
+        with psycopg.connect(pipeline["url"]) as conn:
+            columns = conn.execute(
+                "SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = 'staging.stg_lessons'::regclass"
+            ).fetchone()[0]
+        assert "lesson_id" in columns and "former_lesson_id" not in columns
+        build("run", "--select", "config.materialized:view")  # the dependents dropped with it
+        assert views(pipeline["url"]).keys() == before.keys()
+
+
 def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_path):
     """dagster-dbt gives each dbt command a target folder of its own: the run's builds
     removed theirs, and a later command in this database, a partition's window in its
