@@ -180,6 +180,51 @@ def ingest_run(instance: dg.DagsterInstance, day: str, status: dg.DagsterRunStat
     instance.add_run(dg.DagsterRun(job_name="ingest_partition_job", run_id=str(uuid.uuid4()), status=status, tags=tags))
 
 
+def failed_ingest_run(instance: dg.DagsterInstance, day: str, status=dg.DagsterRunStatus.FAILURE, **tags) -> None:
+    """A run of ingest_partition_job for `day` that started and ended in `status` just now."""
+    run = dg.DagsterRun(
+        job_name="ingest_partition_job",
+        run_id=str(uuid.uuid4()),
+        status=dg.DagsterRunStatus.STARTED,
+        tags={"dagster/partition": day, **tags},
+    )
+    instance.add_run(run)
+    if status == dg.DagsterRunStatus.FAILURE:
+        instance.report_run_failed(run)
+    else:
+        instance.report_run_canceled(run)
+
+
+def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wait(
+    instance, landing, resources, conn, monkeypatch
+):
+    """Run retries cover a passing fault; files whose run failed for good (retries spent, or
+    never launched) are asked for again, after a wait that doubles each time, rather than left
+    to the daily catch-up. A run Dagster will still retry, or one canceled, is not repeated."""
+    monkeypatch.setenv("ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS", "2")
+    load_reference(conn, landing, Tokenizer(TEST_PII_KEY.encode()))
+    days = ("2026-02-01", "2026-02-02", "2026-02-03")
+    for day in days:
+        write_batch(landing, day, [event("u1", "c1", day=day)])
+    requests, cursor = tick(landing_sensor, instance, resources)
+    seen = {r.run_key for r in requests}
+    assert sorted(r.partition_key for r in requests) == list(days)
+
+    failed_ingest_run(instance, "2026-02-01")
+    failed_ingest_run(instance, "2026-02-02", **{"dagster/will_retry": "true"})
+    failed_ingest_run(instance, "2026-02-03", dg.DagsterRunStatus.CANCELED)
+    for wait in (2, 4):
+        assert tick(landing_sensor, instance, resources, cursor)[0] == []
+        time.sleep(wait / 2)
+        assert tick(landing_sensor, instance, resources, cursor)[0] == []  # not yet
+        time.sleep(wait / 2 + 0.3)
+        [again], cursor = tick(landing_sensor, instance, resources, cursor)
+        assert again.partition_key == "2026-02-01" and again.run_key not in seen
+        seen.add(again.run_key)
+        assert tick(landing_sensor, instance, resources, cursor)[0] == []
+        failed_ingest_run(instance, "2026-02-01")  # and again: the wait doubles
+
+
 def test_a_partition_with_an_ingest_run_on_its_way_is_not_asked_for_again(instance, landing, resources, conn):
     """A queued ingest run takes every file pending when it starts, and an ingest run rolls up
     its own partition: neither sensor adds a run that would find nothing to do."""

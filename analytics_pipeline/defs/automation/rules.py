@@ -9,6 +9,7 @@ partitions are caught as surely as today's.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from analytics_pipeline.defs.keys import MARTS_INPUT_KEYS, PUBLISHED_KEY, RAW_EV
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.settled_folders import LandingScan
 
+PARTITION_TAG = "dagster/partition"
 ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -107,14 +109,30 @@ def partitions_with_runs(instance: dg.DagsterInstance, job_name: str, statuses: 
     partition, or a backfill's or `run`'s run over a range of them."""
     partitions: set[str] = set()
     for run in instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=statuses)):
-        if "dagster/partition" in run.tags:
-            partitions.add(run.tags["dagster/partition"])
+        if PARTITION_TAG in run.tags:
+            partitions.add(run.tags[PARTITION_TAG])
         elif "dagster/asset_partition_range_start" in run.tags:
             span = dg.PartitionKeyRange(
                 run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
             )
             partitions.update(daily_partitions.get_partition_keys_in_range(span))
     return partitions
+
+
+def failed_for_good(instance: dg.DagsterInstance, job_name: str, partition: str, seconds: float) -> bool:
+    """Whether the latest run of `job_name` for `partition` failed at least `seconds` ago and
+    Dagster will not run it again (its run retries spent). A canceled run is someone's choice:
+    it is left to the daily catch-up."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition}), limit=1)
+    if not records:
+        return False
+    latest = records[0]
+    return (
+        latest.dagster_run.status == dg.DagsterRunStatus.FAILURE
+        and not latest.dagster_run.is_complete_and_waiting_to_retry
+        and latest.end_time is not None
+        and time.time() - latest.end_time >= seconds
+    )
 
 
 def job_in_flight(instance: dg.DagsterInstance, job_name: str) -> bool:

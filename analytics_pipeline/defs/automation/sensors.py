@@ -13,6 +13,7 @@ from analytics_pipeline.config import load_config
 from analytics_pipeline.defs.automation.rules import (
     IN_FLIGHT,
     WAITING,
+    failed_for_good,
     job_in_flight,
     marts_behind,
     partitions_to_roll_up,
@@ -39,7 +40,10 @@ RUNNING = dg.DefaultSensorStatus.RUNNING
     "received-date partition with files not yet ingested.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResource, landing: LandingZoneResource):
-    requested: dict[str, str] = json.loads(context.cursor or "{}")
+    # cursor: {partition: [fingerprint of the pending files last requested, times requested again]}
+    requested: dict[str, list] = {
+        key: value for key, value in json.loads(context.cursor or "{}").items() if isinstance(value, list)
+    }
     with database.connect() as conn:
         try:
             changed = changed_snapshots(conn, landing.path)
@@ -57,19 +61,24 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
     for key in outside:
         context.log.warning(f"landing folder received_date={key} is outside the partition range")
     requests = []
+    wait_again = load_config().ingest_request_again_seconds
     # A run still waiting to start takes every file pending when it starts: no second one.
     waiting = partitions_with_runs(context.instance, ingest_partition_job.name, WAITING)
     for key, batch_ids in sorted(by_partition.items()):
-        # The set of pending files names the request: the same files never trigger twice,
-        # one more file (a late one included) triggers again.
+        if key in waiting:
+            continue
+        # The set of pending files names the request: the same files trigger once, one more
+        # file (a late one included) triggers again. So do the same files once the run that
+        # took them failed for good, after a wait that doubles each time.
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
-        if requested.get(key) != fingerprint and key not in waiting:
-            requests.append(
-                dg.RunRequest(
-                    job_name=ingest_partition_job.name, partition_key=key, run_key=f"ingest:{key}:{fingerprint}"
-                )
-            )
-            requested[key] = fingerprint
+        again = 0
+        if requested.get(key, [None])[0] == fingerprint:
+            again = requested[key][1] + 1
+            if not failed_for_good(context.instance, ingest_partition_job.name, key, wait_again * 2 ** (again - 1)):
+                continue
+        run_key = f"ingest:{key}:{fingerprint}" + (f":{again}" if again else "")
+        requests.append(dg.RunRequest(job_name=ingest_partition_job.name, partition_key=key, run_key=run_key))
+        requested[key] = [fingerprint, again]
     cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:
         pending = sum(len(ids) for ids in by_partition.values())
