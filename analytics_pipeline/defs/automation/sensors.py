@@ -40,7 +40,9 @@ RUNNING = dg.DefaultSensorStatus.RUNNING
     "received-date partition with files not yet ingested.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResource, landing: LandingZoneResource):
-    # cursor: {partition: [fingerprint of the pending files last requested, times requested again]}
+    # cursor: {partition: [fingerprint of the pending files last requested, times requested again]}.
+    # An older cursor's bare fingerprints are dropped: their requests keep their run keys, which
+    # Dagster does not launch twice.
     requested: dict[str, list] = {
         key: value for key, value in json.loads(context.cursor or "{}").items() if isinstance(value, list)
     }
