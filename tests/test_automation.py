@@ -164,6 +164,18 @@ def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landin
     instance.report_runless_asset_event(dg.AssetMaterialization(PUBLISHED_KEY))
     assert tick(marts_sensor, instance)[0] == []
 
+    # A rollup recorded while a marts build ran may have committed after the build read its
+    # tables: the marts are behind it, though they were published after it.
+    @dg.asset(key=PUBLISHED_KEY)
+    def published_while_a_rollup_lands(context):
+        rollup = dg.AssetMaterialization(user_course_progress.key, partition="2026-02-02")
+        context.instance.report_runless_asset_event(rollup)
+
+    dg.materialize([published_while_a_rollup_lands], instance=instance)
+    assert len(tick(marts_sensor, instance)[0]) == 1
+    instance.report_runless_asset_event(dg.AssetMaterialization(PUBLISHED_KEY))
+    assert tick(marts_sensor, instance)[0] == []
+
     # A late file for the same day: ingested again, so rolled up again.
     write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
     dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)

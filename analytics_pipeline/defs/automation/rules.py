@@ -91,6 +91,23 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
     return records[0].storage_id if records else -1
 
 
+def _marts_reflect(instance: dg.DagsterInstance) -> int:
+    """The storage id up to which the last complete marts run reflects what is upstream: the
+    start of that run (of the first in its group of retries), as it read everything after.
+    Not its end: an upstream materialization recorded while the build ran may have committed
+    after the build read those tables."""
+    published = instance.fetch_materializations(PUBLISHED_KEY, limit=1).records
+    if not published:
+        return -1
+    run = instance.get_run_by_id(published[0].run_id) if published[0].run_id else None
+    if run is None:  # reported by hand, outside a run: as of the report
+        return published[0].storage_id
+    start = instance.get_records_for_run(
+        run.root_run_id or run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1
+    ).records
+    return start[0].storage_id if start else -1
+
+
 def marts_behind(instance: dg.DagsterInstance) -> int | None:
     """The newest upstream materialization (storage id) that the last complete marts run does
     not reflect, or None when the marts are current. Before the first rollup there is nothing
@@ -98,7 +115,7 @@ def marts_behind(instance: dg.DagsterInstance) -> int | None:
     if any(_latest(instance, key) < 0 for key in ROLLUP_KEYS):
         return None
     newest = max(_latest(instance, key) for key in MARTS_INPUT_KEYS)
-    return newest if newest > _latest(instance, PUBLISHED_KEY) else None
+    return newest if newest > _marts_reflect(instance) else None
 
 
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
