@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -59,6 +60,19 @@ def api_fresh_as_of(base: str, token: str) -> datetime | None:
     )
     value = answer.json().get("data_fresh_as_of") if answer.status_code == 200 else None
     return datetime.fromisoformat(value) if value else None
+
+
+RUN_END = re.compile(r" - (\w+) - [0-9a-f-]{36} - \d+ - RUN_(SUCCESS|FAILURE) - ")
+
+
+def run_outcomes(log: Path) -> dict[str, dict[str, int]]:
+    """{job: {SUCCESS: n, FAILURE: n}} of the runs the daemon's log saw end: a failed run is
+    one more run retried, and one more alert."""
+    outcomes: dict[str, dict[str, int]] = {}
+    for job, outcome in RUN_END.findall(log.read_text(errors="replace")):
+        counts = outcomes.setdefault(job, {"SUCCESS": 0, "FAILURE": 0})
+        counts[outcome] += 1
+    return outcomes
 
 
 class FreshnessWatcher(threading.Thread):
@@ -176,6 +190,9 @@ def main() -> int:
             print(f"{label:<44}{seconds:>10.1f}{seconds / baseline:>12.2f}  {verdict}")
             results[f"{name} p{q}_seconds"] = seconds
         results[f"{name} latencies"] = values
+    results["runs"] = run_outcomes(work / "dev.log")
+    for job, counts in sorted(results["runs"].items()):
+        print(f"runs of {job}: {counts['SUCCESS']} succeeded, {counts['FAILURE']} failed")
     (ROOT / "bench" / "results" / "freshness.json").write_text(json.dumps(results, indent=2))
     return 0 if met else 1
 
