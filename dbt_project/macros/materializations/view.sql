@@ -4,7 +4,8 @@
     the staging views would drop the intermediate views under a marts build running at the
     same time. PostgreSQL keeps dependent views across CREATE OR REPLACE VIEW as long as the
     columns keep their names and types (new ones go at the end); when they do not, the view
-    is dropped and created again, and the build rebuilds its dependents after it.
+    is dropped and created again, and its dependents with it come back with the next build
+    that selects them (the marts build selects them all).
 #}
 {% materialization view, adapter='postgres' %}
 
