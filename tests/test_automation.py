@@ -212,7 +212,8 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
 ):
     """Run retries cover a passing fault; files whose run failed for good (retries spent, or
     never launched) are asked for again, after a wait that doubles each time, rather than left
-    to the daily catch-up. A run Dagster will still retry, or one canceled, is not repeated."""
+    to the daily catch-up. A failed run whose retry is under way, or a canceled one, is not
+    repeated."""
     monkeypatch.setenv("ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS", "2")
     load_reference(conn, landing, Tokenizer(TEST_PII_KEY.encode()))
     days = ("2026-02-01", "2026-02-02", "2026-02-03")
@@ -223,7 +224,8 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
     assert sorted(r.partition_key for r in requests) == list(days)
 
     failed_ingest_run(instance, "2026-02-01")
-    failed_ingest_run(instance, "2026-02-02", **{"dagster/will_retry": "true"})
+    failed_ingest_run(instance, "2026-02-02")
+    ingest_run(instance, "2026-02-02", dg.DagsterRunStatus.STARTED)  # its retry
     failed_ingest_run(instance, "2026-02-03", dg.DagsterRunStatus.CANCELED)
     for wait in (2, 4):
         assert tick(landing_sensor, instance, resources, cursor)[0] == []

@@ -137,16 +137,17 @@ def partitions_with_runs(instance: dg.DagsterInstance, job_name: str, statuses: 
 
 
 def failed_for_good(instance: dg.DagsterInstance, job_name: str, partition: str, seconds: float) -> bool:
-    """Whether the latest run of `job_name` for `partition` failed at least `seconds` ago and
-    Dagster will not run it again (its run retries spent). A canceled run is someone's choice:
-    it is left to the daily catch-up."""
+    """Whether the latest run of `job_name` for `partition` failed at least `seconds` ago. Run
+    retries launch within seconds of a failure, as a newer run of the partition: a failure
+    that old with nothing after it had its retries spent, or was never retried (a run failed
+    by run monitoring for not starting can be left so). A canceled run is someone's choice: it
+    is left to the daily catch-up."""
     records = instance.get_run_records(dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition}), limit=1)
     if not records:
         return False
     latest = records[0]
     return (
         latest.dagster_run.status == dg.DagsterRunStatus.FAILURE
-        and not latest.dagster_run.is_complete_and_waiting_to_retry
         and latest.end_time is not None
         and time.time() - latest.end_time >= seconds
     )
