@@ -79,13 +79,15 @@ def list_batch_files(root: Path, partitions: Collection[str] | None = None) -> l
     events = root / "events"
     if not events.is_dir():
         return []
-    wanted = None if partitions is None else set(partitions)
+    # Named partitions are opened directly: the events folder is listed only to find them all.
+    keys = partition_folders(root) if partitions is None else set(partitions)
     found = []
-    for folder_name, folder in _entries(events, folders=True):
-        match = _PARTITION_DIR.match(folder_name)
-        if not match or (wanted is not None and match.group(1) not in wanted):
+    for key in sorted(keys):
+        folder_name = f"received_date={key}"
+        folder = events / folder_name
+        if partitions is not None and not folder.is_dir():
             continue
-        day = date.fromisoformat(match.group(1))
+        day = date.fromisoformat(key)
         for name, path in _entries(folder):
             if batch_id := _batch_id(name):
                 found.append(BatchFile(day, batch_id, path, f"events/{folder_name}/{name}"))

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.defs.automation.rules import PARTITION_TAG
 from analytics_pipeline.defs.resources import PostgresResource
 from analytics_pipeline.monitoring.webhook import check_alert, deliver, run_failure_alert
 
@@ -56,13 +57,13 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, database: Post
     with database.connect() as conn:
         conn.execute(
             load_sql("monitoring/record_run_failure"),
-            {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get("dagster/partition")},
+            {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get(PARTITION_TAG)},
         )
     deliver(
         run_failure_alert(
             job=run.job_name,
             run_id=run.run_id,
-            partition=run.tags.get("dagster/partition"),
+            partition=run.tags.get(PARTITION_TAG),
             error=context.failure_event.message or "unknown error",
         )
     )
