@@ -43,64 +43,39 @@ ranges as (
     {% if is_incremental() %}
         where (r.org_id, r.user_token, r.course_id, r.lesson_id) in (select * from redo)
     {% endif %}
-),
-
-learners as (
-    select org_id, user_token, course_id, lesson_id, bool_or(played) as played
-    from ranges
-    group by org_id, user_token, course_id, lesson_id
-),
-
-covered as (
-    -- Each range with the segments whose midpoint it holds: the candidates between its ends
-    -- (one either side for rounding), then the midpoint rule itself.
-    select
-        r.org_id,
-        r.user_token,
-        r.course_id,
-        r.lesson_id,
-        k.segment
-    from ranges as r
-    inner join durations as d on d.course_id = r.course_id and d.lesson_id = r.lesson_id
-    cross join
-        lateral generate_series(
-            greatest(1, floor(r.range_start_seconds * 10 / d.duration_seconds)::int),
-            least(10, ceil(r.range_end_seconds * 10 / d.duration_seconds)::int + 1)
-        ) as k (segment)
-    where
-        d.duration_seconds > 0 and r.range_start_seconds is not null
-        and r.range_start_seconds <= (k.segment - 0.5) * d.duration_seconds / 10.0
-        and (k.segment - 0.5) * d.duration_seconds / 10.0 < r.range_end_seconds
-),
-
-learner_segments as (
-    -- segment_views[k]: how many of the learner's ranges hold segment k's midpoint.
-    select
-        org_id,
-        user_token,
-        course_id,
-        lesson_id,
-        array[
-            {%- for k in range(1, 11) %}
-                count(*) filter (where segment = {{ k }}){{ "," if not loop.last }}
-            {%- endfor %}
-        ] as segment_views
-    from covered
-    group by org_id, user_token, course_id, lesson_id
 )
 
+-- Per learner and video, with a duration to cut by: whether they played it, and how many
+-- of their ranges hold each segment's midpoint (segment_views[k]). One aggregation over
+-- the ranges, each range beside the segments it holds (none: one row with no segment),
+-- so no join between two per-learner sets, whose row estimates can fall to one.
 select
-    l.org_id,
-    l.user_token,
-    l.course_id,
-    l.lesson_id,
-    l.played,
+    r.org_id,
+    r.user_token,
+    r.course_id,
+    r.lesson_id,
+    bool_or(r.played) as played,
     d.duration_seconds,
-    coalesce(s.segment_views, array_fill(0::bigint, array[10])) as segment_views
-from learners as l
-inner join durations as d on d.course_id = l.course_id and d.lesson_id = l.lesson_id
-left join learner_segments as s
-    on
-        s.org_id = l.org_id and s.user_token = l.user_token and s.course_id = l.course_id
-        and s.lesson_id = l.lesson_id
+    array[
+        {%- for k in range(1, 11) %}
+            count(*) filter (where covered.segment = {{ k }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ] as segment_views
+from ranges as r
+inner join durations as d on d.course_id = r.course_id and d.lesson_id = r.lesson_id
+left join lateral (
+    -- The candidates between the range's ends (one either side for rounding), then the
+    -- midpoint rule itself.
+    select s.segment
+    from
+        generate_series(
+            greatest(1, floor(r.range_start_seconds * 10 / d.duration_seconds)::int),
+            least(10, ceil(r.range_end_seconds * 10 / d.duration_seconds)::int + 1)
+        ) as s (segment)
+    where
+        r.range_start_seconds is not null
+        and r.range_start_seconds <= (s.segment - 0.5) * d.duration_seconds / 10.0
+        and (s.segment - 0.5) * d.duration_seconds / 10.0 < r.range_end_seconds
+) as covered on true
 where d.duration_seconds > 0
+group by r.org_id, r.user_token, r.course_id, r.lesson_id, d.duration_seconds
