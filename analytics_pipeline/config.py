@@ -100,9 +100,9 @@ class Config:
     pii_key_text: str | None
     alert_webhook_url: str | None
     landing_sensor_seconds: int
-    # How long after a partition's ingest run failed for good (its run retries spent) the landing
-    # sensor asks for its files again; the wait doubles with each further request.
-    ingest_request_again_seconds: int
+    # How long after a sensor's run failed for good (its run retries spent, or never retried) the
+    # sensor asks for the same work again; the wait doubles with each further request.
+    request_again_seconds: int
     # Runs whose worker is presumed dead: one not started after this long, or still going after that.
     run_start_timeout_seconds: int
     run_max_runtime_seconds: int
@@ -174,7 +174,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         pii_key_text=env.get("ANALYTICS_PII_KEY") or None,
         alert_webhook_url=env.get("ANALYTICS_ALERT_WEBHOOK_URL") or None,
         landing_sensor_seconds=_number(env, "ANALYTICS_LANDING_SENSOR_SECONDS", "5", int),
-        ingest_request_again_seconds=_number(env, "ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS", "600", int),
+        request_again_seconds=_number(env, "ANALYTICS_REQUEST_AGAIN_SECONDS", "600", int),
         run_start_timeout_seconds=_number(env, "ANALYTICS_RUN_START_TIMEOUT_SECONDS", "120", int),
         run_max_runtime_seconds=_number(env, "ANALYTICS_RUN_MAX_RUNTIME_SECONDS", "900", int),
         web=WebSettings(

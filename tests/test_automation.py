@@ -192,14 +192,15 @@ def ingest_run(instance: dg.DagsterInstance, day: str, status: dg.DagsterRunStat
     instance.add_run(dg.DagsterRun(job_name="ingest_partition_job", run_id=str(uuid.uuid4()), status=status, tags=tags))
 
 
-def failed_ingest_run(instance: dg.DagsterInstance, day: str, status=dg.DagsterRunStatus.FAILURE, **tags) -> None:
-    """A run of ingest_partition_job for `day` that started and ended in `status` just now."""
-    run = dg.DagsterRun(
-        job_name="ingest_partition_job",
-        run_id=str(uuid.uuid4()),
-        status=dg.DagsterRunStatus.STARTED,
-        tags={"dagster/partition": day, **tags},
-    )
+def ended_run(
+    instance: dg.DagsterInstance, job_name: str, request: dg.RunRequest, status=dg.DagsterRunStatus.FAILURE
+) -> None:
+    """The run the daemon launches for a sensor's `request`, started and ended in `status`
+    just now."""
+    tags = {"dagster/run_key": request.run_key}
+    if request.partition_key:
+        tags["dagster/partition"] = request.partition_key
+    run = dg.DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED, tags=tags)
     instance.add_run(run)
     if status == dg.DagsterRunStatus.FAILURE:
         instance.report_run_failed(run)
@@ -214,7 +215,7 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
     never launched) are asked for again, after a wait that doubles each time, rather than left
     to the daily catch-up. A failed run whose retry is under way, or a canceled one, is not
     repeated."""
-    monkeypatch.setenv("ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS", "2")
+    monkeypatch.setenv("ANALYTICS_REQUEST_AGAIN_SECONDS", "2")
     load_reference(conn, landing, Tokenizer(TEST_PII_KEY.encode()))
     days = ("2026-02-01", "2026-02-02", "2026-02-03")
     for day in days:
@@ -223,10 +224,11 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
     seen = {r.run_key for r in requests}
     assert sorted(r.partition_key for r in requests) == list(days)
 
-    failed_ingest_run(instance, "2026-02-01")
-    failed_ingest_run(instance, "2026-02-02")
+    first, second, third = sorted(requests, key=lambda r: r.partition_key)
+    ended_run(instance, "ingest_partition_job", first)
+    ended_run(instance, "ingest_partition_job", second)
     ingest_run(instance, "2026-02-02", dg.DagsterRunStatus.STARTED)  # its retry
-    failed_ingest_run(instance, "2026-02-03", dg.DagsterRunStatus.CANCELED)
+    ended_run(instance, "ingest_partition_job", third, dg.DagsterRunStatus.CANCELED)
     for wait in (2, 4):
         assert tick(landing_sensor, instance, resources, cursor)[0] == []
         time.sleep(wait / 2)
@@ -236,7 +238,40 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
         assert again.partition_key == "2026-02-01" and again.run_key not in seen
         seen.add(again.run_key)
         assert tick(landing_sensor, instance, resources, cursor)[0] == []
-        failed_ingest_run(instance, "2026-02-01")  # and again: the wait doubles
+        ended_run(instance, "ingest_partition_job", again)  # and again: the wait doubles
+    # The sensor's memory lost (a reset cursor): the run history still tells the last key.
+    assert [r.run_key for r in tick(landing_sensor, instance, resources)[0] if r.partition_key == "2026-02-01"] == [
+        again.run_key
+    ]
+
+
+def test_a_rollup_or_marts_build_that_failed_for_good_is_asked_for_again(instance, resources, monkeypatch):
+    """The rollup and marts sensors name a request after the upstream state it brings up to
+    date, so a run that failed for good would wait for new data: they ask again after the
+    same doubling wait, under a new key."""
+    monkeypatch.setenv("ANALYTICS_REQUEST_AGAIN_SECONDS", "1")
+    dg.materialize([lms_reference_snapshots], instance=instance, resources=resources)
+    dg.materialize([raw_analytics_events], partition_key="2026-02-02", instance=instance, resources=resources)
+    [rollup] = tick(rollup_sensor, instance)[0]
+    ended_run(instance, "rollup_partition_job", rollup)
+    assert [r.run_key for r in tick(rollup_sensor, instance)[0]] == [rollup.run_key]  # its retries' time
+    time.sleep(1.3)
+    [rollup_again] = tick(rollup_sensor, instance)[0]
+    assert rollup_again.partition_key == "2026-02-02" and rollup_again.run_key != rollup.run_key
+
+    for key in ROLLUP_KEYS:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-02-02"))
+    assert tick(rollup_sensor, instance)[0] == []
+    [marts] = tick(marts_sensor, instance)[0]
+    ended_run(instance, "marts_job", marts)
+    assert [r.run_key for r in tick(marts_sensor, instance)[0]] == [marts.run_key]
+    time.sleep(1.3)
+    [marts_again] = tick(marts_sensor, instance)[0]
+    assert marts_again.run_key != marts.run_key
+    # A canceled build is left alone.
+    ended_run(instance, "marts_job", marts_again, dg.DagsterRunStatus.CANCELED)
+    time.sleep(2.3)
+    assert [r.run_key for r in tick(marts_sensor, instance)[0]] == [marts_again.run_key]
 
 
 def test_a_partition_with_an_ingest_run_on_its_way_is_not_asked_for_again(instance, landing, resources, conn):

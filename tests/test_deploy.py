@@ -125,7 +125,7 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
     read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', code)) - {
         "ANALYTICS_HOME",
         "ANALYTICS_LANDING_SENSOR_SECONDS",
-        "ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS",
+        "ANALYTICS_REQUEST_AGAIN_SECONDS",
         "ANALYTICS_DAGSTER_STORAGE_URL",
         # The local instance's run monitoring; production's is in deploy/dagster.yaml.
         "ANALYTICS_RUN_START_TIMEOUT_SECONDS",

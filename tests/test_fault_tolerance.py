@@ -314,7 +314,7 @@ def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_d
             ANALYTICS_LANDING_SENSOR_SECONDS="5",
             ANALYTICS_RUN_START_TIMEOUT_SECONDS="30",
             ANALYTICS_RUN_MAX_RUNTIME_SECONDS="40",
-            ANALYTICS_INGEST_REQUEST_AGAIN_SECONDS="20",
+            ANALYTICS_REQUEST_AGAIN_SECONDS="20",
         )
         bootstrap(corpus)
         command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(ROOT / "workspace.yaml")]

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
+from analytics_pipeline.config import load_config
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.defs.jobs import ROLLUP_ASSETS
 from analytics_pipeline.defs.keys import MARTS_INPUT_KEYS, PUBLISHED_KEY, RAW_EVENTS_KEY
@@ -23,6 +24,7 @@ from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.settled_folders import LandingScan
 
 PARTITION_TAG = "dagster/partition"
+RUN_KEY_TAG = "dagster/run_key"
 ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -136,13 +138,14 @@ def partitions_with_runs(instance: dg.DagsterInstance, job_name: str, statuses: 
     return partitions
 
 
-def failed_for_good(instance: dg.DagsterInstance, job_name: str, partition: str, seconds: float) -> bool:
-    """Whether the latest run of `job_name` for `partition` failed at least `seconds` ago. Run
-    retries launch within seconds of a failure, as a newer run of the partition: a failure
+def failed_for_good(instance: dg.DagsterInstance, job_name: str, partition: str | None, seconds: float) -> bool:
+    """Whether the latest run of `job_name` for `partition` (None: of any) failed at least
+    `seconds` ago. Run retries launch within seconds of a failure, as a newer run: a failure
     that old with nothing after it had its retries spent, or was never retried (a run failed
     by run monitoring for not starting can be left so). A canceled run is someone's choice: it
-    is left to the daily catch-up."""
-    records = instance.get_run_records(dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition}), limit=1)
+    is left to the daily catch-up schedules, or to the next change upstream."""
+    tags = {PARTITION_TAG: partition} if partition else None
+    records = instance.get_run_records(dg.RunsFilter(job_name=job_name, tags=tags), limit=1)
     if not records:
         return False
     latest = records[0]
@@ -151,6 +154,30 @@ def failed_for_good(instance: dg.DagsterInstance, job_name: str, partition: str,
         and latest.end_time is not None
         and time.time() - latest.end_time >= seconds
     )
+
+
+def _numbered(base_key: str, again: int) -> str:
+    return f"{base_key}:{again}" if again else base_key
+
+
+def run_key_for(instance: dg.DagsterInstance, job_name: str, base_key: str, partition: str | None) -> str:
+    """The run key a sensor requests the work named `base_key` under (the state it brings up
+    to date), from the runs requested before: `base_key` itself, numbered with the times it
+    was asked again. The work is asked again, under the next number, once the job's latest
+    run for `partition` failed for good (failed_for_good) REQUEST_AGAIN_SECONDS after it, a
+    wait that doubles each time; until then the key stays the last one asked, which Dagster
+    does not launch twice."""
+    asked = 0
+    while _has_run(instance, job_name, _numbered(base_key, asked)):
+        asked += 1
+    wait = load_config().request_again_seconds * 2 ** max(asked - 1, 0)
+    if asked and not failed_for_good(instance, job_name, partition, wait):
+        asked -= 1
+    return _numbered(base_key, asked)
+
+
+def _has_run(instance: dg.DagsterInstance, job_name: str, run_key: str) -> bool:
+    return bool(instance.get_run_records(dg.RunsFilter(job_name=job_name, tags={RUN_KEY_TAG: run_key}), limit=1))
 
 
 def job_in_flight(instance: dg.DagsterInstance, job_name: str) -> bool:

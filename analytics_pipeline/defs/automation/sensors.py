@@ -13,12 +13,12 @@ from analytics_pipeline.config import load_config
 from analytics_pipeline.defs.automation.rules import (
     IN_FLIGHT,
     WAITING,
-    failed_for_good,
     job_in_flight,
     marts_behind,
     partitions_to_roll_up,
     partitions_with_runs,
     pending_by_partition,
+    run_key_for,
 )
 from analytics_pipeline.defs.jobs import (
     ingest_partition_job,
@@ -40,11 +40,10 @@ RUNNING = dg.DefaultSensorStatus.RUNNING
     "received-date partition with files not yet ingested.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResource, landing: LandingZoneResource):
-    # cursor: {partition: [fingerprint of the pending files last requested, times requested again]}.
-    # An older cursor's bare fingerprints are dropped: their requests keep their run keys, which
-    # Dagster does not launch twice.
-    requested: dict[str, list] = {
-        key: value for key, value in json.loads(context.cursor or "{}").items() if isinstance(value, list)
+    # cursor: {partition: the run key last requested for it}. An older cursor's entries are
+    # dropped: their requests keep their run keys, which Dagster does not launch twice.
+    requested: dict[str, str] = {
+        key: value for key, value in json.loads(context.cursor or "{}").items() if isinstance(value, str)
     }
     with database.connect() as conn:
         try:
@@ -63,24 +62,20 @@ def landing_sensor(context: dg.SensorEvaluationContext, database: PostgresResour
     for key in outside:
         context.log.warning(f"landing folder received_date={key} is outside the partition range")
     requests = []
-    wait_again = load_config().ingest_request_again_seconds
     # A run still waiting to start takes every file pending when it starts: no second one.
     waiting = partitions_with_runs(context.instance, ingest_partition_job.name, WAITING)
     for key, batch_ids in sorted(by_partition.items()):
         if key in waiting:
             continue
         # The set of pending files names the request: the same files trigger once, one more
-        # file (a late one included) triggers again. So do the same files once the run that
-        # took them failed for good, after a wait that doubles each time.
+        # file (a late one included) triggers again, and so do the same files once the run
+        # that took them failed for good (run_key_for).
         fingerprint = hashlib.sha1("\n".join(sorted(batch_ids)).encode()).hexdigest()[:16]
-        again = 0
-        if requested.get(key, [None])[0] == fingerprint:
-            again = requested[key][1] + 1
-            if not failed_for_good(context.instance, ingest_partition_job.name, key, wait_again * 2 ** (again - 1)):
-                continue
-        run_key = f"ingest:{key}:{fingerprint}" + (f":{again}" if again else "")
+        run_key = run_key_for(context.instance, ingest_partition_job.name, f"ingest:{key}:{fingerprint}", key)
+        if requested.get(key) == run_key:
+            continue
         requests.append(dg.RunRequest(job_name=ingest_partition_job.name, partition_key=key, run_key=run_key))
-        requested[key] = [fingerprint, again]
+        requested[key] = run_key
     cursor = json.dumps({k: v for k, v in requested.items() if k in by_partition}, sort_keys=True)
     if not requests:
         pending = sum(len(ids) for ids in by_partition.values())
@@ -101,10 +96,13 @@ def rollup_sensor(context: dg.SensorEvaluationContext):
     if not behind:
         return dg.SensorResult(skip_reason="every ingested partition is rolled up")
     # The run key names the ingestion a rollup catches up with: asked again while that run
-    # is queued or running, Dagster skips the repeat.
+    # is queued or running, Dagster skips the repeat; once it failed for good, it is asked
+    # again under a new key (run_key_for).
+    job = rollup_partition_job.name
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(partition_key=key, run_key=f"rollup:{key}:{at}") for key, at in sorted(behind.items())
+            dg.RunRequest(partition_key=key, run_key=run_key_for(context.instance, job, f"rollup:{key}:{at}", key))
+            for key, at in sorted(behind.items())
         ]
     )
 
@@ -123,4 +121,6 @@ def marts_sensor(context: dg.SensorEvaluationContext):
     # relations. The next tick after this run picks up whatever it did not reflect.
     if job_in_flight(context.instance, marts_job.name):
         return dg.SensorResult(skip_reason="a marts run is in flight")
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"marts:{newest}")])
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key_for(context.instance, marts_job.name, f"marts:{newest}", None))]
+    )
