@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -24,6 +26,7 @@ from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url, with_database
 from analytics_pipeline.defs.dbt.project import dbt_resource
 from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.env_vars import variables_set
 from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
@@ -65,11 +68,18 @@ def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str, str]:
     return time.perf_counter() - start, cpu, url, dagster_url
 
 
-def dagster_instance(dagster_url: str):
+@contextmanager
+def dagster_instance(dagster_url: str, database_url: str | None = None) -> Iterator:
+    """The Dagster instance on `dagster_url`, with the definitions' database `database_url`
+    for runs executed in it."""
     import dagster as dg
 
-    os.environ["ANALYTICS_DAGSTER_STORAGE_URL"] = sqlalchemy_psycopg2_url(dagster_url)
-    return dg.DagsterInstance.get()
+    variables = {"ANALYTICS_DAGSTER_STORAGE_URL": sqlalchemy_psycopg2_url(dagster_url)}
+    if database_url:
+        variables["ANALYTICS_DATABASE_URL"] = database_url
+    with variables_set(variables):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
 
 
 def phases(dagster_url: str) -> dict[str, float]:
@@ -96,10 +106,9 @@ def backfill(url: str, dagster_url: str, landing: Path) -> float:
     from analytics_pipeline.definitions import defs
     from analytics_pipeline.in_process_run import Executor
 
-    os.environ["ANALYTICS_DATABASE_URL"] = url
-    with dagster_instance(dagster_url) as instance, open(os.devnull, "w") as log:
+    partitions = {batch.partition_key for batch in list_batch_files(landing)}
+    with dagster_instance(dagster_url, url) as instance, open(os.devnull, "w") as log:
         start = time.perf_counter()
-        partitions = {batch.partition_key for batch in list_batch_files(landing)}
         Executor(defs, instance, log).roll_up(partitions, lambda message: None)
         return time.perf_counter() - start
 

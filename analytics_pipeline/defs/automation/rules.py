@@ -164,8 +164,8 @@ def run_key_for(instance: dg.DagsterInstance, job_name: str, base_key: str, part
     """The run key a sensor requests the work named `base_key` under (the state it brings up
     to date), from the runs requested before: `base_key` itself, numbered with the times it
     was asked again. The work is asked again, under the next number, once the job's latest
-    run for `partition` failed for good (failed_for_good) REQUEST_AGAIN_SECONDS after it, a
-    wait that doubles each time; until then the key stays the last one asked, which Dagster
+    run for `partition` failed for good, ANALYTICS_REQUEST_AGAIN_SECONDS after it (a
+    wait that doubles each time); until then the key stays the last one asked, which Dagster
     does not launch twice."""
     asked = 0
     while _has_run(instance, job_name, _numbered(base_key, asked)):

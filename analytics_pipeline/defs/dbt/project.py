@@ -5,7 +5,6 @@ by `make`, so it exists in CI and under `dagster dev` alike."""
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from analytics_pipeline.db.urls import dbt_env
+from analytics_pipeline.env_vars import variables_set
 from analytics_pipeline.executables import console_script
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
@@ -26,22 +26,6 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
 
 
-@contextmanager
-def _environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """`variables` set in this process's environment, where dagster-dbt takes dbt's from,
-    for the `with` block only."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 class AnalyticsDbtResource(DbtCliResource):
     """dbt, connected where everything else is: profiles.yml reads the variables derived
     here from the one database URL. dagster-dbt starts dbt with this process's environment
@@ -51,7 +35,7 @@ class AnalyticsDbtResource(DbtCliResource):
 
     def cli(self, args, *, env: Mapping[str, str] | None = None, **kwargs):
         variables = {**(dbt_env(self.database_url) if self.database_url else {}), **(env or {})}
-        with _environment(variables):
+        with variables_set(variables):
             return super().cli(args, **kwargs)
 
     def parse(self) -> None:
