@@ -130,7 +130,8 @@ def sensor_ticks(url: str, dagster_url: str, landing: Path) -> tuple[float, floa
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute("DELETE FROM raw.settled_landing_folders")
             start = time.perf_counter()
-            result = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                result = landing_sensor(context)
             assert not result.run_requests, "the run left files pending"
             return (time.perf_counter() - start) * 1000
 

@@ -64,8 +64,11 @@ def resources(migrated_db, landing):
 
 
 def tick(sensor, instance, resources=None, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-    result = sensor(context)
+    # Sensor and schedule contexts are closed where they are built: one left to the garbage
+    # collector closes during a later test, and sets Dagster's current state storage back to
+    # this test's disposed instance, where a later load of the definitions fails.
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = sensor(context)
     return result.run_requests or [], result.cursor
 
 
@@ -127,9 +130,9 @@ def test_landing_folders_settle_and_are_listed_again_only_once_they_change(insta
     assert settled_folders(conn) == {"2026-02-01": a_minute_ago}
 
     # The daily catch-up lists every folder, so the file of the settled folder is not lost.
-    catch_up = ingest_catch_up_schedule(
-        dg.build_schedule_context(instance=instance, resources=resources, scheduled_execution_time=datetime.now(UTC))
-    )
+    now = datetime.now(UTC)
+    with dg.build_schedule_context(instance=instance, resources=resources, scheduled_execution_time=now) as context:
+        catch_up = ingest_catch_up_schedule(context)
     assert [r.partition_key for r in catch_up] == ["2026-02-01", "2026-02-03"]
     assert settled_folders(conn) == {} and ingest_lag(conn, landing).pending_files == 2
 

@@ -184,15 +184,15 @@ def test_failed_check_alerts_once_with_retry_then_resolves(conn, landing, migrat
 
         def run_checks_then_tick(cursor):
             checks_job.execute_in_process(instance=instance, raise_on_error=False)
-            context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository)
-            return check_alert_sensor(context).cursor
+            with dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository) as context:
+                return check_alert_sensor(context).cursor
 
         # A run that failed before evaluating its checks leaves them planned: no result, no alert.
         os.environ["ANALYTICS_DATABASE_URL"] = with_database(migrated_db, "no_such_database")
         assert not checks_job.execute_in_process(instance=instance, raise_on_error=False).success
         os.environ["ANALYTICS_DATABASE_URL"] = migrated_db
-        context = dg.build_sensor_context(instance=instance, repository_def=repository)
-        assert check_alert_sensor(context).skip_reason and hook.received == []
+        with dg.build_sensor_context(instance=instance, repository_def=repository) as context:
+            assert check_alert_sensor(context).skip_reason and hook.received == []
 
         hook.failures_left = 1  # the first delivery meets a 500 and is retried
         cursor = run_checks_then_tick(None)

@@ -149,14 +149,14 @@ def test_the_daemon_finds_nothing_to_do_after_a_run(pipeline):
 
         with dg.DagsterInstance.get() as instance:
             for sensor in ("landing_sensor", "rollup_sensor", "marts_sensor"):
-                context = dg.build_sensor_context(instance=instance, resources=shared_resources())
-                result = defs.resolve_sensor_def(sensor)(context)
+                with dg.build_sensor_context(instance=instance, resources=shared_resources()) as context:
+                    result = defs.resolve_sensor_def(sensor)(context)
                 assert not result.run_requests, (sensor, result.run_requests)
             for schedule in ("ingest_catch_up_schedule", "rollup_catch_up_schedule"):
-                context = dg.build_schedule_context(
+                with dg.build_schedule_context(
                     instance=instance, resources=shared_resources(), scheduled_execution_time=datetime(2026, 3, 6)
-                )
-                assert isinstance(defs.resolve_schedule_def(schedule)(context), dg.SkipReason), schedule
+                ) as context:
+                    assert isinstance(defs.resolve_schedule_def(schedule)(context), dg.SkipReason), schedule
 
 
 def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
@@ -228,8 +228,10 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
             assert result.success
             # Ingested again after its incremental mart last ran: the catch-up rolls it up
             # (learner progress alone being newer than the ingest is not enough).
-            catch_up = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 3, 6))
-            assert [r.partition_key for r in rollup_catch_up_schedule(catch_up)] == ["2026-03-03"]
+            with dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=datetime(2026, 3, 6)
+            ) as catch_up:
+                assert [r.partition_key for r in rollup_catch_up_schedule(catch_up)] == ["2026-03-03"]
             # A backfill of the whole range as one run (single-run backfill policy): the
             # incremental mart gets the range's window in its environment.
             backfill = defs.resolve_job_def("rollup_partition_job").execute_in_process(
