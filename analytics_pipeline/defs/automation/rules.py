@@ -170,8 +170,9 @@ def run_key_for(instance: dg.DagsterInstance, job_name: str, base_key: str, part
     asked = 0
     while _has_run(instance, job_name, _numbered(base_key, asked)):
         asked += 1
-    wait = load_config().request_again_seconds * 2 ** max(asked - 1, 0)
-    if asked and not failed_for_good(instance, job_name, partition, wait):
+    if asked and not failed_for_good(
+        instance, job_name, partition, load_config().request_again_seconds * 2 ** (asked - 1)
+    ):
         asked -= 1
     return _numbered(base_key, asked)
 
