@@ -74,12 +74,19 @@ def test_lineage_runs_from_landing_to_marts_to_insights(defs):
     assert graph.get(dg.AssetKey("stg_user_lesson_progress")).parent_keys == {dg.AssetKey("user_lesson_progress")}
 
 
-def test_every_mart_has_dbt_tests_as_checks(defs):
+def test_every_mart_has_dbt_tests_as_checks_and_a_contract_that_keeps_its_org(defs):
+    import json
+
+    from analytics_pipeline.defs.dbt.project import dbt_project
+
     checks = defs.resolve_asset_graph().asset_check_keys
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"]
     for mart in MARTS:
         names = {c.name for c in checks if c.asset_key == dg.AssetKey(mart)}
-        assert any(n.startswith("not_null") and "org_id" in n for n in names), mart
         assert any(n.startswith("unique_combination") for n in names), mart
+        node = nodes[f"model.analytics_pipeline.{mart}"]
+        assert node["contract"]["enforced"], mart
+        assert {"type": "not_null"} in [{"type": c["type"]} for c in node["columns"]["org_id"]["constraints"]], mart
 
 
 def test_definitions_load_without_any_configuration(defs):

@@ -3,6 +3,7 @@ real Dagster instance (dagster-postgres). Every mart figure is checked against p
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime
 
@@ -317,6 +318,40 @@ def test_a_partition_build_keeps_the_views_built_on_the_views_it_replaces(pipeli
         assert views(pipeline["url"]).keys() == before.keys()
 
 
+def test_a_build_that_would_leave_a_null_the_contract_forbids_fails_and_keeps_the_mart(pipeline, tmp_path):
+    """An upstream that breaks its promise (an enrollment without an org) makes the mart's
+    build fail on PostgreSQL's NOT NULL, and the published mart keeps the rows it had."""
+    from analytics_pipeline.defs.dbt.project import dbt_resource
+
+    mart = "marts.view_course_completion_rate"
+    before = table_digests(pipeline["url"])
+    with psycopg.connect(pipeline["url"], autocommit=True) as conn:
+        definition = conn.execute("SELECT pg_get_viewdef('staging.stg_enrollments'::regclass)").fetchone()[0]
+        not_null = conn.execute(
+            "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND attnotnull",
+            (mart,),
+        ).fetchone()[0]
+        assert not_null == ["org_id", "course_id", "enrolled_learners", "completed_learners"]
+        conn.execute(
+            "CREATE OR REPLACE VIEW staging.stg_enrollments AS "
+            + definition.rstrip().rstrip(";")
+            + " UNION ALL SELECT NULL::text, 'learner'::text, course_id, NULL::timestamptz, NULL::timestamptz"
+            " FROM raw.courses"
+        )
+        try:
+            with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
+                invocation = dbt_resource(pipeline["url"]).cli(
+                    ["build", "--select", "view_course_completion_rate"], target_path=tmp_path, raise_on_error=False
+                )
+                assert not invocation.wait().is_successful()
+            messages = [json.loads(line)["info"]["msg"] for line in (tmp_path / "dbt.log").read_text().splitlines()]
+            assert any('null value in column "org_id"' in message for message in messages)
+            assert table_digests(pipeline["url"]) == before
+        finally:
+            conn.execute(f"CREATE OR REPLACE VIEW staging.stg_enrollments AS {definition}")
+
+
 def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_path):
     """dagster-dbt gives each dbt command a target folder of its own: the run's builds
     removed theirs, and a later command in this database, a partition's window in its
@@ -420,9 +455,7 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
         assert f"| 1 | `{'█' * 20}` | 100% | {first} |" in chart
 
 
-def test_dbt_docs_generate_documents_every_mart(pipeline, tmp_path):
-    import json
-
+def test_dbt_docs_generate_documents_every_model_and_column(pipeline, tmp_path):
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         done = run_cli("docs", "--out", str(tmp_path / "docs"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -430,6 +463,11 @@ def test_dbt_docs_generate_documents_every_mart(pipeline, tmp_path):
     manifest = json.loads((tmp_path / "docs" / "manifest.json").read_text())
     assert (tmp_path / "docs" / "index.html").exists()
     for mart in MARTS:
-        node = f"model.analytics_pipeline.{mart}"
-        assert node in catalog["nodes"] and catalog["nodes"][node]["columns"], mart
-        assert manifest["nodes"][node]["description"], mart  # documented in schema.yml
+        assert f"model.analytics_pipeline.{mart}" in catalog["nodes"], mart
+    models = {key: node for key, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    assert len(models) > len(MARTS)
+    for key, node in models.items():
+        assert node["description"], key  # documented in schema.yml
+        built = {column.lower() for column in catalog["nodes"][key]["columns"]}
+        documented = {name for name, column in node["columns"].items() if column["description"]}
+        assert built and built == documented, (key, built ^ documented)
