@@ -52,12 +52,12 @@ def ingest_alone(env, landing: Path) -> tuple[float, dict[str, float]]:
         return time.perf_counter() - start, cpu
 
 
-def whole_run(env, landing: Path) -> tuple[float, dict[str, float], str, str]:
+def whole_run(env, landing: Path, name: str = "bench_loop") -> tuple[float, dict[str, float], str, str]:
     """Seconds and busy core-seconds (machine_cpu) of `analytics-pipeline run` on fresh
-    analytics and Dagster databases, and the URLs of those databases."""
-    url = new_database(env, "bench_loop_run")
-    ensure_database(env.database_url, "bench_loop_dagster")
-    dagster_url = with_database(env.database_url, "bench_loop_dagster")
+    analytics and Dagster databases (`name`_run, `name`_dagster), and their URLs."""
+    url = new_database(env, f"{name}_run")
+    ensure_database(env.database_url, f"{name}_dagster")
+    dagster_url = with_database(env.database_url, f"{name}_dagster")
     child = {**os.environ, "ANALYTICS_DATABASE_URL": url, "DAGSTER_POSTGRES_URL": dagster_url}
     # A deployment's dbt has parsed for its database before: its commands start from that
     # parse state (defs/dbt/project.py), not from the one left by another database.
@@ -140,9 +140,19 @@ def sensor_ticks(url: str, dagster_url: str, landing: Path) -> tuple[float, floa
     return statistics.median(every_folder), statistics.median(settled)
 
 
+def fixed_cost(env, work: Path, days: int, seed: int) -> tuple[float, int]:
+    """Seconds of the whole `run` on a corpus of as many days with hardly any data (one
+    org, two learners): the same jobs, steps, dbt nodes and checks, and the lines it took."""
+    landing = work / "loop-landing-small"
+    generated = generate(landing, orgs=1, learners=2, days=days, seed=seed)
+    seconds, _, _, _ = whole_run(env, landing, name="bench_loop_small")
+    return seconds, generated.lines
+
+
 def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> tuple[list[Figure], dict]:
     landing = work / "loop-landing"
     generated = generate(landing, orgs=orgs, learners=learners, days=days, seed=seed)
+    small_seconds, small_lines = fixed_cost(env, work, days, seed)
     ingest_seconds, ingest_cpu = ingest_alone(env, landing)
     keyed_seconds, keyed_rows = keyed_copy(new_database(env, "bench_loop_keyed_copy"), plain_rows(landing))
     run_seconds, run_cpu, run_url, dagster_url = whole_run(env, landing)
@@ -203,10 +213,18 @@ def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> 
         )
     least = run_cpu["busy"] / cores / ingest_seconds
     print(f"  so the whole `run` takes at least {least:.2f}x the ingest alone", flush=True)
+    # What the run costs whatever the data: were the rest of it free, it would still take this
+    # beside the ingest.
+    print(
+        f"  whole `run` of {small_lines} lines over {days} days: {small_seconds:.1f} s; with the ingest alone added,"
+        f" {(small_seconds + ingest_seconds) / ingest_seconds:.2f}x the ingest alone",
+        flush=True,
+    )
     notes = {
         "loop": {
             "corpus": {"orgs": orgs, "learners": learners, "days": days, "seed": seed, "lines": generated.lines},
             "run_seconds": run_seconds,
+            "small_run": {"lines": small_lines, "seconds": small_seconds},
             "run_core_seconds": run_cpu,
             "ingest_seconds": ingest_seconds,
             "ingest_core_seconds": ingest_cpu,
