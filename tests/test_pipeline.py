@@ -352,6 +352,26 @@ def test_a_build_that_would_leave_a_null_the_contract_forbids_fails_and_keeps_th
             conn.execute(f"CREATE OR REPLACE VIEW staging.stg_enrollments AS {definition}")
 
 
+def test_every_incremental_model_is_keyed_in_postgresql_by_the_key_its_builds_replace_rows_by(pipeline):
+    """All but the watched ranges, several to a session, the key their builds replace them by."""
+    from analytics_pipeline.defs.dbt.project import dbt_project
+
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    incremental = [n for n in nodes if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"]
+    keyed = [n for n in incremental if n["name"] != "int_video_watch_ranges"]
+    assert len(keyed) == len(incremental) - 1 >= 9
+    with psycopg.connect(pipeline["url"]) as conn:
+        for node in keyed:
+            key = conn.execute(
+                "SELECT array_agg(a.attname::text ORDER BY k.position) FROM pg_constraint AS c"
+                " CROSS JOIN unnest(c.conkey) WITH ORDINALITY AS k (attnum, position)"
+                " JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum"
+                " WHERE c.contype = 'p' AND c.conrelid = %s::regclass",
+                (f"{node['schema']}.{node['name']}",),
+            ).fetchone()[0]
+            assert key == node["config"]["unique_key"], node["name"]
+
+
 def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_path):
     """dagster-dbt gives each dbt command a target folder of its own: the run's builds
     removed theirs, and a later command in this database, a partition's window in its

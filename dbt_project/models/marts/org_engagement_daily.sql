@@ -9,16 +9,37 @@
     on_schema_change='fail'
 ) }}
 
-with events as (
-    select * from {{ ref('stg_analytics_events') }}
-    where org_id is not null
-        {% if is_incremental() %}
-            and (org_id, activity_date) in (
-                select distinct org_id, activity_date
-                from {{ ref('stg_analytics_events') }}
-                where org_id is not null and {{ received_in_window() }}
-            )
-        {% endif %}
+{#- A partition's window (up to 3 received days) touches a few recent days: each touched
+    (org, day) is read back by its range of occurred_at, which the events' index on (org_id,
+    occurred_at) finds in every received date's partition, where a filter on activity_date, an
+    expression, reads every event ever received. A wider window (a backfill) touches most days:
+    then one pass over the events beats fetching most of them an index entry at a time (28 s
+    against 87 s over 100 days of 100 k events, bench/README.md). -#}
+{% set by_index = is_incremental() and received_window_days() <= 3 %}
+
+with
+{% if is_incremental() %}
+    touched as (
+        select distinct org_id, activity_date
+        from {{ ref('stg_analytics_events') }}
+        where org_id is not null and {{ received_in_window() }}
+    ),
+{% endif %}
+
+events as (
+    select e.*
+    from {{ ref('stg_analytics_events') }} as e
+    {% if by_index %}
+        inner join touched as t
+            on
+                e.org_id = t.org_id
+                and e.occurred_at >= t.activity_date::timestamp at time zone 'UTC'
+                and e.occurred_at < (t.activity_date + 1)::timestamp at time zone 'UTC'
+    {% elif is_incremental() %}
+        where e.org_id is not null and (e.org_id, e.activity_date) in (select * from touched)
+    {% else %}
+        where e.org_id is not null
+    {% endif %}
 ),
 
 -- Per learner first: their counts add up per day, and counting learners needs no sort of
