@@ -12,7 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 import requests
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -46,7 +46,10 @@ def dashboard(platform, tmp_path_factory):
 
 
 def wait_loaded(driver, org: str, course: str = "") -> None:
-    WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+    # A page still navigating (the sign-in form's post) can fail a read of its body with
+    # ChromeDriver's "unhandled inspector error"; the wait reads again, and times out if the
+    # page never loads.
+    WebDriverWait(driver, 30, ignored_exceptions=[WebDriverException]).until(
         lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == f"{org}|{course}"
     )
 
