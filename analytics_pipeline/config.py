@@ -67,6 +67,16 @@ class WebSettings:
     status_cache_seconds: float = 5.0  # ingest lag lists the landing zone: not on every request
     # How long a role's rendered admin document is reused while the marts have not moved (0: never).
     document_cache_seconds: float = 5.0
+    # The statements resource as a strict LRS: a request with an invalid statement stores nothing
+    # (400). By default each invalid statement is dead-lettered on its own and the rest land.
+    xapi_strict: bool = False
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = (environ.get(name) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigurationError(f"{name} must be true or false, not {environ.get(name)!r}")
+    return value in ("true", "1", "yes")
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
             document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5"),
+            xapi_strict=_flag(env, "ANALYTICS_XAPI_STRICT"),
         ),
         retention=RetentionSettings(
             **{

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine
 
 from analytics_pipeline.config import load_config
 from analytics_pipeline.db.urls import libpq_url
-from analytics_pipeline.ingestion.batch_parser import known_courses, parse_batch
+from analytics_pipeline.ingestion.batch_parser import KnownReference, known_reference, parse_batch
 from analytics_pipeline.ingestion.contract import check_line, latest_received_at
 from analytics_pipeline.ingestion.landing import list_batch_files, read_lines
 from analytics_pipeline.ingestion.partition import (
@@ -139,7 +139,7 @@ def baselines(env, rows: list[tuple], to_sql_rows: int, run: str) -> tuple[float
     return len(rows) / copy_seconds, len(sample) / to_sql_seconds
 
 
-def stages(landing: Path, tokenizer: Tokenizer, courses: frozenset[str]) -> dict[str, float]:
+def stages(landing: Path, tokenizer: Tokenizer, known: KnownReference) -> dict[str, float]:
     """Seconds to go through every landed file up to each stage of parsing."""
     batches = list_batch_files(landing)
     latest = latest_received_at()
@@ -157,7 +157,7 @@ def stages(landing: Path, tokenizer: Tokenizer, courses: frozenset[str]) -> dict
         timings["+ validate every line"] = time.perf_counter() - start
         start = time.perf_counter()
         for batch in batches:
-            parse_batch(batch, tokenizer, courses)
+            parse_batch(batch, tokenizer, known)
         timings["+ build the rows (tokens, scrubbing)"] = time.perf_counter() - start
     return timings
 
@@ -169,7 +169,7 @@ def writes_alone(url: str, landing: Path, tokenizer: Tokenizer) -> float:
     with psycopg.connect(url, autocommit=True) as conn, no_cycle_collection():
         load_reference(conn, landing, tokenizer)
         pending = pending_batches(conn, landing, [DAY.isoformat()])
-        groups = list(parsed_groups(pending, tokenizer, known_courses(conn), GROUP_LINES))
+        groups = list(parsed_groups(pending, tokenizer, known_reference(conn), GROUP_LINES))
         start = time.perf_counter()
         for group in groups:
             write_group(conn, group)
@@ -192,7 +192,7 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
             results = ingest_partition(conn, landing, DAY.isoformat(), tokenizer)
         ingest_seconds = time.perf_counter() - start
         stored = conn.execute("SELECT count(*) FROM raw.analytics_events").fetchone()[0]
-        spent = stages(landing, tokenizer, known_courses(conn))
+        spent = stages(landing, tokenizer, known_reference(conn))
     after = baselines(env, rows, to_sql_rows, "after")
     lines = sum(r.lines for r in results)
     accepted = sum(r.accepted for r in results)

@@ -1,7 +1,7 @@
 """Read and validate one batch file: each line becomes an event row, as the writer COPYs it
 into raw.analytics_events, or a dead letter.
 
-Parsing touches no database (`known_courses` reads the course snapshot before it starts), so a
+Parsing touches no database (`known_reference` reads the snapshots before it starts), so a
 partition's files can be parsed while the previous group of files is being written
 (`partition.py`).
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from operator import itemgetter
+from typing import NamedTuple
 
 import msgspec
 import psycopg
@@ -130,30 +132,38 @@ def unknown_course(event: Event) -> Rejection:
     return Rejection("unknown_course", f"courseId {event.courseId[:80]!r} is not in the courses snapshot")
 
 
-def known_courses(conn: psycopg.Connection) -> frozenset[str]:
-    return frozenset(r[0] for r in conn.execute("SELECT course_id FROM raw.courses"))
+class KnownReference(NamedTuple):
+    """The course and lesson ids of the reference snapshots, as parsing checks events against them."""
+
+    courses: frozenset[str]
+    lessons: frozenset[str]
+
+
+def known_reference(conn: psycopg.Connection) -> KnownReference:
+    return KnownReference(
+        frozenset(r[0] for r in conn.execute("SELECT course_id FROM raw.courses")),
+        frozenset(r[0] for r in conn.execute("SELECT lesson_id FROM raw.lessons")),
+    )
 
 
 def parse_batch(
-    batch: BatchFile, tokenizer: Tokenizer, courses: frozenset[str], only_lines: set[int] | None = None
+    batch: BatchFile, tokenizer: Tokenizer, known: KnownReference, only_lines: set[int] | None = None
 ) -> ParsedBatch:
     """Validate a batch file's lines (or only the given line numbers). An unreadable file
     comes back with `unreadable` set and no events or dead letters."""
     parsed = ParsedBatch(batch)
     try:
-        _parse_lines(parsed, tokenizer, courses, only_lines)
+        _parse_lines(parsed, tokenizer, known, only_lines)
     except (OSError, EOFError, zlib.error) as exc:
         return ParsedBatch(batch, unreadable=f"{type(exc).__name__}: {exc}"[:500])
     return parsed
 
 
-def _parse_lines(
-    parsed: ParsedBatch, tokenizer: Tokenizer, courses: frozenset[str], only_lines: set[int] | None
-) -> None:
+def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, known: KnownReference, only_lines: set[int] | None) -> None:
     # The loop runs once per landed line: its names are local and it calls no more than it must.
-    batch = parsed.batch
+    batch, courses = parsed.batch, known.courses
     latest = latest_received_at()
-    check = check_statement_line if batch.xapi else check_line
+    check = partial(check_statement_line, lessons=known.lessons) if batch.xapi else check_line
     events, dead_letters, free_texts = parsed.events, parsed.dead_letters, parsed.free_texts
     line_no = 0
     for line_no, raw in enumerate(read_lines(batch), start=1):

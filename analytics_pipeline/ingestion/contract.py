@@ -39,19 +39,28 @@ class VideoProps(Struct):
             raise ValueError("positionSeconds is greater than durationSeconds")
 
 
-class QuizAnsweredProps(Struct):
+class _Scored(Struct):
+    """A score: `score` out of `maxScore`, and the scaled score (-1 to 1) where the client
+    gives one. A score comes with its maximum or not at all."""
+
+    score: Annotated[float, Meta(ge=0)] | None = None
+    maxScore: Annotated[float, Meta(gt=0)] | None = None
+    scaledScore: Annotated[float, Meta(ge=-1, le=1)] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.score is None) != (self.maxScore is None):
+            raise ValueError("score and maxScore come together")
+        if self.score is not None and self.score > self.maxScore:
+            raise ValueError("score is greater than maxScore")
+
+
+class QuizAnsweredProps(_Scored, kw_only=True):
     questionId: NonEmpty
     correct: bool
 
 
-class QuizSubmittedProps(Struct):
-    score: Annotated[float, Meta(ge=0)]
-    maxScore: Annotated[float, Meta(gt=0)]
+class QuizSubmittedProps(_Scored, kw_only=True):
     passed: bool
-
-    def __post_init__(self) -> None:
-        if self.score > self.maxScore:
-            raise ValueError("score is greater than maxScore")
 
 
 class SurveyProps(Struct):

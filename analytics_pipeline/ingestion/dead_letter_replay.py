@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batch_parser import LINE_NO, ParsedBatch, known_courses, parse_batch
+from analytics_pipeline.ingestion.batch_parser import LINE_NO, ParsedBatch, known_reference, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.writer import lock_batches, retrying_conflicts, write_events
@@ -80,11 +80,11 @@ def replay_dead_letters(
     conn: psycopg.Connection, root: Path, tokenizer: Tokenizer, reason: str | None = None, since: date | None = None
 ) -> ReplaySummary:
     summary = ReplaySummary()
-    courses = known_courses(conn)
+    known = known_reference(conn)
     pending = conn.execute(load_sql("ingest/pending_dead_letters"), {"reason": reason, "since": since}).fetchall()
     for received_date, batch_id, landing_path, line_nos in pending:
         batch = BatchFile(received_date, batch_id, root / landing_path, landing_path)
-        parsed = parse_batch(batch, tokenizer, courses, only_lines=set(line_nos))
+        parsed = parse_batch(batch, tokenizer, known, only_lines=set(line_nos))
         if parsed.unreadable:
             summary.missing_files.append(landing_path)  # stays dead-lettered, as it was
             continue

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.ingestion.batch_parser import ParsedBatch, known_courses, parse_batch
+from analytics_pipeline.ingestion.batch_parser import KnownReference, ParsedBatch, known_reference, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile, list_batch_files
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.writer import BatchResult, write_group
@@ -43,7 +43,7 @@ def pending_batches(conn: psycopg.Connection, root: Path, partitions: Collection
 
 
 def parsed_groups(
-    batches: Iterable[BatchFile], tokenizer: Tokenizer, courses: frozenset[str], group_lines: int
+    batches: Iterable[BatchFile], tokenizer: Tokenizer, known: KnownReference, group_lines: int
 ) -> Iterator[list[ParsedBatch]]:
     """Parsed files, a group at a time, each group of one partition and about `group_lines` lines."""
     group: list[ParsedBatch] = []
@@ -52,7 +52,7 @@ def parsed_groups(
         if group and (lines >= group_lines or batch.received_date != group[0].batch.received_date):
             yield group
             group, lines = [], 0
-        parsed = parse_batch(batch, tokenizer, courses)
+        parsed = parse_batch(batch, tokenizer, known)
         group.append(parsed)
         lines += parsed.lines
     if group:
@@ -82,11 +82,11 @@ def ingest_partition(
     """Ingest every pending batch of one partition; returns what this call ingested (files a
     concurrent run took first are not in it)."""
     results: list[BatchResult] = []
-    courses = known_courses(conn)
+    known = known_reference(conn)
     with no_cycle_collection(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
         in_flight: deque[Future] = deque()
         pending = pending_batches(conn, root, [partition_key])
-        for group in parsed_groups(pending, tokenizer, courses, GROUP_LINES):
+        for group in parsed_groups(pending, tokenizer, known, GROUP_LINES):
             if len(in_flight) == GROUPS_AHEAD:
                 results += in_flight.popleft().result()
             in_flight.append(writer.submit(write_group, conn, group))

@@ -25,6 +25,7 @@ class WebConfig:
     write_key_rate: float
     status_cache_seconds: float
     document_cache_seconds: float
+    xapi_strict: bool = False
     parts: tuple[str, ...] = PARTS
     max_batch_bytes: int = 1024 * 1024
     max_events: int = 1000
@@ -59,4 +60,5 @@ def web_config(config: Config | None = None, parts: tuple[str, ...] = PARTS) -> 
         write_key_rate=web.write_key_rate,
         status_cache_seconds=web.status_cache_seconds,
         document_cache_seconds=web.document_cache_seconds,
+        xapi_strict=web.xapi_strict,
     )

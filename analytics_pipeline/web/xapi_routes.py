@@ -6,7 +6,11 @@ the ingestion write keys (Basic or Bearer):
 - `PUT /xAPI/statements?statementId=ID`: one statement under that id; 204.
 - `GET /xAPI/about`: the xAPI versions spoken.
 
-A request is stored whole or not at all: an invalid statement (400, with its index), an id
+By default the resource is an analytics sink for real producers: a statement that breaks the
+specification in a way a known producer does is repaired at ingestion (ingestion/xapi/repairs.py),
+any other invalid statement is landed to be dead-lettered on its own (`invalid_statement`,
+replayable), and the rest of the request lands. With ANALYTICS_XAPI_STRICT an invalid
+statement is a 400 naming its index, and the request stores nothing. In both modes an id
 stored before with a different statement (409) or a statement for another org (403) stores
 nothing. A repeated identical statement is acknowledged and not landed again. Statements are
 landed, with `stored` stamped, as one `<batch>.xapi.ndjson` file, fsynced before the answer;
@@ -18,7 +22,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -28,8 +34,8 @@ from starlette.routing import Route
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.landing import XAPI_MARK
 from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.ingestion.xapi.mapping import ORG_EXTENSION, to_event
-from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, check_statement, is_uuid, statement_digest
+from analytics_pipeline.ingestion.xapi.mapping import CONTENT_IDS, ORG_EXTENSION, read_statement, to_event
+from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, is_uuid, statement_digest
 from analytics_pipeline.web.auth import RateLimiter, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
@@ -56,27 +62,54 @@ def _version(request: Request) -> str:
     return ANSWER_VERSIONS[spoken[0]]
 
 
-def _statements(payload, statement_id: str | None) -> list[dict]:
-    """The request's statements, each valid and with its id; InvalidStatement names the first
-    that is not, by index."""
+@dataclass
+class Posted:
+    """One statement of a request as it will land: `valid` once it passed the specification
+    (repaired as known producers need, in the default mode)."""
+
+    value: Any
+    statement_id: str
+    valid: bool
+
+    @property
+    def recorded(self) -> bool:
+        """Whether its id is kept with its digest, to answer a conflict or a repeat."""
+        return isinstance(self.value, dict) and is_uuid(self.value.get("id"))
+
+
+def _content_id(value: Any) -> str:
+    """An id for the answer of a statement that has no usable one (it will be dead-lettered)."""
+    return str(uuid.uuid5(CONTENT_IDS, orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()))
+
+
+def _posted(value: Any, index: int | None, strict: bool) -> Posted:
+    checked = read_statement(value, repairs=not strict)
+    if isinstance(checked, Rejection) and strict:
+        raise InvalidStatement(f"statement {index}: {checked.reason}" if index is not None else checked.reason)
+    if isinstance(value, dict) and "id" not in value:
+        value = {"id": str(uuid.uuid4()), **value}
+    statement_id = value["id"] if isinstance(value, dict) and is_uuid(value["id"]) else _content_id(value)
+    return Posted(value, statement_id, not isinstance(checked, Rejection))
+
+
+def _statements(payload, statement_id: str | None, strict: bool) -> list[Posted]:
+    """The request's statements, each with its id; in strict mode InvalidStatement names the
+    first invalid one, by index."""
     if statement_id is not None:
         if not isinstance(payload, dict):
             raise InvalidStatement("PUT takes one statement, a JSON object")
         if payload.get("id", statement_id) != statement_id:
             raise InvalidStatement("id: differs from the statementId parameter")
         payload = {**payload, "id": statement_id}
-    listed = payload if isinstance(payload, list) else [payload]
-    statements = []
-    for index, value in enumerate(listed):
-        try:
-            statement = check_statement(value)
-        except InvalidStatement as exc:
-            raise InvalidStatement(f"statement {index}: {exc}" if isinstance(payload, list) else str(exc)) from None
-        statements.append(statement if "id" in statement else {"id": str(uuid.uuid4()), **statement})
-    ids = [s["id"].lower() for s in statements]
-    if len(set(ids)) != len(ids):
+    if not isinstance(payload, dict | list):
+        raise InvalidStatement("the body must be a statement (a JSON object) or an array of statements")
+    batch = isinstance(payload, list)
+    listed = payload if batch else [payload]
+    posted = [_posted(value, index if batch else None, strict) for index, value in enumerate(listed)]
+    ids = [p.statement_id.lower() for p in posted]
+    if strict and len(set(ids)) != len(ids):
         raise InvalidStatement("the request holds two statements with the same id")
-    return statements
+    return posted
 
 
 def _statement_id(request: Request) -> str:
@@ -86,11 +119,31 @@ def _statement_id(request: Request) -> str:
     return value
 
 
-def _with_org(statement: dict, org: str) -> dict:
-    """The statement with the write key's org stamped into its context, as `orgId` would be."""
-    context = statement.get("context") or {}
+def _with_org(statement: Any, org: str) -> Any:
+    """The statement with the write key's org stamped into its context, as `orgId` would be
+    (where its context can take it: one that cannot is dead-lettered anyway)."""
+    context = statement.get("context", {}) if isinstance(statement, dict) else None
+    if not isinstance(context, dict) or not isinstance(context.get("extensions", {}), dict):
+        return statement
     extensions = {**(context.get("extensions") or {}), ORG_EXTENSION: org}
     return {**statement, "context": {**context, "extensions": extensions}}
+
+
+def _one_per_id(posted: list[Posted], digests: list[bytes]) -> tuple[list[Posted], list[bytes]]:
+    """The request without repeats of a statement inside it; one id with two different
+    statements is a conflict (409), as it is across requests."""
+    seen: dict[str, bytes] = {}
+    kept, kept_digests = [], []
+    for statement, digest in zip(posted, digests):
+        key = statement.statement_id.lower()
+        if key in seen:
+            if seen[key] != digest:
+                raise ApiError(409, f"the request holds two different statements with id {statement.statement_id}")
+            continue
+        seen[key] = digest
+        kept.append(statement)
+        kept_digests.append(digest)
+    return kept, kept_digests
 
 
 def xapi_routes(config: WebConfig, pool) -> list[Route]:
@@ -110,24 +163,28 @@ def xapi_routes(config: WebConfig, pool) -> list[Route]:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"invalid JSON: {exc}") from None
         try:
-            statements = _statements(payload, statement_id)
+            posted = _statements(payload, statement_id, config.xapi_strict)
         except InvalidStatement as exc:
             raise ApiError(400, str(exc)) from None
-        if len(statements) > config.max_events:
-            raise ApiError(413, f"{len(statements)} statements; the limit is {config.max_events}")
-        digests = [statement_digest(s, config.pii_key) for s in statements]
+        if len(posted) > config.max_events:
+            raise ApiError(413, f"{len(posted)} statements; the limit is {config.max_events}")
+        answer = [p.statement_id for p in posted]
+        posted, digests = _one_per_id(posted, [statement_digest(p.value, config.pii_key) for p in posted])
         # Only a key bound to an org needs the events the statements map to.
-        events = [to_event(s) for s in statements] if key.org_id else []
+        events = [to_event(read_statement(p.value)) if p.valid else None for p in posted] if key.org_id else []
         async with unavailable_as_503(), pool.connection() as conn, conn.transaction():
             binding = await org_binding(conn, key.org_id, tokenizer, [e for e in events if isinstance(e, dict)])
             if binding:
                 for index, event in enumerate(events):
-                    if not isinstance(event, Rejection) and (refusal := binding.refusal(event)):
+                    if isinstance(event, dict) and (refusal := binding.refusal(event)):
                         raise ApiError(403, f"statement {index}: {refusal}")
-                statements = [_with_org(s, binding.org) for s in statements]
+                for p in posted:
+                    p.value = _with_org(p.value, binding.org)
+            recorded = [(p.statement_id, d) for p, d in zip(posted, digests) if p.recorded]
             rows = await (
                 await conn.execute(
-                    "SELECT * FROM web.record_statements(%s, %s)", ([s["id"] for s in statements], digests)
+                    "SELECT * FROM web.record_statements(%s, %s)",
+                    ([i for i, _ in recorded], [d for _, d in recorded]),
                 )
             ).fetchall()
             conflicts = [str(found) for found, conflict, _ in rows if conflict]
@@ -136,11 +193,20 @@ def xapi_routes(config: WebConfig, pool) -> list[Route]:
             repeated = {str(found) for found, _, was_stored in rows if was_stored}
             received_at = datetime.now(UTC)
             stored = received_at.isoformat().replace("+00:00", "Z")
-            lines = [orjson.dumps({**s, "stored": stored}) for s in statements if s["id"].lower() not in repeated]
+            lines = [
+                orjson.dumps({**p.value, "stored": stored} if isinstance(p.value, dict) else p.value)
+                for p in posted
+                if p.statement_id.lower() not in repeated
+            ]
             if lines:
                 await persist(config.landing, received_at, lines, f"{uuid.uuid4()}{XAPI_MARK}")
-        log.info(orjson.dumps({"event": "statements", "stored": len(lines), "repeated": len(repeated)}).decode())
-        return [s["id"] for s in statements], version
+        invalid = sum(not p.valid for p in posted)
+        log.info(
+            orjson.dumps(
+                {"event": "statements", "stored": len(lines), "repeated": len(repeated), "invalid": invalid}
+            ).decode()
+        )
+        return answer, version
 
     async def post(request: Request) -> Response:
         ids, version = await store(request, put=False)

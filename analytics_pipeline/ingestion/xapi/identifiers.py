@@ -1,6 +1,9 @@
 """Activity identifiers: Open edX course and usage keys out of every IRI form Open edX emits,
 and what kind of thing an activity is (a video, a course, a question...), from its definition
-type or, failing that, from the block type in its usage key."""
+type or, failing that, from the block type in its usage key.
+
+A CCX (a custom run of a course, `ccx-v1:ORG+COURSE+RUN+ccx@N`) counts toward its master
+course: its blocks are the master's blocks, and the LMS's snapshots name the master's keys."""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from urllib.parse import unquote
 
 _PART = r"[^+/?#\s]+"
 # `block-v1:course-v1:ORG+...` is the older form of a usage key: the same key, prefixed.
+_CCX = r"(?:\+ccx@[^+/?#\s]+)?"
 _USAGE_KEY = re.compile(
-    rf"block-v1:(?:course-v1:)?(?P<org>{_PART})\+(?P<course>{_PART})\+(?P<run>{_PART})"
+    rf"(?:ccx-)?block-v1:(?:course-v1:)?(?P<org>{_PART})\+(?P<course>{_PART})\+(?P<run>{_PART}){_CCX}"
     rf"\+type@(?P<type>{_PART})\+block@(?P<block>[^/?#\s]+)"
 )
-_COURSE_KEY = re.compile(rf"course-v1:(?P<org>{_PART})\+(?P<course>{_PART})\+(?P<run>{_PART})")
+_COURSE_KEY = re.compile(rf"(?:ccx|course)-v1:(?P<org>{_PART})\+(?P<course>{_PART})\+(?P<run>{_PART})")
 
 # An activity's kind from its definition type: the mapping (mapping.py) is keyed by verb and kind.
 ACTIVITY_TYPE_KINDS = {
@@ -31,6 +35,10 @@ ACTIVITY_TYPE_KINDS = {
     "http://adlnet.gov/expapi/activities/question": "question",
     "http://adlnet.gov/expapi/activities/interaction": "question",
     "http://adlnet.gov/expapi/activities/assessment": "assessment",
+    # Open edX's special exams: a timed, proctored or practice subsection taken as one attempt.
+    "https://w3id.org/xapi/openedx/activity/timed-assessment": "assessment",
+    "https://w3id.org/xapi/openedx/activity/proctored-assessment": "assessment",
+    "https://w3id.org/xapi/openedx/activity/practice-assessment": "assessment",
     "http://id.tincanapi.com/activitytype/survey": "survey",
 }
 # An Open edX block's kind when the statement does not give the activity a type.

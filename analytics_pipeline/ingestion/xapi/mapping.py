@@ -20,6 +20,7 @@ import orjson
 
 from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES, Event, Rejection, check_line
 from analytics_pipeline.ingestion.xapi.identifiers import activity_kind, course_of, normalized_id
+from analytics_pipeline.ingestion.xapi.repairs import repair
 from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, check_statement
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -31,7 +32,6 @@ TINCAN = "http://id.tincanapi.com/verb/"
 # generator writes it in (demo/xapi_corpus.py).
 VERB_MAPPING: dict[tuple[str, str], str] = {
     (VIDEO_VERB + "played", "video"): "video_played",
-    (ADL + "initialized", "video"): "video_played",
     (VIDEO_VERB + "paused", "video"): "video_paused",
     (ADL + "terminated", "video"): "video_paused",
     (VIDEO_VERB + "seeked", "video"): "video_progress",
@@ -39,6 +39,8 @@ VERB_MAPPING: dict[tuple[str, str], str] = {
     (ADL + "launched", "course"): "course_started",
     (ADL + "initialized", "course"): "course_started",
     (ADL + "completed", "course"): "course_completed",
+    # Open edX: the learner's course grade passed (edx.course.grade.now_passed, passed.first_time).
+    (ADL + "passed", "course"): "course_completed",
     (ADL + "launched", "lesson"): "lesson_started",
     (ADL + "experienced", "lesson"): "lesson_started",
     (ADL + "completed", "lesson"): "lesson_completed",
@@ -56,9 +58,31 @@ VERB_MAPPING: dict[tuple[str, str], str] = {
     (ADL + "responded", "survey"): "survey_submitted",
     (TINCAN + "rated", "survey"): "survey_submitted",
 }
+ANY_KIND = "any"
+# (verb, activity kind) -> (condition on the result, event type): the first row whose
+# condition holds gives the event type, for the verbs whose meaning the result decides.
+RESULT_MAPPING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    # Open edX's edx.grades.problem.submitted: a problem graded, the score the whole problem
+    # earned: a submission (its answers come as `evaluated` statements, one per question).
+    # Without a result (the browser's problem_check) the learner only attempted the problem.
+    (ADL + "attempted", "question"): (("graded", "quiz_submitted"), ("any", "quiz_started")),
+    # Open edX's edx.completion.block_completion.changed, on any kind of block.
+    (ADL + "progressed", ANY_KIND): (("completed", "lesson_completed"),),
+}
+# (verb, activity kind) -> (reason code, reason): statements whose meaning the platform
+# deliberately does not record as an event, each dead-lettered with its own reason.
+NOT_RECORDED: dict[tuple[str, str], tuple[str, str]] = {
+    (ADL + "initialized", "video"): ("player_loaded", "the video player loaded (initialized); that is not a play"),
+    (ADL + "failed", "course"): (
+        "course_grade_failed",
+        "a failed course grade is not recorded: a course once completed stays completed",
+    ),
+}
 # Enrollments come from the LMS's enrollment snapshot, which is what decides who is enrolled
 # where; an enrollment statement is therefore dead-lettered with its own reason, not mapped.
 ENROLLMENT_VERBS = frozenset({ADL + "registered", TINCAN + "unregistered", ADL + "unregistered"})
+# How far through a block the learner is (cmi5; Open edX's block completions carry it).
+PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
 # Where an event's lesson comes from, by the kind of the statement's object: the object
 # itself, the parent activity (a question belongs to its quiz), or nowhere.
 LESSON_SOURCE = {
@@ -84,7 +108,7 @@ ORG_EXTENSION = "https://analytics-pipeline.dev/xapi/extensions/org-id"
 PASSED_BY_VERB = {ADL + "passed": True, ADL + "failed": False}
 # Statements landed without an id get one derived from their content: a re-landed file
 # then gives the same ids, and ingestion drops the repeat as a duplicate.
-_CONTENT_IDS = uuid.UUID("6f3a2b1e-8e0c-4d55-9a3e-2f1c7b9d4e10")
+CONTENT_IDS = uuid.UUID("6f3a2b1e-8e0c-4d55-9a3e-2f1c7b9d4e10")
 _DURATION = re.compile(r"^PT?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
 
 
@@ -134,7 +158,7 @@ def _course(statement: dict, target: dict, kind: str) -> str | None:
 
 
 def _lesson(statement: dict, target: dict, kind: str, course_id: str | None) -> str | None:
-    source = LESSON_SOURCE[kind]
+    source = LESSON_SOURCE.get(kind, "object")
     if source == "parent":
         parents = [a for a in _context_activities(statement, "parent") if activity_kind(a) != "course"]
         target = parents[0] if parents else target
@@ -143,45 +167,80 @@ def _lesson(statement: dict, target: dict, kind: str, course_id: str | None) -> 
     return None if lesson == course_id else lesson
 
 
+def _score(result: dict) -> dict:
+    """The score a result gives, as the contract names it (a score whose range is empty was
+    taken out by the repairs)."""
+    score = result.get("score") or {}
+    return {"score": score.get("raw"), "maxScore": score.get("max"), "scaledScore": score.get("scaled")}
+
+
+def _video_properties(statement: dict) -> dict | Rejection:
+    extensions = (statement.get("result") or {}).get("extensions") or {}
+    found = extensions.get(VIDEO_TIME)
+    position = seconds(found if found is not None else extensions.get(VIDEO_TIME_TO))
+    duration = seconds(((statement.get("context") or {}).get("extensions") or {}).get(VIDEO_LENGTH))
+    for value in (position, duration):
+        if isinstance(value, Rejection):
+            return value
+    # Open edX sends a length of 0 when the player does not know it yet.
+    return {"positionSeconds": position, "durationSeconds": duration or None}
+
+
 def _properties(event_type: str, statement: dict, target: dict, verb: str) -> dict | Rejection:
     result = statement.get("result") or {}
-    score = result.get("score") or {}
     if event_type.startswith("video_"):
-        found = (result.get("extensions") or {}).get(VIDEO_TIME)
-        if found is None:
-            found = (result.get("extensions") or {}).get(VIDEO_TIME_TO)
-        position = seconds(found)
-        duration = seconds(((statement.get("context") or {}).get("extensions") or {}).get(VIDEO_LENGTH))
-        for value in (position, duration):
-            if isinstance(value, Rejection):
-                return value
-        return {"positionSeconds": position, "durationSeconds": duration}
+        return _video_properties(statement)
     if event_type == "quiz_answered":
-        return {"questionId": normalized_id(target["id"]), "correct": result.get("success")}
+        return {"questionId": normalized_id(target["id"]), "correct": result.get("success"), **_score(result)}
     if event_type == "quiz_submitted":
-        passed = PASSED_BY_VERB.get(verb, result.get("success"))
-        return {"score": score.get("raw"), "maxScore": score.get("max"), "passed": passed}
+        return {**_score(result), "passed": PASSED_BY_VERB.get(verb, result.get("success"))}
     if event_type == "survey_submitted":
-        return {"rating": score.get("raw"), "freeText": result.get("response")}
+        return {"rating": (result.get("score") or {}).get("raw"), "freeText": result.get("response")}
     return {}
+
+
+def _holds(condition: str, result: dict) -> bool:
+    if condition == "graded":
+        return "score" in result or "success" in result
+    if condition == "completed":
+        progress = (result.get("extensions") or {}).get(PROGRESS)
+        return result.get("completion") is True or progress == 100
+    return condition == "any"
+
+
+def event_type_of(verb: str, kind: str | None, result: dict) -> str | Rejection:
+    """The event type a statement stands for, by the tables above, or why it stands for none."""
+    if verb in ENROLLMENT_VERBS:
+        return Rejection(
+            "enrollment_statement", "enrollments come from the LMS's enrollment snapshot, not from statements"
+        )
+    if (verb, kind) in NOT_RECORDED:
+        return Rejection(*NOT_RECORDED[verb, kind])
+    if event_type := VERB_MAPPING.get((verb, kind)):
+        return event_type
+    rules = RESULT_MAPPING.get((verb, kind)) or RESULT_MAPPING.get((verb, ANY_KIND))
+    if rules:
+        for condition, event_type in rules:
+            if _holds(condition, result):
+                return event_type
+        return Rejection("progress_incomplete", f"verb {verb[:120]!r} with a result that completes nothing")
+    return Rejection("unmapped_verb", f"no event type for verb {verb[:120]!r} on a {kind or 'unknown'} object")
 
 
 def _stamp(value: str) -> str:
     return datetime.fromisoformat(value).isoformat()
 
 
-def to_event(statement: dict) -> dict | Rejection:
-    """The native event a valid statement stands for, or why it stands for none. The event
-    still goes through the contract's own checks (`check_statement_line`)."""
+def to_event(statement: dict, lessons: frozenset[str] | None = None) -> dict | Rejection:
+    """The native event a valid (and repaired) statement stands for, or why it stands for
+    none. `lessons`, the lessons snapshot, decides whether a completed block is a lesson;
+    without it that is not judged. The event still goes through the contract's own checks
+    (`check_statement_line`)."""
     verb, target, actor = statement["verb"]["id"], statement["object"], statement["actor"]
-    if verb in ENROLLMENT_VERBS:
-        return Rejection(
-            "enrollment_statement", "enrollments come from the LMS's enrollment snapshot, not from statements"
-        )
     kind = activity_kind(target) if target.get("objectType", "Activity") == "Activity" else None
-    event_type = VERB_MAPPING.get((verb, kind))
-    if event_type is None:
-        return Rejection("unmapped_verb", f"no event type for verb {verb[:120]!r} on a {kind or 'unknown'} object")
+    event_type = event_type_of(verb, kind, statement.get("result") or {})
+    if isinstance(event_type, Rejection):
+        return event_type
     user_id = learner_id(actor) if actor.get("objectType", "Agent") == "Agent" else None
     if user_id is None:
         return Rejection("missing_field", "the actor names no single learner (an agent with account, openid or mbox)")
@@ -189,17 +248,22 @@ def to_event(statement: dict) -> dict | Rejection:
     if isinstance(properties, Rejection):
         return properties
     course_id = _course(statement, target, kind)
+    block_completion = verb == ADL + "progressed"
+    # A completed block is its own lesson, whatever its kind.
+    lesson_id = normalized_id(target["id"]) if block_completion else _lesson(statement, target, kind, course_id)
+    if block_completion and lessons is not None and lesson_id not in lessons:
+        return Rejection("not_a_lesson", f"completed block {lesson_id[:120]!r} is not in the lessons snapshot")
     extensions = (statement.get("context") or {}).get("extensions") or {}
     stored, timestamp = statement.get("stored"), statement.get("timestamp")
     event = {
-        "clientEventId": statement.get("id") or str(uuid.uuid5(_CONTENT_IDS, orjson.dumps(statement).decode())),
+        "clientEventId": statement.get("id") or str(uuid.uuid5(CONTENT_IDS, orjson.dumps(statement).decode())),
         "eventType": event_type,
         # An LRS stamps `stored`; a statement without a timestamp happened when it was stored.
         "occurredAt": _stamp(timestamp or stored) if timestamp or stored else None,
         "receivedAt": _stamp(stored or timestamp) if stored or timestamp else None,
         "userId": user_id,
         "courseId": course_id,
-        "lessonId": _lesson(statement, target, kind, course_id),
+        "lessonId": lesson_id,
         "sessionId": next((extensions[name] for name in SESSION_EXTENSIONS if name in extensions), None),
         "orgId": extensions.get(ORG_EXTENSION),
         "properties": {name: value for name, value in properties.items() if value is not None},
@@ -208,7 +272,24 @@ def to_event(statement: dict) -> dict | Rejection:
     return {name: value for name, value in event.items() if value is not None}
 
 
-def check_statement_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
+def read_statement(value: Any, repairs: bool = True) -> dict | Rejection:
+    """A landed or posted statement, repaired (repairs.py) and checked: the statement, or a
+    dead letter naming the rule it breaks."""
+    try:
+        return check_statement(value)
+    except InvalidStatement as exc:
+        if not repairs:
+            return Rejection("invalid_statement", str(exc)[:500])
+        # Most statements are valid as they come: only the others are copied and repaired.
+    try:
+        return check_statement(repair(value)[0])
+    except InvalidStatement as exc:
+        return Rejection("invalid_statement", str(exc)[:500])
+
+
+def check_statement_line(
+    raw: bytes, latest: datetime | None = None, lessons: frozenset[str] | None = None
+) -> Event | Rejection:
     """One landed line of statements (`*.xapi.ndjson`): a validated event, or a Rejection."""
     if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
         return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
@@ -218,11 +299,10 @@ def check_statement_line(raw: bytes, latest: datetime | None = None) -> Event | 
         if not raw.strip():
             return Rejection("empty_line", "empty line")
         return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
-    try:
-        statement = check_statement(value)
-    except InvalidStatement as exc:
-        return Rejection("invalid_statement", str(exc)[:500])
-    event = to_event(statement)
+    statement = read_statement(value)
+    if isinstance(statement, Rejection):
+        return statement
+    event = to_event(statement, lessons)
     if isinstance(event, Rejection):
         return event
     return check_line(orjson.dumps(event), latest)

@@ -115,8 +115,12 @@ def _optional(container: dict, name: str, where: str, check) -> None:
         check(container[name], _path(where, name))
 
 
+def is_iri(value: Any) -> bool:
+    return isinstance(value, str) and bool(_IRI.match(value))
+
+
 def _iri(value: Any, where: str) -> None:
-    if not isinstance(value, str) or not _IRI.match(value):
+    if not is_iri(value):
         raise _fail(where, "must be an IRI (scheme:...)")
 
 
@@ -286,9 +290,11 @@ def check_statement(value: Any) -> dict:
     return statement
 
 
-def statement_digest(statement: dict, key: bytes) -> bytes:
+def statement_digest(statement: Any, key: bytes) -> bytes:
     """What two submissions of one statement id are compared by: the statement without the
     properties the LRS sets, in one canonical JSON form, under a keyed hash (the statement
     names its learner, and a plain hash of it could be tested against a guess)."""
-    own = {name: value for name, value in statement.items() if name not in LRS_PROPERTIES}
+    own = statement
+    if isinstance(statement, dict):
+        own = {name: value for name, value in statement.items() if name not in LRS_PROPERTIES}
     return hmac.new(key, orjson.dumps(own, option=orjson.OPT_SORT_KEYS), hashlib.sha256).digest()
