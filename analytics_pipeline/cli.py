@@ -338,7 +338,9 @@ def _cmd_forget(args) -> int:
         print("the marts still hold the learner until the next pipeline run rebuilds them")
         return 0
     with _executor(args) as execute:
-        print(format_summary(run_pipeline(env.database_url, env.landing, execute, progress=print)))
+        # The rebuild reads the database only: forget works wherever it is run from.
+        summary = run_pipeline(env.database_url, env.landing, execute, progress=print, reload_reference=False)
+        print(format_summary(summary))
     return 0
 
 
@@ -510,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("--user", required=True, help="the learner's id as the LMS sends it (userId)")
     forget.add_argument("--org", default=None, help="erase the learner in this org only")
-    forget.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    forget.add_argument(
+        "--landing", type=landing_root, default=None, help=LANDING_HELP + " (default: ANALYTICS_LANDING_DIR)"
+    )
     forget.add_argument("--no-rebuild", action="store_true", help="leave the rebuild to the next run or the daemon")
     forget.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     forget.set_defaults(func=_cmd_forget)

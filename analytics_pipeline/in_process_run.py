@@ -26,8 +26,10 @@ from analytics_pipeline.defs.automation.rules import (
     marts_behind,
     partitions_to_roll_up,
     pending_by_partition,
+    rolled_up_ever,
     unrecorded_ingests,
 )
+from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.ingestion.reference import changed_snapshots
 from analytics_pipeline.marts import MARTS
 
@@ -104,10 +106,13 @@ def run_pipeline(
     landing: Path,
     execute: Executor,
     progress: Callable[[str], None] = lambda message: None,
+    reload_reference: bool = True,
 ) -> RunSummary:
+    """Everything the automation rules find to do. Without `reload_reference` the reference
+    snapshots are not read (an erasure's rebuild needs only what the database holds)."""
     summary, instance = RunSummary(), execute.instance
     with connect(database_url) as conn:
-        changed = changed_snapshots(conn, landing)
+        changed = changed_snapshots(conn, landing) if reload_reference else set()
         pending, summary.skipped_partitions = pending_by_partition(conn, landing, every_folder=True)
         landed = sorted(set(pending) | unrecorded_ingests(conn, instance))
     if changed:
@@ -120,6 +125,10 @@ def run_pipeline(
     execute.roll_up(behind, progress)
     summary.partitions_run = sorted(behind | set(landed))
     if not summary.nothing_new or marts_behind(instance) is not None:
+        if not rolled_up_ever(instance):
+            # A first day without events: a rollup of today's empty partition creates the
+            # incremental models the marts read, empty.
+            execute.roll_up({daily_partitions.get_last_partition_key()}, progress)
         progress("building dbt marts and insights")
         execute("marts_job")
         summary.marts_rebuilt = True
@@ -178,6 +187,8 @@ def format_summary(summary: RunSummary) -> str:
             f"{row['received_date'].isoformat():<12}{row['batches']:>8}{row['lines']:>8}{row['accepted']:>10}"
             f"{row['duplicates']:>7}{row['dead_lettered']:>6}{row['unresolved_org']:>8}"
         )
+    if not sum(row["accepted"] for row in summary.partitions):
+        lines.append("No events yet: the marts are built, and empty until events land.")
     lines.append("")
     lines.append("Marts: " + ", ".join(f"{name} {rows} rows" for name, rows in summary.mart_rows.items()))
     for insight in summary.insights:

@@ -99,9 +99,9 @@ def cli_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("analytics-pipeline")), *args]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The installed console script, as a user runs it, with the current environment."""
-    return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600)
+    return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 # The generated corpus the `platform` fixture runs the pipeline over.

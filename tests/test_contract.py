@@ -60,6 +60,13 @@ def test_a_contract_event_is_accepted():
             "maxScore",
         ),
         (line(eventType="quiz_answered", properties={"questionId": "q1"}), "missing_field", "correct"),
+        (line(eventType="quiz_submitted", properties={"score": 2, "passed": True}), "invalid_value", "together"),
+        (
+            line(eventType="quiz_answered", properties={"questionId": "q1", "correct": True, "scaledScore": 2}),
+            "invalid_value",
+            "scaledScore",
+        ),
+        (line(eventType="quiz_submitted", properties={"score": 1, "maxScore": 2}), "missing_field", "passed"),
     ],
 )
 def test_bad_lines_are_rejected_with_a_precise_reason(raw, code, reason_part):
@@ -67,6 +74,15 @@ def test_bad_lines_are_rejected_with_a_precise_reason(raw, code, reason_part):
     assert isinstance(outcome, Rejection)
     assert outcome.code == code
     assert reason_part in outcome.reason
+
+
+def test_a_submission_may_come_without_a_score_and_an_answer_with_one():
+    unscored = line(eventType="quiz_submitted", properties={"passed": True})
+    scored = line(
+        eventType="quiz_answered",
+        properties={"questionId": "q1", "correct": False, "score": 0, "maxScore": 3, "scaledScore": 0},
+    )
+    assert not isinstance(check_line(unscored), Rejection) and not isinstance(check_line(scored), Rejection)
 
 
 def test_lesson_id_is_optional_for_course_level_events():

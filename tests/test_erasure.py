@@ -103,7 +103,13 @@ def erased(new_database, tmp_path_factory):
     pipeline(url, dagster_url, root / "home", landing, "run")
     with psycopg.connect(url) as conn:
         dead_before = conn.execute("SELECT count(*) FROM raw.analytics_dead_letters").fetchone()[0]
-    output = pipeline(url, dagster_url, root / "home", landing, "forget", "--user", user)
+    # From another folder, with no landing zone named: erasure needs only the database.
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    with pipeline_environment(url, dagster_url, root / "home"):
+        forgotten = run_cli("forget", "--user", user, cwd=elsewhere)
+    assert forgotten.returncode == 0, forgotten.stdout + forgotten.stderr
+    output = forgotten.stdout
     return {
         "user": user,
         "token": TOKENIZER.token(user),

@@ -110,11 +110,16 @@ def _marts_reflect(instance: dg.DagsterInstance) -> int:
     return start[0].storage_id if start else -1
 
 
+def rolled_up_ever(instance: dg.DagsterInstance) -> bool:
+    """Whether a rollup has run: the marts read the incremental models, whose tables it creates."""
+    return all(_latest(instance, key) >= 0 for key in ROLLUP_KEYS)
+
+
 def marts_behind(instance: dg.DagsterInstance) -> int | None:
     """The newest upstream materialization (storage id) that the last complete marts run does
     not reflect, or None when the marts are current. Before the first rollup there is nothing
-    to publish: the marts read the incremental models, whose tables the rollup creates."""
-    if any(_latest(instance, key) < 0 for key in ROLLUP_KEYS):
+    to publish."""
+    if not rolled_up_ever(instance):
         return None
     newest = max(_latest(instance, key) for key in MARTS_INPUT_KEYS)
     return newest if newest > _marts_reflect(instance) else None

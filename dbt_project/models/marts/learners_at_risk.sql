@@ -5,7 +5,9 @@
 {% set levels = model.config.meta.risk_levels if execute else {} %}
 
 with fresh as (
+    -- Before any event is reflected there is no time to judge at, and no learner is judged.
     select data_fresh_as_of from {{ ref('int_data_freshness') }}
+    where data_fresh_as_of is not null
 ),
 
 quizzes as (
