@@ -71,24 +71,32 @@ def expected_quiz_items(events: pd.DataFrame) -> pd.DataFrame:
 
 def watched_ranges(events: pd.DataFrame) -> pd.DataFrame:
     """Per session of a video, the [start, end) ranges played: a playing event followed by a
-    position further on, reached no faster than twice the playback speed (+5 s)."""
+    position further on, reached no faster than twice the playback speed (+5 s); each with
+    its pass, the number of jumps back (a position behind the one before) earlier in the session."""
     key = ["org_id", "user_id", "course_id", "lesson_id", "session_id"]
     v = _ordered(events[events.event_type.isin(VIDEO)].dropna(subset=["session_id"]), key).copy()
     grouped = v.groupby(key)
     v["next_position"] = grouped.position.shift(-1)
     v["next_at"] = grouped.occurred_at.shift(-1)
+    v["pass_number"] = (v.position < grouped.position.shift(1)).astype(int).groupby([v[k] for k in key]).cumsum()
     advance = v.next_position - v.position
     seconds = (v.next_at - v.occurred_at).dt.total_seconds()
     watched = v.event_type.isin(PLAYING) & (advance > 0) & (advance <= 2 * seconds + 5)
-    return v[watched].assign(start=v.position, end=v.next_position)[key + ["start", "end"]]
+    return v[watched].assign(start=v.position, end=v.next_position)[key + ["pass_number", "start", "end"]]
 
 
 def expected_video_engagement(events: pd.DataFrame, lessons: pd.DataFrame) -> pd.DataFrame:
-    video_events = events[events.event_type.isin(VIDEO)].dropna(subset=["session_id"])
+    """Per (org, course, video, segment): learners_played counts every learner with a
+    video_played on the video, with or without a session; a segment's viewers are the learners
+    who watched any part of it, its views the passes (per session, until a jump back) that did."""
+    video_events = events[events.event_type.isin(VIDEO)]
+    in_sessions = video_events.dropna(subset=["session_id"])
+    players = video_events[video_events.event_type == "video_played"]
     ranges = watched_ranges(events)
-    reported = video_events.groupby(["course_id", "lesson_id"]).duration.max()
+    reported = in_sessions.groupby(["course_id", "lesson_id"]).duration.max()
+    videos = pd.concat([in_sessions, players])[["org_id", "course_id", "lesson_id"]].drop_duplicates()
     rows = []
-    for (org, course, lesson), group in video_events.groupby(["org_id", "course_id", "lesson_id"]):
+    for org, course, lesson in videos.itertuples(index=False):
         known = lessons[(lessons.lesson_id == lesson) & (lessons.course_id == course)]
         if known.empty:
             continue
@@ -97,11 +105,12 @@ def expected_video_engagement(events: pd.DataFrame, lessons: pd.DataFrame) -> pd
             duration = reported.get((course, lesson))
         if duration is None or pd.isna(duration) or duration <= 0:
             continue
-        played = group[group.event_type == "video_played"].user_id.nunique()
+        mine_played = players[(players.org_id == org) & (players.course_id == course) & (players.lesson_id == lesson)]
+        played = mine_played.user_id.nunique()
         mine = ranges[(ranges.org_id == org) & (ranges.course_id == course) & (ranges.lesson_id == lesson)]
         for segment in range(1, 11):
-            midpoint = (segment - 0.5) * float(duration) / 10
-            covering = mine[(mine.start <= midpoint) & (midpoint < mine.end)]
+            begins, ends = (segment - 1) * float(duration) / 10, segment * float(duration) / 10
+            covering = mine[(mine.start < ends) & (begins < mine.end)]
             viewers = covering.user_id.nunique()
             rows.append(
                 {
@@ -112,7 +121,7 @@ def expected_video_engagement(events: pd.DataFrame, lessons: pd.DataFrame) -> pd
                     "duration_seconds": float(duration),
                     "learners_played": played,
                     "viewers": viewers,
-                    "views": len(covering),
+                    "views": len(covering[["user_id", "session_id", "pass_number"]].drop_duplicates()),
                     "reach_rate": viewers / played if played else None,
                 }
             )

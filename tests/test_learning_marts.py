@@ -59,8 +59,9 @@ def _event(user: str, course: str, at: datetime, event_type: str, **fields) -> s
 
 
 def add_edge_cases(landing) -> dict:
-    """A session across midnight, a video nobody knows the duration of, and a learner whose
-    only events cannot be given an org (enrolled in the course in two orgs, claiming neither)."""
+    """A session across midnight, a video nobody knows the duration of, a learner whose only
+    events cannot be given an org (enrolled in the course in two orgs, claiming neither), a
+    legacy client that sends no session id, and a glance at half of a video's first segment."""
     reference = landing / "reference"
     lessons = pd.read_csv(reference / "lessons.csv")
     course = "course_1"
@@ -77,8 +78,12 @@ def add_edge_cases(landing) -> dict:
             ["org_1", "u_edge_night", course, assigned, due],
             ["org_1", "u_edge_orgless", course, assigned, due],
             ["org_2", "u_edge_orgless", course, assigned, due],
+            ["org_1", "u_edge_legacy", course, assigned, due],
+            ["org_1", "u_edge_glance", course, assigned, due],
         ],
     )
+    videos = lessons[(lessons.course_id == course) & lessons.kind.eq("video") & lessons.duration_seconds.notna()]
+    video, half_segment = videos.lesson_id.iloc[0], float(videos.duration_seconds.iloc[0]) / 20
     night = datetime(2026, 5, 20, 23, 56)
     session = {"orgId": "org_1", "sessionId": "s_edge_night"}
     lines = [
@@ -106,9 +111,39 @@ def add_edge_cases(landing) -> dict:
             **session,
         ),
         _event("u_edge_orgless", course, night, "course_started", sessionId="s_edge_orgless"),
+        # No sessionId: a player all the same.
+        _event(
+            "u_edge_legacy",
+            course,
+            night,
+            "video_played",
+            lessonId=video,
+            orgId="org_1",
+            properties={"positionSeconds": 0},
+        ),
+        _event(
+            "u_edge_glance",
+            course,
+            night,
+            "video_played",
+            lessonId=video,
+            properties={"positionSeconds": 0},
+            sessionId="s_glance",
+            orgId="org_1",
+        ),
+        _event(
+            "u_edge_glance",
+            course,
+            night + timedelta(seconds=half_segment),
+            "video_paused",
+            lessonId=video,
+            properties={"positionSeconds": half_segment},
+            sessionId="s_glance",
+            orgId="org_1",
+        ),
     ]
     write_batch_lines(landing / "events" / f"received_date={END}" / "edge-cases.ndjson", lines, compress=False)
-    return {"course": course, "no_duration_lesson": no_duration, "night": night.date()}
+    return {"course": course, "no_duration_lesson": no_duration, "night": night.date(), "video": video}
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +254,9 @@ def test_video_engagement_matches_its_definition(marts):
         ["reach_rate", "duration_seconds"],
     )
     assert (actual.views > actual.viewers).any(), "re-watches count as views"
+    first = expected[(expected.org_id == "org_1") & (expected.lesson_id == marts["edge"]["video"])]
+    sessionless = marts["events"][marts["events"].session_id.isna() & marts["events"].event_type.eq("video_played")]
+    assert len(sessionless) > 0 and first.learners_played.iloc[0] > 0
     assert marts["edge"]["no_duration_lesson"] not in set(actual.lesson_id)
     no_reference_duration = marts["lessons"][
         marts["lessons"].kind.eq("video") & marts["lessons"].duration_seconds.isna()

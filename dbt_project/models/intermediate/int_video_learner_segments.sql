@@ -1,7 +1,8 @@
--- Per learner and video (org, learner, course, lesson): whether the learner played it, the
--- duration its segments are cut by, and how many of the learner's watched ranges hold each of
--- the 10 segments' midpoints (segment_views[1..10]). The duration is the lesson's
--- duration_seconds, else the largest durationSeconds any player reported for it.
+-- Per learner and video (org, learner, course, lesson) watched in a session: the duration its
+-- segments are cut by, and how many passes over the video (a session's watching
+-- until a jump back) watched any part of each of the 10 segments (segment_views[1..10]). The
+-- duration is the lesson's duration_seconds, else the largest durationSeconds any player
+-- reported for it.
 -- Incremental: a run recomputes the learners with a video event in its window, and every
 -- learner of a video whose duration moved (a larger reported duration arrived).
 {{ config(
@@ -45,27 +46,27 @@ ranges as (
     {% endif %}
 )
 
--- Per learner and video, with a duration to cut by: whether they played it, and how many
--- of their ranges hold each segment's midpoint (segment_views[k]). One aggregation over
--- the ranges, each range beside the segments it holds (none: one row with no segment),
--- so no join between two per-learner sets, whose row estimates can fall to one.
+-- Per learner and video, with a duration to cut by: how many of their passes watched part of each segment (segment_views[k]): ranges of one pass that meet
+-- at a progress event touch the segment between them once. One aggregation over the ranges,
+-- each range beside the segments it overlaps (none: one row with no segment), so no join
+-- between two per-learner sets, whose row estimates can fall to one.
 select
     r.org_id,
     r.user_token,
     r.course_id,
     r.lesson_id,
-    bool_or(r.played) as played,
     d.duration_seconds,
     array[
         {%- for k in range(1, 11) %}
-            count(*) filter (where covered.segment = {{ k }}){{ "," if not loop.last }}
+            count(distinct r.session_id || ':' || r.pass_number)
+            filter (where covered.segment = {{ k }}){{ "," if not loop.last }}
         {%- endfor %}
     ] as segment_views
 from ranges as r
 inner join durations as d on d.course_id = r.course_id and d.lesson_id = r.lesson_id
 left join lateral (
     -- The candidates between the range's ends (one either side for rounding), then the
-    -- midpoint rule itself.
+    -- overlap itself: the range [start, end) and the segment [from, to) share a moment.
     select s.segment
     from
         generate_series(
@@ -74,8 +75,8 @@ left join lateral (
         ) as s (segment)
     where
         r.range_start_seconds is not null
-        and r.range_start_seconds <= (s.segment - 0.5) * d.duration_seconds / 10.0
-        and (s.segment - 0.5) * d.duration_seconds / 10.0 < r.range_end_seconds
+        and r.range_start_seconds < s.segment * d.duration_seconds / 10.0
+        and (s.segment - 1) * d.duration_seconds / 10.0 < r.range_end_seconds
 ) as covered on true
 where d.duration_seconds > 0
 group by r.org_id, r.user_token, r.course_id, r.lesson_id, d.duration_seconds

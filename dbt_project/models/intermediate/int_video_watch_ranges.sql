@@ -4,8 +4,9 @@
 -- this event is video_played or video_progress (the player was playing), the next position is
 -- further on, and it is no further than playing at max_playback_rate could reach in the time
 -- between them (plus playback_tolerance_seconds). A jump further than that is a seek forward:
--- skipped, not watched. A pair that goes back is a seek back: the re-watch that follows counts
--- again. Sessions with no range keep one row with null bounds, so their learners count as players.
+-- skipped, not watched. An event whose position is behind the one before it is a jump back: it
+-- starts a new pass over the video (pass_number), so the re-watch counts again as a view.
+-- Sessions with no range keep one row with null bounds, for the duration they reported.
 -- Incremental by received date: a run recomputes, whole, every session with a video event in
 -- its window, reading events from the first received date of those sessions on.
 {{ config(
@@ -54,12 +55,23 @@ steps as (
     select
         *,
         lead(position_seconds) over session_order as next_position_seconds,
-        lead(occurred_at) over session_order as next_occurred_at
+        lead(occurred_at) over session_order as next_occurred_at,
+        coalesce(position_seconds < lag(position_seconds) over session_order, false) as jumped_back
     from video_events
     window session_order as (
         partition by org_id, user_token, course_id, lesson_id, session_id
         order by occurred_at, client_event_id
     )
+),
+
+passes as (
+    select
+        *,
+        count(*) filter (where jumped_back) over (
+            partition by org_id, user_token, course_id, lesson_id, session_id
+            order by occurred_at, client_event_id
+        ) as pass_number
+    from steps
 ),
 
 ranges as (
@@ -69,9 +81,10 @@ ranges as (
         course_id,
         lesson_id,
         session_id,
+        pass_number,
         position_seconds as range_start_seconds,
         next_position_seconds as range_end_seconds
-    from steps
+    from passes
     where event_type in ('video_played', 'video_progress')
         and next_position_seconds > position_seconds
         and next_position_seconds - position_seconds
@@ -86,7 +99,6 @@ sessions as (
         course_id,
         lesson_id,
         session_id,
-        bool_or(event_type = 'video_played') as played,
         max(duration_seconds) as reported_duration_seconds
     from video_events
     group by org_id, user_token, course_id, lesson_id, session_id
@@ -98,8 +110,8 @@ select
     s.course_id,
     s.lesson_id,
     s.session_id,
-    s.played,
     s.reported_duration_seconds,
+    r.pass_number,
     r.range_start_seconds,
     r.range_end_seconds
 from sessions as s

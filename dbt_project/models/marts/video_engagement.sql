@@ -1,20 +1,22 @@
 -- Where a video loses its viewers: per (org, course, video lesson) its duration in 10 equal
--- segments. A watched range [start, end) covers a segment when it holds the segment's
--- midpoint, so a range split at a progress event is never counted twice. The duration is the
--- lesson's duration_seconds, else the largest durationSeconds its events reported; a video
--- with neither has no segments. The per-learner counts are int_video_learner_segments'.
+-- segments. A learner viewed a segment when a watched range overlaps it (any part watched);
+-- views count passes, a jump back starting a new one. The duration is the lesson's
+-- duration_seconds, else the largest durationSeconds its events reported; a video with
+-- neither has no segments. The per-learner counts are int_video_learner_segments', the
+-- players int_video_players' (with or without a session).
 with learners as (
     select * from {{ ref('int_video_learner_segments') }}
 ),
 
 videos as (
-    select distinct
-        v.course_id,
-        v.lesson_id,
+    select
+        l.course_id,
+        l.lesson_id,
         l.lesson_position,
-        v.duration_seconds
-    from learners as v
-    inner join {{ ref('stg_lessons') }} as l on l.course_id = v.course_id and l.lesson_id = v.lesson_id
+        coalesce(l.duration_seconds, max(v.duration_seconds)) as duration_seconds
+    from {{ ref('stg_lessons') }} as l
+    left join learners as v on v.course_id = l.course_id and v.lesson_id = l.lesson_id
+    group by l.course_id, l.lesson_id, l.lesson_position, l.duration_seconds
 ),
 
 segments as (
@@ -28,16 +30,24 @@ segments as (
         s.segment * v.duration_seconds / 10.0 as segment_end_seconds
     from videos as v
     cross join generate_series(1, 10) as s (segment)
+    where v.duration_seconds > 0
 ),
 
+-- Each org's videos: those a learner of it played or watched in a session.
 players as (
     select
-        org_id,
-        course_id,
-        lesson_id,
-        count(*) filter (where played) as learners_played
-    from learners
-    group by org_id, course_id, lesson_id
+        w.org_id,
+        w.course_id,
+        w.lesson_id,
+        count(p.user_token) as learners_played
+    from (
+        select org_id, course_id, lesson_id from learners
+        union
+        select org_id, course_id, lesson_id from {{ ref('int_video_players') }}
+    ) as w
+    left join {{ ref('int_video_players') }} as p
+        on p.org_id = w.org_id and p.course_id = w.course_id and p.lesson_id = w.lesson_id
+    group by w.org_id, w.course_id, w.lesson_id
 ),
 
 coverings as (
