@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import gzip
 import hashlib
 import json
 import re
@@ -470,7 +471,16 @@ def native_ids(value):
 def test_the_corpus_as_xapi_statements_makes_the_same_marts_as_native_events(platform, new_database, tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "home"
     summary = generate(landing, **PLATFORM_CORPUS, format="xapi")
-    assert summary.batch_files == len(list((landing / "events").rglob("*.xapi.ndjson*")))
+    files = list((landing / "events").rglob("*.xapi.ndjson*"))
+    assert summary.batch_files == len(files)
+    written = "".join(
+        (gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()).decode()
+        for path in files
+    )
+    # What Open edX writes: passed grades, block completions, graded problems, multi-question
+    # problems, the player loading before each play.
+    for form in (ADL + "passed", ADL + "progressed", '"GroupActivity"', ADL + "initialized", '"scaled"'):
+        assert form in written, form
     url = new_database()
     with pipeline_environment(url, new_database(), home):
         env = bootstrap(landing)
@@ -480,6 +490,8 @@ def test_the_corpus_as_xapi_statements_makes_the_same_marts_as_native_events(pla
             run_pipeline(env.database_url, env.landing, Executor(defs, instance))
     with psycopg.connect(url) as conn:
         course_ids = [row[0] for row in conn.execute("SELECT course_id FROM raw.courses")]
+        loads = conn.execute("SELECT count(*) FROM raw.analytics_dead_letters WHERE reason_code = 'player_loaded'")
+        assert loads.fetchone()[0] > 0
     assert course_ids and all(course.startswith("course-v1:Demo+") for course in course_ids)
     native, from_xapi = published_marts(platform["url"]), published_marts(url, native_ids)
     for table, frame in native.items():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statement
+from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statements
 from analytics_pipeline.ingestion.landing import XAPI_MARK, write_batch_file
 
 FIRST_NAMES = [
@@ -440,14 +440,16 @@ def generate(
                     summary.retried_lines += 1
     # The bar draws only on a terminal (disable=None), never into logs or pipes.
     for day in tqdm(days_sorted, desc="writing batch files", unit="day", disable=None):
-        for lines in batches[day]:
-            for i, line in enumerate(lines):
+        for native in batches[day]:
+            lines = []
+            for line in native:
                 corruption = rng.choice(CORRUPTIONS) if rng.random() < 0.01 else None
                 if xapi_ids:
-                    statement = to_statement(json.loads(line), xapi_ids)
-                    lines[i] = corrupt_statement(corruption, statement) if corruption else json.dumps(statement)
-                elif corruption:
-                    lines[i] = _corrupt(corruption, line)
+                    *loads, statement = to_statements(json.loads(line), xapi_ids)
+                    lines += [json.dumps(load) for load in loads]
+                    lines.append(corrupt_statement(corruption, statement) if corruption else json.dumps(statement))
+                else:
+                    lines.append(_corrupt(corruption, line) if corruption else line)
                 summary.invalid_lines += corruption is not None
             batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
             name = f"{batch_id}{XAPI_MARK if xapi_ids else ''}.ndjson"

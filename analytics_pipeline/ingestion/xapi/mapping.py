@@ -28,8 +28,7 @@ VIDEO_VERB = "https://w3id.org/xapi/video/verbs/"
 ACROSSX = "https://w3id.org/xapi/acrossx/verbs/"
 TINCAN = "http://id.tincanapi.com/verb/"
 
-# (verb, activity kind) -> event type. The first row of an event type is the form the demo
-# generator writes it in (demo/xapi_corpus.py).
+# (verb, activity kind) -> event type.
 VERB_MAPPING: dict[tuple[str, str], str] = {
     (VIDEO_VERB + "played", "video"): "video_played",
     (VIDEO_VERB + "paused", "video"): "video_paused",
