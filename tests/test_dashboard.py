@@ -12,7 +12,6 @@ import pandas as pd
 import psycopg
 import pytest
 import requests
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -20,6 +19,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from analytics_pipeline.access.credentials import create_token
 from analytics_pipeline.access.grants import ensure_role, grant
 from scripts.chromium import chromium, chromium_binaries
+from tests.browser_helpers import chart, wait_loaded
 from tests.web_helpers import bearer, web_server
 
 pytestmark = pytest.mark.skipif(
@@ -43,23 +43,6 @@ def dashboard(platform, tmp_path_factory):
         chromium(window="1280,900", downloads=downloads) as driver,
     ):
         yield {**platform, "base": base, "token": token, "driver": driver, "downloads": downloads}
-
-
-def wait_loaded(driver, org: str, course: str = "") -> None:
-    # A page still navigating (the sign-in form's post) can fail a read of its body with
-    # ChromeDriver's "unhandled inspector error"; the wait reads again, and times out if the
-    # page never loads.
-    WebDriverWait(driver, 30, ignored_exceptions=[WebDriverException]).until(
-        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == f"{org}|{course}"
-    )
-
-
-def chart(driver, canvas: str) -> dict:
-    return driver.execute_script(
-        "const c = Chart.getChart(arguments[0]);"
-        "return {labels: c.data.labels, data: c.data.datasets.map(d => d.data)};",
-        canvas,
-    )
 
 
 def completion(url: str, org: str, course: str | None = None) -> pd.DataFrame:

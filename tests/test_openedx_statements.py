@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ import dagster as dg
 import psycopg
 import pytest
 import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from analytics_pipeline.access.credentials import create_token, create_write_key
 from analytics_pipeline.access.grants import ensure_role, grant
@@ -25,6 +28,8 @@ from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.mapping import read_statement, to_event
+from scripts.chromium import chromium, chromium_binaries
+from tests.browser_helpers import chart, wait_loaded
 from tests.conftest import TEST_PII_KEY, pipeline_environment
 from tests.web_helpers import get, web_server
 
@@ -303,6 +308,13 @@ def test_a_learner_who_passes_an_open_edx_course_is_completed_and_no_longer_at_r
             assert answer.status_code == 200, answer.text
             (course,) = [row for row in answer.json()["courses"] if row["course_id"] == COURSE]
             assert (course["enrolled_learners"], course["completed_learners"]) == (2, 1)
+            if chromium_binaries() is not None or os.environ.get("CI"):
+                with chromium(window="1280,900", downloads=tmp_path / "downloads") as driver:
+                    driver.get(base + "/login")
+                    driver.find_element(By.ID, "token").send_keys(token + Keys.ENTER)
+                    wait_loaded(driver, "org_a")
+                    drawn = chart(driver, "completion-chart")
+                    assert drawn["labels"] == ["Demonstration Course"] and drawn["data"][0] == [50]
 
 
 def completion(url: str) -> tuple[int, int]:
