@@ -33,6 +33,7 @@ from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.identifiers import normalized_id
 from analytics_pipeline.ingestion.xapi.mapping import (
     NOT_RECORDED,
+    ORG_EXTENSION,
     RESULT_MAPPING,
     VERB_MAPPING,
     check_statement_line,
@@ -444,15 +445,18 @@ def test_the_statements_resource_answers_as_the_specification_says(lrs):
 
 
 def test_an_org_bound_key_lands_its_own_org_only(lrs):
-    # The learner is enrolled in the course in org_a only: org_b's key may not land them.
-    refused = post(lrs, video(VIDEO_VERBS + "played", 1), key="org_b")
+    claims_a = video(VIDEO_VERBS + "played", 1)
+    claims_a["context"]["extensions"][ORG_EXTENSION] = "org_a"
+    refused = post(lrs, [video(VIDEO_VERBS + "paused", 2), claims_a], key="org_b")
     assert refused.status_code == 403 and "org_b" in refused.json()["error"]
     assert landed_files(lrs) == []
+    # A learner of org_a, through org_b's key, in a course org_b offers: org_b's, not org_a's.
+    of_a = video(VIDEO_VERBS + "played", 1)
     other = video(VIDEO_VERBS + "played", 1)
     other["actor"]["account"]["name"] = "u-other"
-    assert post(lrs, other, key="org_b").status_code == 200
+    assert post(lrs, [of_a, other], key="org_b").status_code == 200
     ingest_today(lrs)
-    assert [row[4] for row in stored_events(lrs)] == ["org_b"]
+    assert [row[4] for row in stored_events(lrs)] == ["org_b", "org_b"]
 
 
 # --- the same activity, as statements or as native events, makes the same marts -----------------

@@ -49,19 +49,20 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[found[2]]: int(found[1])})
 
 
+def require_actable(conn: psycopg.Connection, role: str) -> None:
+    """Only a role `access create-role` made may be named by a credential or the CLI: the one
+    definition is web.may_act_as (the registry access.analytics_roles)."""
+    if not conn.execute("SELECT web.may_act_as(%s)", (role,)).fetchone()[0]:
+        raise ValueError(
+            f"role {role!r} is not a tenant or platform-admin role made by `access create-role`: "
+            "only those may be named"
+        )
+
+
 def allow_web_to_act_as(conn: psycopg.Connection, role: str) -> None:
-    """The web login role may SET ROLE to a tenant or platform-admin role (and to nothing
-    else): checked here, enforced by PostgreSQL's membership rules."""
-    row = conn.execute(
-        "SELECT r.rolsuper, pg_has_role(r.oid, 'analytics_tenant', 'MEMBER') "
-        "OR pg_has_role(r.oid, 'analytics_platform_admin', 'MEMBER') FROM pg_roles AS r WHERE r.rolname = %s",
-        (role,),
-    ).fetchone()
-    if row is None:
-        raise ValueError(f"role {role!r} does not exist: create it first (access create-role)")
-    superuser, analytics_role = row
-    if superuser or not analytics_role:
-        raise ValueError(f"role {role!r} is not a tenant or platform-admin role (access create-role makes one)")
+    """The web login role may SET ROLE to a role `access create-role` made (and to nothing
+    else): checked here, enforced by PostgreSQL's membership rules and web.may_act_as."""
+    require_actable(conn, role)
     conn.execute(sql.SQL("GRANT {} TO analytics_web").format(sql.Identifier(role)))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from psycopg import sql
 
+from analytics_pipeline.access.credentials import require_actable
 from analytics_pipeline.db.connection import connect
 from analytics_pipeline.marts import MARTS
 
@@ -24,6 +25,7 @@ def export_mart(
     written = 0
     with connect(database_url, autocommit=False) as conn:
         if role:
+            require_actable(conn, role)
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
         with conn.cursor() as cur:
             with cur.copy(query) as copy, out.open("wb") as handle:

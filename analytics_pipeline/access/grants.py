@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -10,6 +12,27 @@ from analytics_pipeline.access.credentials import allow_web_to_act_as
 from analytics_pipeline.db.sqlfiles import load_sql
 
 PRIVILEGES = ("tenant", "org_admin")
+# Roles no credential may name, whatever asks: the groups, the web app's login, PostgreSQL's own.
+RESERVED_ROLES = ("analytics_tenant", "analytics_platform_admin", "analytics_web", "public")
+# What a role's name may be: an identifier PostgreSQL keeps whole (63 bytes at most).
+ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+
+
+def _check_new_role(conn: psycopg.Connection, role: str) -> None:
+    """Refuse, before anything is granted, a role that may not become a tenant or platform
+    admin: a reserved name, PostgreSQL's own roles, the owner, a superuser, or a role that may
+    create roles or bypass row-level security."""
+    if not ROLE_NAME.match(role):
+        raise ValueError(f"role {role!r} is not a name: letters, digits, _, $ or -, 63 at most, not a digit first")
+    if role.lower() in RESERVED_ROLES or role.lower().startswith("pg_"):
+        raise ValueError(f"role {role!r} is reserved: choose another name")
+    row = conn.execute(
+        "SELECT r.rolsuper OR r.rolcreaterole OR r.rolbypassrls OR r.rolname = current_user"
+        " OR r.rolname = session_user FROM pg_roles AS r WHERE r.rolname = %s",
+        (role,),
+    ).fetchone()
+    if row and row[0]:
+        raise ValueError(f"role {role!r} holds privileges beyond a tenant's (or owns the database): choose another")
 
 
 def ensure_role(
@@ -21,7 +44,9 @@ def ensure_role(
     platform_admin: bool = False,
 ) -> None:
     """Create the role if missing (LOGIN or NOLOGIN as asked), make it a member of the group
-    that holds the SELECT privileges, and let the web app act as it."""
+    that holds the SELECT privileges, record it as one credentials may name, and let the web
+    app act as it. Checked first: a refused role is left as it was."""
+    _check_new_role(conn, role)
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
         conn.execute(
@@ -31,6 +56,12 @@ def ensure_role(
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
     group = "analytics_platform_admin" if platform_admin else "analytics_tenant"
     conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role)))
+    conn.execute(
+        "INSERT INTO access.analytics_roles (role_name, kind) VALUES (%s, %s)"
+        " ON CONFLICT (role_name) DO UPDATE SET kind = CASE WHEN excluded.kind = 'platform_admin'"
+        " THEN excluded.kind ELSE access.analytics_roles.kind END",
+        (role, "platform_admin" if platform_admin else "tenant"),
+    )
     allow_web_to_act_as(conn, role)
 
 

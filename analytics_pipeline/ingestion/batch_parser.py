@@ -74,6 +74,8 @@ class ParsedBatch:
     events: list[list] = field(default_factory=list)
     free_texts: dict[bytes, str] = field(default_factory=dict)  # scrubbed survey text by event id
     dead_letters: list[tuple] = field(default_factory=list)
+    # Events posted with a write key bound to an org: event id -> that org (writer.py).
+    key_orgs: dict[bytes, str] = field(default_factory=dict)
     lines: int = 0
     max_received_at: datetime | None = None
     # Set when the file itself cannot be read (corrupt or truncated compression, gone):
@@ -81,15 +83,26 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
-def _event_row(
-    batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer, free_texts: dict[bytes, str]
-) -> list:
+def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer, parsed: ParsedBatch) -> list:
     # All fields in one call, in contract.EVENT_FIELDS' order: an event is of one of a dozen
     # classes, so each attribute read would take Python's slow, unspecialized path.
-    (event_uuid, occurred_at, received_at, user_id, course_id, org_id, session_id, lesson_id, properties, user) = (
-        astuple(event)
-    )
+    (
+        event_uuid,
+        occurred_at,
+        received_at,
+        user_id,
+        course_id,
+        org_id,
+        session_id,
+        lesson_id,
+        properties,
+        user,
+        key_org_id,
+    ) = astuple(event)
     event_id = event_uuid.int.to_bytes(16)  # UUID.bytes, without its Python property
+    if key_org_id is not None:
+        parsed.key_orgs[event_id] = key_org_id
+        org_id = key_org_id
     properties_jsonb = EMPTY_JSONB
     if properties:
         # Null fields are not stored, nor is the free text (kept apart, scrubbed): that takes a copy.
@@ -98,7 +111,7 @@ def _event_row(
         free_text = properties.pop("freeText", None)
         name = user.name if user else None
         if free_text:
-            free_texts[event_id] = tokenizer.scrub(free_text, name=name)
+            parsed.free_texts[event_id] = tokenizer.scrub(free_text, name=name)
         # msgspec, not orjson: the contract lets integers past 64 bits through, as jsonb does.
         properties_json = msgspec.json.encode(properties)
         # `partition`, not `in`, for speed: as in contract.check_line.
@@ -164,7 +177,7 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, known: KnownReferenc
     batch, courses = parsed.batch, known.courses
     latest = latest_received_at()
     check = partial(check_statement_line, lessons=known.lessons) if batch.xapi else check_line
-    events, dead_letters, free_texts = parsed.events, parsed.dead_letters, parsed.free_texts
+    events, dead_letters = parsed.events, parsed.dead_letters
     line_no = 0
     for line_no, raw in enumerate(read_lines(batch), start=1):
         if only_lines is not None and line_no not in only_lines:
@@ -172,7 +185,7 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, known: KnownReferenc
         outcome = check(raw, latest)
         if not isinstance(outcome, Rejection):
             if outcome.courseId in courses:
-                events.append(_event_row(batch, line_no, outcome, tokenizer, free_texts))
+                events.append(_event_row(batch, line_no, outcome, tokenizer, parsed))
                 continue
             outcome = unknown_course(outcome)
         dead_letters.append(

@@ -89,6 +89,9 @@ class Event(Struct, kw_only=True, tag_field="eventType"):
     lessonId: NonEmpty | None = None
     properties: dict[str, Any] = {}
     user: UserInfo | None = None
+    # The org of the write key the event was posted with, stamped by the web app (a client's
+    # own value is never kept): the event belongs to that org or to none (writer.py).
+    keyOrgId: NonEmpty | None = None
 
 
 class _CourseEvent(Event, kw_only=True):

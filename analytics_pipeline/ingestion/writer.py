@@ -112,15 +112,18 @@ def write_events(
         return {}
     known = {row[0] for row in conn.execute(load_sql("ingest/known_event_ids"), {"ids": b"".join(firsts)})}
     new = [row for event_id, row in firsts.items() if event_id not in known]
-    claims = list(map(_claim, new))
+    key_orgs = {event_id: org for batch in parsed for event_id, org in batch.key_orgs.items()}
+    claims = [(*_claim(row), row[ID] in key_orgs) for row in new]
     distinct = list(set(claims))
-    learners, courses, claimed = [list(column) for column in zip(*distinct)] or ([], [], [])
+    learners, courses, claimed, bound = [list(column) for column in zip(*distinct)] or ([], [], [], [])
     resolved = conn.execute(
-        load_sql("ingest/resolve_orgs"), {"learners": learners, "courses": courses, "claimed": claimed}
+        load_sql("ingest/resolve_orgs"),
+        {"learners": learners, "courses": courses, "claimed": claimed, "bound": bound},
     ).fetchall()
-    orgs = {claim: org for claim, (org,) in zip(distinct, resolved, strict=True)}
+    orgs = dict(zip(distinct, resolved, strict=True))
     for row, claim in zip(new, claims):
-        row[ORG] = orgs[claim]
+        row[ORG] = orgs[claim][0]
+    new = set_aside(new, parsed, lambda row, claim: orgs[claim][1], claims, "org_mismatch", ORG_MISMATCH_REASON)
     new = set_aside_erased(conn, new, parsed)
     unresolved = Counter(row[BATCH] for row in new if row[ORG] is None)
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
@@ -150,35 +153,50 @@ def write_events(
 
 
 ERASED_REASON = "the learner was erased on request; their events are not kept"
+ORG_MISMATCH_REASON = (
+    "posted with a write key bound to another org: the learner is not enrolled in that org, which does not offer"
+    " the course"
+)
 
 
-def set_aside_erased(conn: psycopg.Connection, rows: list[list], parsed: list[ParsedBatch]) -> list[list]:
-    """`rows` without the events of erased learners (raw.erased_learners: a learner everywhere,
-    or in the org the event resolved to). Those become dead letters of their file, with no
-    excerpt, so a replay or a re-landed file brings no erased learner back and every line is
-    still accounted for."""
-    erased = set(conn.execute("SELECT user_token, org_id FROM raw.erased_learners").fetchall())
-    if not erased:
-        return rows
+def set_aside(
+    rows: list[list],
+    parsed: list[ParsedBatch],
+    refused,
+    claims: list | None,
+    code: str,
+    reason: str,
+) -> list[list]:
+    """`rows` without those `refused(row, claim)` picks, which become dead letters of their file
+    (no excerpt: the landed file keeps the line), so every line is still accounted for."""
     kept, by_batch = [], {p.batch.batch_id: p for p in parsed}
-    for row in rows:
-        if (row[USER], "") not in erased and (row[USER], row[ORG]) not in erased:
+    for row, claim in zip(rows, claims or rows):
+        if not refused(row, claim):
             kept.append(row)
             continue
         file = by_batch[row[BATCH]]
         file.events.remove(row)
         file.dead_letters.append(
-            (
-                file.batch.received_date,
-                file.batch.batch_id,
-                row[LINE_NO],
-                file.batch.landing_path,
-                "erased_learner",
-                ERASED_REASON,
-                "",
-            )
+            (file.batch.received_date, file.batch.batch_id, row[LINE_NO], file.batch.landing_path, code, reason, "")
         )
     return kept
+
+
+def set_aside_erased(conn: psycopg.Connection, rows: list[list], parsed: list[ParsedBatch]) -> list[list]:
+    """`rows` without the events of erased learners (raw.erased_learners: a learner everywhere,
+    or in the org the event resolved to). Those become dead letters of their file, with no
+    excerpt, so a replay or a re-landed file brings no erased learner back."""
+    erased = set(conn.execute("SELECT user_token, org_id FROM raw.erased_learners").fetchall())
+    if not erased:
+        return rows
+    return set_aside(
+        rows,
+        parsed,
+        lambda row, _: (row[USER], "") in erased or (row[USER], row[ORG]) in erased,
+        None,
+        "erased_learner",
+        ERASED_REASON,
+    )
 
 
 def retrying_conflicts(conn: psycopg.Connection, body: Callable[[], T]) -> T:

@@ -17,6 +17,7 @@ import psycopg
 from starlette.requests import Request
 
 from analytics_pipeline.access.credentials import TOKEN_PREFIX, WRITE_KEY_PREFIX, digest, well_formed
+from analytics_pipeline.access.grants import ROLE_NAME
 from analytics_pipeline.config import JwtSettings
 from analytics_pipeline.web.errors import ApiError
 
@@ -59,8 +60,8 @@ def _decode_jwt(token: str, settings: JwtSettings) -> dict:
     except jwt.PyJWTError:
         raise _unauthorized("malformed token") from None
     keys = {"HS256": settings.hs256_secret, "RS256": settings.rs256_public_key}
-    if not keys.get(algorithm):
-        raise _unauthorized(f"tokens signed with {algorithm!r} are not accepted here")
+    if not isinstance(algorithm, str) or not keys.get(algorithm):
+        raise _unauthorized(f"tokens signed with {str(algorithm)[:40]!r} are not accepted here")
     try:
         return jwt.decode(
             token,
@@ -96,7 +97,7 @@ async def principal_for(conn: psycopg.AsyncConnection, token: str | None, settin
     if token.count(".") == 2 and settings.enabled:
         claims = _decode_jwt(token, settings)
         role = claims.get(settings.role_claim)
-        if not isinstance(role, str) or not role:
+        if not isinstance(role, str) or not ROLE_NAME.match(role):
             raise _unauthorized(f"the token has no {settings.role_claim!r} claim naming a role")
         return Principal(role, f"jwt {str(claims.get('sub', '?'))[:80]}")
     raise _unauthorized("malformed token")

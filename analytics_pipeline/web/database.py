@@ -50,19 +50,25 @@ _USABLE_ROLE = sql.SQL(
 
 
 async def act_as(conn: psycopg.AsyncConnection, role: str, timeout: str = STATEMENT_TIMEOUT) -> None:
-    """Switch the open transaction to `role`, a tenant or platform-admin role, in one round
-    trip. PostgreSQL refuses a role the web role is not a member of; either way a role that
-    cannot be used is the caller's problem (401), not the server's."""
-    refused = ApiError(401, f"the credential names role {role!r}, which this service may not act as")
+    """Switch the open transaction to `role`, one `access create-role` made (web.may_act_as),
+    in one round trip. PostgreSQL refuses a role the web role is not a member of; either way a
+    role that cannot be used is the caller's problem (401), not the server's."""
+    refused = ApiError(401, f"the credential names role {role[:80]!r}, which this service may not act as")
     async with conn.cursor() as cur:
         try:
-            await cur.execute(role_switch(role, timeout) + sql.SQL("; ") + _USABLE_ROLE)
+            await cur.execute(
+                sql.SQL("SELECT web.may_act_as({}); ").format(sql.Literal(role))
+                + role_switch(role, timeout)
+                + sql.SQL("; ")
+                + _USABLE_ROLE
+            )
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue):
             raise refused from None
+        (registered,) = await cur.fetchone()
         while cur.nextset():
             pass
         usable = await cur.fetchone()
-    if not (usable and usable[0]):
+    if not (registered and usable and usable[0]):
         raise refused
 
 

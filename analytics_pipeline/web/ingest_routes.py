@@ -22,13 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.web.auth import RateLimiter, WriteKey, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.pipeline_metrics import PipelineGauges
-from analytics_pipeline.web.screening import Screened, candidate_ids, land, org_binding, screen
+from analytics_pipeline.web.screening import OrgBinding, Screened, candidate_ids, land, screen
 from analytics_pipeline.web.status import StatusCache
 
 log = logging.getLogger("analytics_pipeline.collector")
@@ -79,7 +78,6 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         events_total.labels(outcome)
     pipeline = PipelineGauges(registry)
     limiter = RateLimiter(config.write_key_rate)
-    tokenizer = Tokenizer(config.pii_key)
 
     async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:
         kind = content_type(request)
@@ -99,7 +97,7 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         async with unavailable_as_503(), pool.connection() as conn:
             ids = candidate_ids(events)
             rows = await (await conn.execute("SELECT * FROM web.known_event_ids(%s)", (ids,))).fetchall()
-            binding = await org_binding(conn, key.org_id, tokenizer, events)
+        binding = OrgBinding(key.org_id) if key.org_id else None
         received_at = datetime.now(UTC)
         screened = screen(events, received_at, {str(row[0]) for row in rows}, binding)
         if screened.lines:

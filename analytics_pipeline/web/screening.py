@@ -13,11 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-import psycopg
 
 from analytics_pipeline.ingestion.contract import Rejection, check_line, latest_received_at
 from analytics_pipeline.ingestion.landing import write_batch_file
-from analytics_pipeline.ingestion.pii import Tokenizer
 
 
 @dataclass
@@ -33,40 +31,18 @@ class Screened:
 
 @dataclass(frozen=True)
 class OrgBinding:
-    """A write key bound to one org lands that org's events only: an event claiming another
-    org is refused, one claiming none is stamped with the key's org, and one whose learner is
-    enrolled in the course elsewhere but not in this org is refused (org resolution would
-    otherwise give it to the other org)."""
+    """A write key bound to one org lands that org's events only. An event claiming another org
+    is refused here; every other is stamped with the key's org (`orgId`, and `keyOrgId`, which
+    makes it final), and ingestion keeps it in that org or dead-letters it (org_mismatch): the
+    rule lives in one place, raw.pick_org, for every route, replay and re-ingestion."""
 
     org: str
-    enrolled: dict[tuple[str, str], list[str]]  # (userId, courseId) -> orgs enrolling them
 
     def refusal(self, event: dict) -> str | None:
         claimed = event.get("orgId")
         if claimed is not None and claimed != self.org:
             return f"org_not_allowed: this write key lands events of org {self.org!r} only"
-        orgs = self.enrolled.get((event.get("userId"), event.get("courseId")))
-        if orgs and self.org not in orgs:
-            return f"org_not_allowed: the learner is enrolled in this course in another org, not in {self.org!r}"
         return None
-
-
-async def org_binding(
-    conn: psycopg.AsyncConnection, org: str | None, tokenizer: Tokenizer, events: list
-) -> OrgBinding | None:
-    """The binding of a write key to `org` (None: an unbound key), with the orgs enrolling
-    each (userId, courseId) the events name."""
-    if org is None:
-        return None
-    pairs = {(e.get("userId"), e.get("courseId")) for e in events if isinstance(e, dict)}
-    by_token = {(tokenizer.token(u), c): (u, c) for u, c in pairs if isinstance(u, str) and isinstance(c, str)}
-    rows = await (
-        await conn.execute(
-            "SELECT user_token, course_id, orgs FROM web.enrolled_orgs(%s, %s)",
-            ([t for t, _ in by_token], [c for _, c in by_token]),
-        )
-    ).fetchall()
-    return OrgBinding(org, {by_token[(token, course)]: orgs for token, course, orgs in rows})
 
 
 def client_id(event) -> str | None:
@@ -101,8 +77,9 @@ def screen(events: list, received_at: datetime, known: set[str], binding: OrgBin
             out.failed.append({"clientEventId": event_id, "reason": refusal})
             continue
         stamped = {**event, "receivedAt": stamp}
+        stamped.pop("keyOrgId", None)  # the key's org is the web app's to state, never the client's
         if binding:
-            stamped["orgId"] = binding.org
+            stamped["orgId"] = stamped["keyOrgId"] = binding.org
         line = orjson.dumps(stamped)
         checked = check_line(line, latest)
         if isinstance(checked, Rejection):

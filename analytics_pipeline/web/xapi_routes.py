@@ -33,15 +33,19 @@ from starlette.routing import Route
 
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.landing import XAPI_MARK
-from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.ingestion.xapi.mapping import CONTENT_IDS, ORG_EXTENSION, read_statement, to_event
+from analytics_pipeline.ingestion.xapi.mapping import (
+    CONTENT_IDS,
+    ORG_EXTENSION,
+    key_org_authority,
+    key_org_of,
+    read_statement,
+)
 from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, is_uuid, statement_digest
 from analytics_pipeline.web.auth import RateLimiter, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.ingest_routes import content_type, persist, read_body
-from analytics_pipeline.web.screening import org_binding
 
 log = logging.getLogger("analytics_pipeline.xapi")
 VERSION_HEADER = "X-Experience-API-Version"
@@ -119,14 +123,29 @@ def _statement_id(request: Request) -> str:
     return value
 
 
-def _with_org(statement: Any, org: str) -> Any:
-    """The statement with the write key's org stamped into its context, as `orgId` would be
-    (where its context can take it: one that cannot is dead-lettered anyway)."""
-    context = statement.get("context", {}) if isinstance(statement, dict) else None
-    if not isinstance(context, dict) or not isinstance(context.get("extensions", {}), dict):
+def _claimed_org(statement: Any) -> Any:
+    context = statement.get("context") if isinstance(statement, dict) else None
+    extensions = context.get("extensions") if isinstance(context, dict) else None
+    return extensions.get(ORG_EXTENSION) if isinstance(extensions, dict) else None
+
+
+def _with_key(statement: Any, org: str | None) -> Any:
+    """The statement as this write key posted it: a bound key's org as its authority (which
+    makes the org final) and in its context as the claimed org, where the context can take it
+    (one that cannot is dead-lettered anyway); an unbound key's statement claims no authority
+    of ours."""
+    if not isinstance(statement, dict):
         return statement
-    extensions = {**(context.get("extensions") or {}), ORG_EXTENSION: org}
-    return {**statement, "context": {**context, "extensions": extensions}}
+    statement = dict(statement)
+    if org is None:
+        if key_org_of(statement) is not None:
+            del statement["authority"]
+        return statement
+    statement["authority"] = key_org_authority(org)
+    context = statement.get("context", {})
+    if isinstance(context, dict) and isinstance(context.get("extensions", {}), dict):
+        statement["context"] = {**context, "extensions": {**(context.get("extensions") or {}), ORG_EXTENSION: org}}
+    return statement
 
 
 def _one_per_id(posted: list[Posted], digests: list[bytes]) -> tuple[list[Posted], list[bytes]]:
@@ -148,7 +167,6 @@ def _one_per_id(posted: list[Posted], digests: list[bytes]) -> tuple[list[Posted
 
 def xapi_routes(config: WebConfig, pool) -> list[Route]:
     limiter = RateLimiter(config.write_key_rate)
-    tokenizer = Tokenizer(config.pii_key)
 
     async def store(request: Request, *, put: bool) -> tuple[list[str], str]:
         async with unavailable_as_503(), pool.connection() as conn:
@@ -169,17 +187,16 @@ def xapi_routes(config: WebConfig, pool) -> list[Route]:
         if len(posted) > config.max_events:
             raise ApiError(413, f"{len(posted)} statements; the limit is {config.max_events}")
         answer = [p.statement_id for p in posted]
+        if key.org_id:
+            for index, p in enumerate(posted):
+                if (claimed := _claimed_org(p.value)) is not None and claimed != key.org_id:
+                    raise ApiError(
+                        403, f"statement {index}: this write key lands statements of org {key.org_id!r} only"
+                    )
         posted, digests = _one_per_id(posted, [statement_digest(p.value, config.pii_key) for p in posted])
-        # Only a key bound to an org needs the events the statements map to.
-        events = [to_event(read_statement(p.value)) if p.valid else None for p in posted] if key.org_id else []
+        for p in posted:
+            p.value = _with_key(p.value, key.org_id)
         async with unavailable_as_503(), pool.connection() as conn, conn.transaction():
-            binding = await org_binding(conn, key.org_id, tokenizer, [e for e in events if isinstance(e, dict)])
-            if binding:
-                for index, event in enumerate(events):
-                    if isinstance(event, dict) and (refusal := binding.refusal(event)):
-                        raise ApiError(403, f"statement {index}: {refusal}")
-                for p in posted:
-                    p.value = _with_org(p.value, binding.org)
             recorded = [(p.statement_id, d) for p, d in zip(posted, digests) if p.recorded]
             rows = await (
                 await conn.execute(

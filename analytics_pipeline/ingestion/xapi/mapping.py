@@ -104,6 +104,24 @@ SESSION_EXTENSIONS = (
 )
 # The tenant a statement belongs to, when its client knows it (the native `orgId`).
 ORG_EXTENSION = "https://analytics-pipeline.dev/xapi/extensions/org-id"
+# The statements resource names, as each statement's authority (which an LRS sets), the org
+# of a write key bound to one: the native `keyOrgId`, which makes that org final.
+KEY_ORG_AUTHORITY = "https://analytics-pipeline.dev/xapi/write-key-org"
+
+
+def key_org_authority(org: str) -> dict:
+    return {"objectType": "Agent", "account": {"homePage": KEY_ORG_AUTHORITY, "name": org}}
+
+
+def key_org_of(statement: dict) -> str | None:
+    """The org of the bound write key a statement was posted with, if any."""
+    authority = statement.get("authority")
+    account = authority.get("account") if isinstance(authority, dict) else None
+    if isinstance(account, dict) and account.get("homePage") == KEY_ORG_AUTHORITY:
+        return account.get("name")
+    return None
+
+
 PASSED_BY_VERB = {ADL + "passed": True, ADL + "failed": False}
 # Statements landed without an id get one derived from their content: a re-landed file
 # then gives the same ids, and ingestion drops the repeat as a duplicate.
@@ -265,6 +283,7 @@ def to_event(statement: dict, lessons: frozenset[str] | None = None) -> dict | R
         "lessonId": lesson_id,
         "sessionId": next((extensions[name] for name in SESSION_EXTENSIONS if name in extensions), None),
         "orgId": extensions.get(ORG_EXTENSION),
+        "keyOrgId": key_org_of(statement),
         "properties": {name: value for name, value in properties.items() if value is not None},
         "user": {"name": actor.get("name"), "email": (actor.get("mbox") or "").removeprefix("mailto:") or None},
     }

@@ -67,14 +67,41 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT i.client_event_id FROM raw.analytics_event_ids AS i WHERE i.client_event_id = ANY(ids)
 $$;
 
--- The orgs enrolling each (learner token, course): a write key bound to one org checks them.
-CREATE OR REPLACE FUNCTION web.enrolled_orgs(learners text[], courses text[])
-RETURNS TABLE (user_token text, course_id text, orgs text[])
+-- The one definition of the roles a credential may name: those `access create-role` made.
+CREATE OR REPLACE FUNCTION web.may_act_as(role text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT c.learner, c.course, array_agg(e.org_id ORDER BY e.org_id)
-    FROM unnest(learners, courses) AS c (learner, course)
-    JOIN raw.enrollments AS e ON e.user_token = c.learner AND e.course_id = c.course
-    GROUP BY c.learner, c.course
+    SELECT EXISTS (SELECT 1 FROM access.analytics_roles AS r WHERE r.role_name = role)
+$$;
+
+CREATE OR REPLACE FUNCTION web.start_session(
+    digest bytea, role text, credential text, token text, idle_seconds integer, expires_at timestamptz
+) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    -- Sessions long over are let go as new ones start.
+    DELETE FROM access.dashboard_sessions AS s WHERE s.expires_at < now() - interval '1 day';
+    INSERT INTO access.dashboard_sessions (session_hash, role_name, credential, token_id, idle_seconds, expires_at)
+    VALUES (digest, role, credential, token, idle_seconds, expires_at);
+$$;
+
+-- The live session a cookie's digest names, seen now; nothing for one that has ended.
+CREATE OR REPLACE FUNCTION web.touch_session(digest bytea)
+RETURNS TABLE (role_name text, credential text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    UPDATE access.dashboard_sessions AS s SET last_seen_at = now()
+    WHERE s.session_hash = digest
+        AND s.ended_at IS NULL
+        AND s.expires_at > now()
+        AND s.last_seen_at > now() - make_interval(secs => s.idle_seconds)
+        AND (s.token_id IS NULL OR EXISTS (
+            SELECT 1 FROM access.api_tokens AS t
+            WHERE t.token_id = s.token_id AND t.revoked_at IS NULL AND t.expires_at > now()
+        ))
+    RETURNING s.role_name, s.credential
+$$;
+
+CREATE OR REPLACE FUNCTION web.end_session(digest bytea) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    UPDATE access.dashboard_sessions AS s SET ended_at = now() WHERE s.session_hash = digest AND s.ended_at IS NULL
 $$;
 
 CREATE OR REPLACE FUNCTION web.find_token(digest bytea)
