@@ -70,6 +70,19 @@ class WebSettings:
     # The statements resource as a strict LRS: a request with an invalid statement stores nothing
     # (400). By default each invalid statement is dead-lettered on its own and the rest land.
     xapi_strict: bool = False
+    # Where users reach the web app (https://… behind a TLS-terminating proxy): the session
+    # cookie is Secure and HSTS is sent whenever it is HTTPS, whatever the proxy says.
+    public_url: str | None = None
+    session_idle_seconds: int = 30 * 60  # a dashboard session ends after this long unused
+    session_max_seconds: int = 12 * 3600  # and after this long in any case
+    # Failed sign-ins and bad admin tokens one client may present in 5 minutes before a 429.
+    failed_sign_in_limit: int = 10
+
+
+def _public_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigurationError(f"ANALYTICS_PUBLIC_URL must be an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/") if value else None
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -201,6 +214,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
             document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5"),
             xapi_strict=_flag(env, "ANALYTICS_XAPI_STRICT"),
+            public_url=_public_url(env.get("ANALYTICS_PUBLIC_URL") or None),
+            session_idle_seconds=_number(env, "ANALYTICS_SESSION_IDLE_SECONDS", "1800", int),
+            session_max_seconds=_number(env, "ANALYTICS_SESSION_MAX_SECONDS", "43200", int),
+            failed_sign_in_limit=_number(env, "ANALYTICS_FAILED_SIGN_IN_LIMIT", "10", int),
         ),
         retention=RetentionSettings(
             **{

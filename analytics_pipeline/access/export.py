@@ -1,6 +1,6 @@
 """Export one org's rows of a mart to CSV, streamed through COPY … TO STDOUT: constant
-memory whatever the size. With a role, the export runs as that role, so its row-level
-security decides what leaves the database."""
+memory whatever the size, safe to open in a spreadsheet. With a role, the export runs as that
+role, so its row-level security decides what leaves the database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from psycopg import sql
 
 from analytics_pipeline.access.credentials import require_actable
+from analytics_pipeline.access.spreadsheet_safe import describe, safe_csv_copy
 from analytics_pipeline.db.connection import connect
 from analytics_pipeline.marts import MARTS
 
@@ -19,15 +20,15 @@ def export_mart(
     """Returns the number of data rows written."""
     if mart not in MARTS:
         raise ValueError(f"unknown mart {mart!r}; one of: {', '.join(MARTS)}")
-    query = sql.SQL("COPY (SELECT * FROM {} WHERE org_id = {}) TO STDOUT WITH (FORMAT csv, HEADER)").format(
-        sql.Identifier("marts", mart), sql.Literal(org)
-    )
+    select = sql.SQL("SELECT * FROM {} WHERE org_id = {}").format(sql.Identifier("marts", mart), sql.Literal(org))
     written = 0
     with connect(database_url, autocommit=False) as conn:
         if role:
             require_actable(conn, role)
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
         with conn.cursor() as cur:
+            cur.execute(describe(select))
+            query = safe_csv_copy(select, [(column.name, column.type_code) for column in cur.description])
             with cur.copy(query) as copy, out.open("wb") as handle:
                 for chunk in copy:
                     handle.write(chunk)

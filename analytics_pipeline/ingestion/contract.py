@@ -17,6 +17,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 MAX_LINE_BYTES = 64 * 1024
+# No event or statement a real client sends is nested deeper than this; JSON encoders refuse
+# far deeper values, and the web app answers a deeper one as the client's mistake.
+MAX_NESTING = 32
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clients' clocks drift: an event may claim to have happened a little after it was received.
 CLOCK_SKEW = timedelta(hours=1)
@@ -223,3 +226,20 @@ def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
     if occurred > received + CLOCK_SKEW:
         return Rejection("invalid_value", "occurredAt is after receivedAt")
     return event
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether a parsed JSON value holds containers more than `limit` levels deep."""
+    level, current = 0, [value]
+    while current:
+        level += 1
+        if level > limit:
+            return True
+        current = [
+            child
+            for item in current
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return False

@@ -8,8 +8,6 @@ allows. The figures are the marts' own rows, read by the .sql files in sql/api/.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
@@ -23,12 +21,13 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from analytics_pipeline.access.spreadsheet_safe import describe, safe_csv_copy
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.web.auth import Principal, admin_principal
+from analytics_pipeline.web.caller import Callers
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.csv_export import CopyStream
-from analytics_pipeline.web.database import act_as, fetch_all, unavailable_as_503
+from analytics_pipeline.web.database import fetch_all
 from analytics_pipeline.web.document_cache import DocumentCache
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.status import PipelineStatus, StatusCache
@@ -70,9 +69,14 @@ def query_value(request: Request, name: str, *, required: bool = False) -> str |
         return None
     if len(value) > MAX_ID_LENGTH:
         raise ApiError(400, f"{name} is over {MAX_ID_LENGTH} characters")
-    if "\x00" in value:  # PostgreSQL text cannot hold it
-        raise ApiError(400, f"{name} contains a NUL character")
+    check_text(name, value)
     return value
+
+
+def check_text(name: str, value: str) -> None:
+    """PostgreSQL text holds no NUL, and no id a client names holds a control character."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ApiError(400, f"{name} contains a control character")
 
 
 def query_date(request: Request, name: str) -> date | None:
@@ -91,7 +95,7 @@ def query_int(request: Request, name: str, default: int, maximum: int) -> int:
     value = query_value(request, name)
     if value is None:
         return default
-    if not value.isdigit() or int(value) > maximum:
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
         raise ApiError(400, f"{name} must be a whole number from 0 to {maximum}")
     return int(value)
 
@@ -169,7 +173,7 @@ def survey_totals(rows: list[dict]) -> dict:
     return {"responses": responses, "average_rating": average, "ratings": ratings, "courses": rows}
 
 
-def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
+def admin_routes(config: WebConfig, callers: Callers, status: StatusCache) -> list[Route]:
     templates = Jinja2Templates(directory=str(files("analytics_pipeline") / "web" / "templates"))
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi.yaml").read_text())
     documents_sql = {
@@ -178,14 +182,10 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     }
 
     documents = DocumentCache(config.document_cache_seconds)
+    export_columns: dict[str, list[tuple[str, int]]] = {}  # per dataset: its columns never change
     tokenizer = Tokenizer(config.pii_key)
 
-    @asynccontextmanager
-    async def as_caller(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, Principal]]:
-        async with unavailable_as_503(), pool.connection() as conn:
-            principal = await admin_principal(conn, request, config.jwt)
-            await act_as(conn, principal.role)
-            yield conn, principal
+    as_caller = callers.acting
 
     async def document(request: Request, name: str, scope: Scope, current: PipelineStatus) -> dict:
         """A document's row under the caller's role. The role's access is asked of PostgreSQL
@@ -280,9 +280,13 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         dataset = query_value(request, "dataset", required=True)
         if dataset not in DATASETS:
             raise ApiError(400, f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
-        copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(sql.SQL(load_sql(DATASETS[dataset])))
+        select = sql.SQL(load_sql(DATASETS[dataset]))
         async with as_caller(request) as (conn, principal):
             await authorize(conn, scope)
+            if dataset not in export_columns:
+                cur = await conn.execute(describe(select), scope.params)
+                export_columns[dataset] = [(column.name, column.type_code) for column in cur.description]
+        copy = safe_csv_copy(select, export_columns[dataset])
         stream = CopyStream(config.database_url, principal.role, copy, scope.params)
         name = _FILE_SAFE.sub("_", "-".join(p for p in (scope.org, scope.course, dataset) if p))
         return StreamingResponse(
@@ -296,12 +300,11 @@ def admin_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         decides (access.erase_learner is theirs to execute). The marts drop the learner when
         the pipeline next rolls up the days that held their events."""
         user_id = request.path_params["user_id"]
-        org = request.query_params.get("organization_id") or None
+        org = query_value(request, "organization_id")
         if not 0 < len(user_id) <= MAX_ID_LENGTH:
             raise ApiError(400, f"the learner id must be 1 to {MAX_ID_LENGTH} characters")
-        async with unavailable_as_503(), pool.connection() as conn:
-            principal = await admin_principal(conn, request, config.jwt)
-            await act_as(conn, principal.role, ERASURE_TIMEOUT)
+        check_text("the learner id", user_id)
+        async with callers.acting(request, ERASURE_TIMEOUT) as (conn, principal):
             try:
                 cur = await conn.execute(
                     "SELECT access.erase_learner(%s, %s, %s, %s)",

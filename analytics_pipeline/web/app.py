@@ -18,6 +18,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.web.admin_api import admin_routes
+from analytics_pipeline.web.auth import FailureThrottle
+from analytics_pipeline.web.caller import Callers
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.dashboard import dashboard_routes
 from analytics_pipeline.web.database import make_pool
@@ -35,19 +37,33 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response (plain ASGI: streamed exports pass untouched)."""
+# Tenant figures, exports and the signed-in pages are kept by no cache, shared or the browser's.
+PRIVATE_PATHS = ("/api/admin/", "/login", "/logout")
+HSTS = "max-age=31536000; includeSubDomains"
 
-    def __init__(self, app):
-        self.app = app
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response, `Cache-Control: no-store` to the private ones
+    and HSTS to any served over HTTPS (plain ASGI: streamed exports pass untouched)."""
+
+    def __init__(self, app, https: bool = False):
+        self.app, self.https = app, https
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope["path"]
+        private = path == "/" or path.startswith(PRIVATE_PATHS)
+        https = self.https or scope.get("scheme") == "https"
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+                headers = MutableHeaders(scope=message)
+                headers.update(SECURITY_HEADERS)
+                if private:
+                    headers["Cache-Control"] = "no-store"
+                if https:
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -65,14 +81,15 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(config: WebConfig) -> Starlette:
     pool = make_pool(config.database_url, config.pool_size)
     status = StatusCache(config.database_url, config.landing, config.status_cache_seconds)
+    callers = Callers(pool, config.jwt, FailureThrottle(config.failed_sign_in_limit))
     routes = []
     if "ingest" in config.parts:
         routes += ingest_routes(config, pool, status)
         routes += xapi_routes(config, pool)
     if "admin" in config.parts:
-        routes += admin_routes(config, pool, status)
+        routes += admin_routes(config, callers, status)
     if "dashboard" in config.parts:
-        routes += dashboard_routes(config, pool)
+        routes += dashboard_routes(config, pool, callers)
     if {"admin", "dashboard"} & set(config.parts):
         routes.append(
             Mount("/static", StaticFiles(directory=str(files("analytics_pipeline") / "web" / "static")), name="static")
@@ -96,7 +113,7 @@ def create_app(config: WebConfig) -> Starlette:
                 allow_headers=["Authorization", "Content-Type", "X-Experience-API-Version"],
             )
         )
-    middleware.append(Middleware(SecurityHeaders))
+    middleware.append(Middleware(SecurityHeaders, https=config.https))
     return Starlette(
         routes=routes,
         middleware=middleware,

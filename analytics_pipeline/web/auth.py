@@ -1,6 +1,7 @@
-"""Who is calling: admin callers by bearer token (ours, or a JWT signed by the LMS), ingestion
-callers by write key. Credentials are looked up by digest through the web.* functions; what a
-caller may then read is decided by PostgreSQL, under the role its credential names."""
+"""Who is calling: admin callers by bearer token (ours, or a JWT signed by the LMS) or, for the
+dashboard's reads, by its session cookie; ingestion callers by write key. Credentials and
+sessions are looked up by digest through the web.* functions; what a caller may then read is
+decided by PostgreSQL, under the role its credential names."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def _unauthorized(reason: str) -> ApiError:
 class Principal:
     role: str
     credential: str  # what to name in logs: the token id or the JWT subject, never the secret
+    token_id: str | None = None  # our token's id: revoking it ends the sessions it opened
+    expires_at: datetime | None = None  # when the credential stops being valid
 
 
 def _bearer(request: Request) -> str | None:
@@ -45,13 +48,13 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def admin_credential(request: Request) -> str | None:
-    """The bearer token, or for the dashboard's own reads the session cookie. The cookie is
-    SameSite=Strict and only read requests take it, so another site cannot act with it."""
-    token = _bearer(request)
-    if token is None and request.method in ("GET", "HEAD"):
-        token = request.cookies.get(SESSION_COOKIE)
-    return token
+async def session_principal(conn: psycopg.AsyncConnection, session_id: str | None) -> Principal | None:
+    """The caller of a live dashboard session (the cookie holds its id; the database its
+    digest), seen now; None when there is none or it has ended."""
+    if not session_id or len(session_id) > 100:
+        return None
+    row = await (await conn.execute("SELECT * FROM web.touch_session(%s)", (digest(session_id),))).fetchone()
+    return Principal(row[0], row[1]) if row else None
 
 
 def _decode_jwt(token: str, settings: JwtSettings) -> dict:
@@ -78,7 +81,15 @@ def _decode_jwt(token: str, settings: JwtSettings) -> dict:
 
 
 async def admin_principal(conn: psycopg.AsyncConnection, request: Request, settings: JwtSettings) -> Principal:
-    return await principal_for(conn, admin_credential(request), settings)
+    """The bearer token's caller, or for the dashboard's own reads its session's. The cookie
+    is SameSite=Strict and only read requests take it, so another site cannot act with it."""
+    token = _bearer(request)
+    if token is None and request.method in ("GET", "HEAD") and SESSION_COOKIE in request.cookies:
+        principal = await session_principal(conn, request.cookies[SESSION_COOKIE])
+        if principal is None:
+            raise _unauthorized("the dashboard session has ended; sign in again")
+        return principal
+    return await principal_for(conn, token, settings)
 
 
 async def principal_for(conn: psycopg.AsyncConnection, token: str | None, settings: JwtSettings) -> Principal:
@@ -93,13 +104,14 @@ async def principal_for(conn: psycopg.AsyncConnection, token: str | None, settin
             raise _unauthorized("token revoked")
         if expires_at <= datetime.now(UTC):
             raise _unauthorized("token expired")
-        return Principal(role, f"token {token_id}")
+        return Principal(role, f"token {token_id}", token_id, expires_at)
     if token.count(".") == 2 and settings.enabled:
         claims = _decode_jwt(token, settings)
         role = claims.get(settings.role_claim)
         if not isinstance(role, str) or not ROLE_NAME.match(role):
             raise _unauthorized(f"the token has no {settings.role_claim!r} claim naming a role")
-        return Principal(role, f"jwt {str(claims.get('sub', '?'))[:80]}")
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+        return Principal(role, f"jwt {str(claims.get('sub', '?'))[:80]}", expires_at=expires_at)
     raise _unauthorized("malformed token")
 
 
@@ -165,3 +177,33 @@ class RateLimiter:
                     {"Retry-After": str(wait)},
                 )
             self._buckets[key_id] = (tokens - 1, now)
+
+
+class FailureThrottle:
+    """Slows guessing: a client (by address) with `limit` failed sign-ins or bad tokens in
+    `window` seconds is answered 429 until the oldest of them is that old."""
+
+    MAX_CLIENTS = 10_000  # past this many, clients with no recent failure are forgotten
+
+    def __init__(self, limit: int, window: float = 300.0):
+        self.limit, self.window = limit, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        return [t for t in self._failures.get(client, ()) if now - t < self.window]
+
+    def check(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent(client, now)
+        if len(recent) >= self.limit:
+            wait = max(1, math.ceil(self.window - (now - recent[0])))
+            raise ApiError(429, "too many failed sign-ins from this client; wait and retry", {"Retry-After": str(wait)})
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) >= self.MAX_CLIENTS:
+                self._failures = {c: kept for c in self._failures if (kept := self._recent(c, now))}
+            self._failures[client] = [*self._recent(client, now), now]

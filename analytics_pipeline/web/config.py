@@ -25,13 +25,22 @@ class WebConfig:
     write_key_rate: float
     status_cache_seconds: float
     document_cache_seconds: float
-    xapi_strict: bool = False
+    xapi_strict: bool
+    public_url: str | None
+    session_idle_seconds: int
+    session_max_seconds: int
+    failed_sign_in_limit: int
     parts: tuple[str, ...] = PARTS
     max_batch_bytes: int = 1024 * 1024
     max_events: int = 1000
     mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
     ingest_lag_seconds: int = INGEST_LAG_SECONDS
     pool_size: int = 10
+
+    @property
+    def https(self) -> bool:
+        """Whether users reach the app over HTTPS, as the public URL says."""
+        return bool(self.public_url and self.public_url.startswith("https://"))
 
 
 def web_database_url(database_url: str, explicit: str | None = None) -> str:
@@ -61,4 +70,8 @@ def web_config(config: Config | None = None, parts: tuple[str, ...] = PARTS) -> 
         status_cache_seconds=web.status_cache_seconds,
         document_cache_seconds=web.document_cache_seconds,
         xapi_strict=web.xapi_strict,
+        public_url=web.public_url,
+        session_idle_seconds=web.session_idle_seconds,
+        session_max_seconds=web.session_max_seconds,
+        failed_sign_in_limit=web.failed_sign_in_limit,
     )

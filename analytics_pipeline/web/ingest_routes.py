@@ -13,11 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,43 +24,15 @@ from analytics_pipeline.web.auth import RateLimiter, WriteKey, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
+from analytics_pipeline.web.http import content_type, persist, read_body
 from analytics_pipeline.web.pipeline_metrics import PipelineGauges
-from analytics_pipeline.web.screening import OrgBinding, Screened, candidate_ids, land, screen
+from analytics_pipeline.web.screening import OrgBinding, Screened, candidate_ids, screen
 from analytics_pipeline.web.status import StatusCache
 
 log = logging.getLogger("analytics_pipeline.collector")
 # navigator.sendBeacon posts a string as text/plain: the same JSON, another label.
 BODY_TYPES = ("application/json", "text/plain")
 OUTCOMES = ("accepted", "duplicates", "failed")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes (never read whole first)."""
-    too_large = ApiError(413, f"request body is over the {limit}-byte limit")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-def content_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def persist(root: Path, received_at: datetime, lines: list[bytes], batch_id: str | None = None) -> None:
-    """Land `lines` as one batch file. Not on disk, not acknowledged: a 503, and the client
-    keeps the events and retries."""
-    try:
-        await run_in_threadpool(land, root, received_at, lines, batch_id)
-    except OSError as exc:
-        raise ApiError(
-            503, f"could not persist the batch ({exc.strerror or exc}); retry later", {"Retry-After": "5"}
-        ) from exc
 
 
 def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
@@ -127,6 +97,9 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
                 return json_response(screened.answer())
             except ApiError as exc:
                 status = exc.status
+                raise
+            except Exception:
+                status = 500  # never counted, nor logged, as answered
                 raise
             finally:
                 requests_total.labels(str(status)).inc()

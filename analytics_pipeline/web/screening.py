@@ -14,7 +14,13 @@ from pathlib import Path
 
 import orjson
 
-from analytics_pipeline.ingestion.contract import Rejection, check_line, latest_received_at
+from analytics_pipeline.ingestion.contract import (
+    MAX_NESTING,
+    Rejection,
+    check_line,
+    latest_received_at,
+    nested_deeper_than,
+)
 from analytics_pipeline.ingestion.landing import write_batch_file
 
 
@@ -71,6 +77,10 @@ def screen(events: list, received_at: datetime, known: set[str], binding: OrgBin
         event_id = client_id(event)
         if not isinstance(event, dict):
             out.failed.append({"clientEventId": None, "reason": "invalid_json: an event must be a JSON object"})
+            continue
+        if nested_deeper_than(event):
+            reason = f"invalid_value: the event is nested deeper than {MAX_NESTING} levels"
+            out.failed.append({"clientEventId": event_id, "reason": reason})
             continue
         refusal = binding.refusal(event) if binding else None
         if refusal:

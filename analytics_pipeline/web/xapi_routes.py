@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analytics_pipeline.ingestion.contract import Rejection
+from analytics_pipeline.ingestion.contract import MAX_NESTING, Rejection, nested_deeper_than
 from analytics_pipeline.ingestion.landing import XAPI_MARK
 from analytics_pipeline.ingestion.xapi.mapping import (
     CONTENT_IDS,
@@ -45,7 +45,7 @@ from analytics_pipeline.web.auth import RateLimiter, write_key
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
-from analytics_pipeline.web.ingest_routes import content_type, persist, read_body
+from analytics_pipeline.web.http import content_type, persist, read_body
 
 log = logging.getLogger("analytics_pipeline.xapi")
 VERSION_HEADER = "X-Experience-API-Version"
@@ -180,6 +180,8 @@ def xapi_routes(config: WebConfig, pool) -> list[Route]:
             payload = orjson.loads(await read_body(request, config.max_batch_bytes))
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"invalid JSON: {exc}") from None
+        if nested_deeper_than(payload, MAX_NESTING + 1):  # an array of statements is one level more
+            raise ApiError(400, f"a statement is nested deeper than {MAX_NESTING} levels")
         try:
             posted = _statements(payload, statement_id, config.xapi_strict)
         except InvalidStatement as exc:
