@@ -6,6 +6,7 @@ and sign-out refuse posts from other sites. The page itself draws what the admin
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -101,7 +102,7 @@ def dashboard_routes(config: WebConfig, pool, callers: Callers) -> list[Route]:
         response.set_cookie(
             SESSION_COOKIE,
             session_id,
-            max_age=max(1, int((expires_at - datetime.now(UTC)).total_seconds())),
+            max_age=max(1, math.ceil((expires_at - datetime.now(UTC)).total_seconds())),
             httponly=True,
             samesite="strict",
             secure=secure(request),
