@@ -6,6 +6,8 @@
 - `GET /api/health`: ingest lag and mart freshness (no credential: operators' probes).
 - `GET /metrics`: Prometheus text (no credential: the scraper's): the collector's counters and
   the pipeline's health gauges (web/pipeline_metrics.py).
+- `GET /api/analytics/openapi.json`: these routes and the xAPI ones, described
+  (web/openapi_ingest.yaml).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from importlib.resources import files
 
 import orjson
+import yaml
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,6 +52,7 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
         events_total.labels(outcome)
     pipeline = PipelineGauges(registry)
     limiter = RateLimiter(config.write_key_rate)
+    spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi_ingest.yaml").read_text())
 
     async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:
         kind = content_type(request)
@@ -140,7 +145,11 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
             pipeline.update(None)  # the collector's own counters are still worth a scrape
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    async def openapi(request: Request) -> Response:
+        return json_response(spec)
+
     return [
+        Route("/api/analytics/openapi.json", openapi, methods=["GET"]),
         Route("/api/analytics/events/batch", endpoint(batch_events), methods=["POST"]),
         Route("/api/analytics/events", endpoint(one_event), methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
