@@ -20,9 +20,8 @@ from analytics_pipeline.web.admin_api import DATASETS
 from analytics_pipeline.web.app import create_app
 from analytics_pipeline.web.config import web_database_url
 from tests.expected_metrics import expected_engagement, expected_marts, expected_surveys
-from tests.web_helpers import bearer, get, web_config_for, web_server
+from tests.web_helpers import JWT_SECRET, bearer, get, web_config_for, web_server
 
-JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
 ANALYTICS = "/api/admin/analytics"
 
 

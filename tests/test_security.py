@@ -29,9 +29,8 @@ from analytics_pipeline.access.grants import ensure_role
 from analytics_pipeline.config import JwtSettings
 from scripts.chromium import chromium, chromium_binaries
 from tests.conftest import free_port, run_cli
-from tests.web_helpers import bearer, web_server
+from tests.web_helpers import JWT_SECRET, bearer, web_server
 
-JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
 ANALYTICS = "/api/admin/analytics"
 
 

@@ -17,6 +17,9 @@ from analytics_pipeline.web.app import create_app
 from analytics_pipeline.web.config import WebConfig, web_config
 from tests.conftest import TEST_PII_KEY, free_port
 
+# The shared secret the tests' LMS signs its JWTs with.
+JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
+
 
 def web_config_for(landing: Path, database_url: str) -> WebConfig:
     """The web app's settings for a test database and landing zone. Tests present bad
