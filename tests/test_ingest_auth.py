@@ -150,6 +150,21 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path, migrated_db):
     assert int(limited.headers["Retry-After"]) >= 1 and "rate limit" in limited.json()["error"]
 
 
+def test_one_keys_rate_is_shared_by_the_native_and_xapi_routes(tmp_path, migrated_db):
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        key = create_write_key(conn, "chatty").key
+    with web_server(tmp_path / "landing", migrated_db, parts=("ingest",), write_key_rate=0.2) as base:
+        native = [requests.post(base + BATCH, json={"events": []}, headers=bearer(key), timeout=10) for _ in range(2)]
+        xapi = requests.post(
+            base + "/xAPI/statements",
+            json=[],
+            headers={**bearer(key), "X-Experience-API-Version": "1.0.3"},
+            timeout=10,
+        )
+    # The burst (twice the rate, at least one) is spent on the native route: none left for xAPI.
+    assert [a.status_code for a in native] == [200, 429] and xapi.status_code == 429
+
+
 def test_a_landing_zone_that_cannot_be_written_is_503_not_an_acknowledgement(tmp_path, migrated_db):
     landing = tmp_path / "landing"
     landing.mkdir()

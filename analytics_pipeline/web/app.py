@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.web.admin_api import admin_routes
-from analytics_pipeline.web.auth import FailureThrottle
+from analytics_pipeline.web.auth import FailureThrottle, RateLimiter
 from analytics_pipeline.web.caller import Callers
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.dashboard import dashboard_routes
@@ -82,10 +82,12 @@ def create_app(config: WebConfig) -> Starlette:
     pool = make_pool(config.database_url, config.pool_size)
     status = StatusCache(config.database_url, config.landing, config.status_cache_seconds)
     callers = Callers(pool, config.jwt, FailureThrottle(config.failed_sign_in_limit))
+    # One bucket per write key for every ingestion route: its rate is its rate, whatever the route.
+    limiter = RateLimiter(config.write_key_rate)
     routes = []
     if "ingest" in config.parts:
-        routes += ingest_routes(config, pool, status)
-        routes += xapi_routes(config, pool)
+        routes += ingest_routes(config, pool, status, limiter)
+        routes += xapi_routes(config, pool, limiter)
     if "admin" in config.parts:
         routes += admin_routes(config, callers, status)
     if "dashboard" in config.parts:

@@ -39,7 +39,7 @@ BODY_TYPES = ("application/json", "text/plain")
 OUTCOMES = ("accepted", "duplicates", "failed")
 
 
-def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
+def ingest_routes(config: WebConfig, pool, status: StatusCache, limiter: RateLimiter) -> list[Route]:
     registry = CollectorRegistry()
     requests_total = Counter(
         "collector_batch_requests", "Batch requests answered, by HTTP status", ["status"], registry=registry
@@ -51,7 +51,6 @@ def ingest_routes(config: WebConfig, pool, status: StatusCache) -> list[Route]:
     for outcome in OUTCOMES:
         events_total.labels(outcome)
     pipeline = PipelineGauges(registry)
-    limiter = RateLimiter(config.write_key_rate)
     spec = yaml.safe_load((files("analytics_pipeline") / "web" / "openapi_ingest.yaml").read_text())
 
     async def accept(request: Request, parse_events) -> tuple[Screened, WriteKey]:

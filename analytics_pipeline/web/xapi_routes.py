@@ -165,8 +165,7 @@ def _one_per_id(posted: list[Posted], digests: list[bytes]) -> tuple[list[Posted
     return kept, kept_digests
 
 
-def xapi_routes(config: WebConfig, pool) -> list[Route]:
-    limiter = RateLimiter(config.write_key_rate)
+def xapi_routes(config: WebConfig, pool, limiter: RateLimiter) -> list[Route]:
 
     async def store(request: Request, *, put: bool) -> tuple[list[str], str]:
         async with unavailable_as_503(), pool.connection() as conn:
