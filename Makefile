@@ -23,7 +23,7 @@ demo: install
 
 ## The test suite (real PostgreSQL, real dbt, real Dagster, the dashboard in Chromium), after the linters.
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 ## ruff (lint and format) and sqlfluff (the project's SQL with psycopg placeholders; dbt's Jinja).
 lint: $(BIN)/.installed

@@ -21,6 +21,34 @@ from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import libpq_url, with_database
 
 TEST_PII_KEY = "test-pii-key-not-secret"
+# Modules whose every test runs the whole pipeline, a browser, the daemon or the Dagster UI.
+E2E_MODULES = {
+    "test_pipeline",
+    "test_fault_tolerance",
+    "test_learning_marts",
+    "test_erasure",
+    "test_retention",
+    "test_dashboard",
+    "test_first_day",
+    "test_webserver",
+    "test_replay",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every test is `unit` (no database, no server), `integration` (a real PostgreSQL, a
+    server on loopback, the CLI) or `e2e` (a pipeline run, a browser, the daemon), so the fast
+    part runs alone: `pytest -m unit`, `pytest -m "not e2e"`."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
+            continue
+        if module in E2E_MODULES or "platform" in item.fixturenames:
+            item.add_marker(pytest.mark.e2e)
+        elif "server_url" in item.fixturenames:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +67,20 @@ def server_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def new_database(server_url):
-    """Call to create an empty database; returns its URL. Dropped at the end of the session."""
+    """Call to create a database; returns its URL. Dropped at the end of the session. With
+    `migrated=True` it is a copy of a database migrated once per session (CREATE DATABASE …
+    TEMPLATE): every migration and routine in place, none of them run again."""
     created = []
+    template = f"t_template_{uuid.uuid4().hex[:8]}"
 
-    def create() -> str:
+    def create(migrated: bool = False) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if migrated and template not in created:
+                conn.execute(f'CREATE DATABASE "{template}"')
+                created.append(template)
+                migrate(with_database(server_url, template))
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if migrated else ""))
         created.append(name)
         return with_database(server_url, name)
 
@@ -57,9 +92,7 @@ def new_database(server_url):
 
 @pytest.fixture
 def migrated_db(new_database) -> str:
-    url = new_database()
-    migrate(url)
-    return url
+    return new_database(migrated=True)
 
 
 @pytest.fixture

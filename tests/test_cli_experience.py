@@ -11,9 +11,12 @@ import subprocess
 import termios
 
 import psutil
+import pytest
 
 from analytics_pipeline.executables import console_script
 from tests.conftest import cli_command, run_cli
+
+pytestmark = pytest.mark.integration  # the installed command, as a user runs it
 
 
 def run_on_a_terminal(*args: str) -> str:

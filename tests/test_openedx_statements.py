@@ -276,6 +276,7 @@ def test_real_completions_scores_ccx_and_videos_read_as_documented():
     assert special_exam["eventType"] == "quiz_started"
 
 
+@pytest.mark.e2e
 def test_a_learner_who_passes_an_open_edx_course_is_completed_and_no_longer_at_risk(new_database, tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "home"
     write_snapshots(landing)
