@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statements
-from analytics_pipeline.ingestion.landing import XAPI_MARK, write_batch_file
+from analytics_pipeline.ingestion.landing import XAPI_MARK, batch_file_path, write_batch_file
 
 FIRST_NAMES = [
     "Adaline",
@@ -452,9 +452,10 @@ def generate(
                     lines.append(_corrupt(corruption, line) if corruption else line)
                 summary.invalid_lines += corruption is not None
             batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            name = f"{batch_id}{XAPI_MARK if xapi_ids else ''}.ndjson"
             compress = rng.random() < 0.2
-            path = Path(landing) / "events" / f"received_date={day}" / (name + (".gz" if compress else ""))
+            path = batch_file_path(
+                Path(landing), day, f"{batch_id}{XAPI_MARK if xapi_ids else ''}", compressed=compress
+            )
             write_batch_lines(path, lines, compress)
             summary.batch_files += 1
             summary.lines += len(lines)

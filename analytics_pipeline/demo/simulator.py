@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from analytics_pipeline.demo.generator import write_batch_lines
+from analytics_pipeline.ingestion.landing import batch_file_path
 
 LESSON_EVENTS = ["lesson_started", "video_played", "video_progress", "lesson_completed", "quiz_started"]
 
@@ -69,7 +70,7 @@ class LiveLanding:
     def write_batch(self, count: int) -> Path:
         now = datetime.now(UTC)
         lines = [json.dumps(event) for event in self.events(count, now)]
-        path = self.landing / "events" / f"received_date={now.date()}" / f"{uuid.uuid4()}.ndjson"
+        path = batch_file_path(self.landing, now.date(), str(uuid.uuid4()))
         write_batch_lines(path, lines, compress=False)
         return path
 

@@ -20,6 +20,21 @@ _SUFFIXES = (".ndjson.gz", ".ndjson")
 XAPI_MARK = ".xapi"
 
 
+def events_folder(root: Path) -> Path:
+    return root / "events"
+
+
+def partition_folder(root: Path, day: date | str) -> Path:
+    """The folder of one received date's batch files: the one place the layout is spelled."""
+    key = day if isinstance(day, str) else day.isoformat()
+    return events_folder(root) / f"received_date={key}"
+
+
+def batch_file_path(root: Path, day: date | str, batch_id: str, *, compressed: bool = False) -> Path:
+    """Where a batch file of `day` lands (`batch_id` ends in `.xapi` for statements)."""
+    return partition_folder(root, day) / f"{batch_id}.ndjson{'.gz' if compressed else ''}"
+
+
 @dataclass(frozen=True)
 class BatchFile:
     received_date: date
@@ -58,7 +73,7 @@ def partition_folders(root: Path) -> dict[str, int | None]:
     """{partition key: change stamp} of the landing zone's received-date folders. The stamp is
     the folder's modification time in nanoseconds, which moves whenever a file is added,
     renamed in or removed; an object store's folders have none (None)."""
-    events = root / "events"
+    events = events_folder(root)
     if not events.is_dir():
         return {}
     if not isinstance(events, Path):
@@ -76,21 +91,20 @@ def list_batch_files(root: Path, partitions: Collection[str] | None = None) -> l
     """Batch files in the landing zone (in the folders of `partitions`, or in all), oldest
     partition first; temp files are ignored (the API writes elsewhere, then renames a
     finished file in)."""
-    events = root / "events"
+    events = events_folder(root)
     if not events.is_dir():
         return []
     # Named partitions are opened directly: the events folder is listed only to find them all.
     keys = partition_folders(root) if partitions is None else set(partitions)
     found = []
     for key in sorted(keys):
-        folder_name = f"received_date={key}"
-        folder = events / folder_name
+        folder = partition_folder(root, key)
         if partitions is not None and not folder.is_dir():
             continue
         day = date.fromisoformat(key)
         for name, path in _entries(folder):
             if batch_id := _batch_id(name):
-                found.append(BatchFile(day, batch_id, path, f"events/{folder_name}/{name}"))
+                found.append(BatchFile(day, batch_id, path, f"events/{folder.name}/{name}"))
     return found
 
 

@@ -19,6 +19,7 @@ import psycopg
 
 from analytics_pipeline.config import RetentionSettings
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.landing import partition_folder
 
 
 @dataclass
@@ -65,7 +66,7 @@ def apply_retention(
             deleted = conn.execute("DELETE FROM raw.survey_free_text WHERE received_date = %s", (day,))
             summary.survey_texts_deleted += deleted.rowcount
         summary.partitions_dropped.append(day.isoformat())
-        summary.landed_files_deleted += _remove_folder(landing / "events" / f"received_date={day.isoformat()}")
+        summary.landed_files_deleted += _remove_folder(partition_folder(landing, day))
     # A day kept for its rollup keeps the cutoff before it, so the automation still rolls it up.
     events_before = min([raw_before, *waiting])
     event_ids_before = today - timedelta(days=settings.event_id_days)

@@ -21,7 +21,7 @@ from analytics_pipeline.ingestion.contract import (
     latest_received_at,
     nested_deeper_than,
 )
-from analytics_pipeline.ingestion.landing import write_batch_file
+from analytics_pipeline.ingestion.landing import batch_file_path, write_batch_file
 
 
 @dataclass
@@ -107,7 +107,6 @@ def screen(events: list, received_at: datetime, known: set[str], binding: OrgBin
 
 def land(root: Path, received_at: datetime, lines: list[bytes], batch_id: str | None = None) -> Path:
     """One batch file in the received date's partition, durable before this returns."""
-    name = f"{batch_id or uuid.uuid4()}.ndjson"
-    path = root / "events" / f"received_date={received_at.date().isoformat()}" / name
+    path = batch_file_path(root, received_at.date(), batch_id or str(uuid.uuid4()))
     write_batch_file(path, b"\n".join(lines) + b"\n", durable=True)
     return path
