@@ -93,6 +93,25 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 
 @dataclass(frozen=True)
+class SlaSettings:
+    """The service levels, in one place: the asset checks, the alert sensors' checks, the admin
+    API, the dashboard and the metrics judge freshness, ingest lag and dead letters by these."""
+
+    mart_freshness_seconds: int = 600  # marts older than this while newer data waits: stale
+    ingest_lag_seconds: int = 120  # a landed file waiting longer than this: ingestion lags
+    dead_letter_rate_max: float = 0.05  # over this share of dead-lettered lines: a warning
+    dead_letter_window_days: int = 7  # over the last days with data
+
+
+SLA_VARIABLES = {
+    "mart_freshness_seconds": "ANALYTICS_SLA_MART_FRESHNESS_SECONDS",
+    "ingest_lag_seconds": "ANALYTICS_SLA_INGEST_LAG_SECONDS",
+    "dead_letter_rate_max": "ANALYTICS_SLA_DEAD_LETTER_RATE_MAX",
+    "dead_letter_window_days": "ANALYTICS_SLA_DEAD_LETTER_WINDOW_DAYS",
+}
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     """How long each kind of data is kept, in days (the retention schedule applies them)."""
 
@@ -131,6 +150,7 @@ class Config:
     run_max_runtime_seconds: int
     web: WebSettings = field(default_factory=WebSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
 
     def state_dir(self) -> Path:
         """Where the project keeps local state: the embedded PostgreSQL, DAGSTER_HOME, the demo key."""
@@ -223,6 +243,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             **{
                 name: _number(env, variable, str(getattr(RetentionSettings, name)), int)
                 for name, variable in RETENTION_VARIABLES.items()
+            }
+        ),
+        sla=SlaSettings(
+            **{
+                name: _number(env, variable, str(getattr(SlaSettings, name)), type(getattr(SlaSettings, name)))
+                for name, variable in SLA_VARIABLES.items()
             }
         ),
     )

@@ -14,7 +14,7 @@ import psycopg
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from analytics_pipeline.monitoring.sla import DEAD_LETTER_WINDOW_DAYS
+from analytics_pipeline.config import SlaSettings
 from tests.conftest import free_port
 from tests.landing_helpers import event, write_batch
 from tests.web_helpers import web_server
@@ -46,7 +46,9 @@ def test_the_gauges_equal_the_figures_of_the_tables_and_the_landing_zone(platfor
     finally:
         with psycopg.connect(platform["url"], autocommit=True) as conn:
             conn.execute("DELETE FROM raw.run_failures WHERE run_id LIKE 'metrics-test-%'")
-    recent = batches[batches.received_date > batches.received_date.max() - pd.Timedelta(days=DEAD_LETTER_WINDOW_DAYS)]
+    recent = batches[
+        batches.received_date > batches.received_date.max() - pd.Timedelta(days=SlaSettings.dead_letter_window_days)
+    ]
     assert gauges["analytics_database_up"] == 1
     assert gauges["analytics_pending_files"] == 1
     assert 290 <= gauges["analytics_ingest_lag_seconds"] <= 400

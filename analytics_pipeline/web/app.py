@@ -80,7 +80,9 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 def create_app(config: WebConfig) -> Starlette:
     pool = make_pool(config.database_url, config.pool_size)
-    status = StatusCache(config.database_url, config.landing, config.status_cache_seconds)
+    status = StatusCache(
+        config.database_url, config.landing, config.status_cache_seconds, config.sla.dead_letter_window_days
+    )
     callers = Callers(pool, config.jwt, FailureThrottle(config.failed_sign_in_limit))
     # One bucket per write key for every ingestion route: its rate is its rate, whatever the route.
     limiter = RateLimiter(config.write_key_rate)

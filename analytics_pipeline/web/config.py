@@ -7,8 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from analytics_pipeline.config import Config, ConfigurationError, JwtSettings, load_config
-from analytics_pipeline.monitoring.sla import INGEST_LAG_SECONDS, MART_FRESHNESS_SECONDS
+from analytics_pipeline.config import Config, ConfigurationError, JwtSettings, SlaSettings, load_config
 
 WEB_ROLE = "analytics_web"
 PARTS = ("ingest", "admin", "dashboard")
@@ -30,11 +29,10 @@ class WebConfig:
     session_idle_seconds: int
     session_max_seconds: int
     failed_sign_in_limit: int
+    sla: SlaSettings
     parts: tuple[str, ...] = PARTS
     max_batch_bytes: int = 1024 * 1024
     max_events: int = 1000
-    mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
-    ingest_lag_seconds: int = INGEST_LAG_SECONDS
     pool_size: int = 10
 
     @property
@@ -74,4 +72,5 @@ def web_config(config: Config | None = None, parts: tuple[str, ...] = PARTS) -> 
         session_idle_seconds=web.session_idle_seconds,
         session_max_seconds=web.session_max_seconds,
         failed_sign_in_limit=web.failed_sign_in_limit,
+        sla=config.sla,
     )

@@ -12,7 +12,6 @@ import psycopg
 from starlette.concurrency import run_in_threadpool
 
 from analytics_pipeline.monitoring.figures import IngestLag, MartFreshness, dead_letter_rate, ingest_lag, mart_freshness
-from analytics_pipeline.monitoring.sla import DEAD_LETTER_WINDOW_DAYS
 
 
 @dataclass(frozen=True)
@@ -29,15 +28,16 @@ class PipelineStatus:
 
 
 class StatusCache:
-    def __init__(self, database_url: str, landing: Path, ttl_seconds: float):
+    def __init__(self, database_url: str, landing: Path, ttl_seconds: float, dead_letter_window_days: int):
         self.database_url, self.landing, self.ttl = database_url, landing, ttl_seconds
+        self.dead_letter_window_days = dead_letter_window_days
         self._value: PipelineStatus | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
 
     def _compute(self) -> PipelineStatus:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            lines, dead = dead_letter_rate(conn, DEAD_LETTER_WINDOW_DAYS)
+            lines, dead = dead_letter_rate(conn, self.dead_letter_window_days)
             (failed,) = conn.execute("SELECT web.runs_failed_since(now() - interval '1 day')").fetchone()
             return PipelineStatus(mart_freshness(conn), ingest_lag(conn, self.landing), lines, dead, failed)
 

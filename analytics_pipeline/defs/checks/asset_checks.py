@@ -27,13 +27,13 @@ from analytics_pipeline.monitoring.figures import (
 def mart_freshness_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:
     with database.connect() as conn:
         fresh = mart_freshness(conn)
-    stale = fresh.stale(sla.mart_freshness_seconds)
+    stale = fresh.stale(sla.settings().mart_freshness_seconds)
     return dg.AssetCheckResult(
         passed=not stale,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "figure": round(fresh.age_seconds, 1) if fresh.age_seconds is not None else -1,
-            "threshold": sla.mart_freshness_seconds,
+            "threshold": sla.settings().mart_freshness_seconds,
             "data_fresh_as_of": str(fresh.data_fresh_as_of),
             "newest_ingested_received_at": str(fresh.newest_received_at),
             "newer_data_waiting": fresh.behind,
@@ -49,11 +49,11 @@ def ingest_lag_check(database: PostgresResource, landing: LandingZoneResource, s
     with database.connect() as conn:
         lag = ingest_lag(conn, landing.path)
     return dg.AssetCheckResult(
-        passed=lag.lag_seconds <= sla.ingest_lag_seconds,
+        passed=lag.lag_seconds <= sla.settings().ingest_lag_seconds,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "figure": round(lag.lag_seconds, 1),
-            "threshold": sla.ingest_lag_seconds,
+            "threshold": sla.settings().ingest_lag_seconds,
             "pending_files": lag.pending_files,
             "oldest_pending_file": lag.oldest_path or "none",
         },
@@ -96,14 +96,14 @@ def batch_conservation_check(database: PostgresResource) -> dg.AssetCheckResult:
 )
 def dead_letter_rate_check(database: PostgresResource, sla: SlaResource) -> dg.AssetCheckResult:
     with database.connect() as conn:
-        lines, dead = dead_letter_rate(conn, sla.dead_letter_window_days)
+        lines, dead = dead_letter_rate(conn, sla.settings().dead_letter_window_days)
     rate = dead / lines if lines else 0.0
     return dg.AssetCheckResult(
-        passed=rate <= sla.dead_letter_rate_max,
+        passed=rate <= sla.settings().dead_letter_rate_max,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "figure": round(rate, 4),
-            "threshold": sla.dead_letter_rate_max,
+            "threshold": sla.settings().dead_letter_rate_max,
             "lines": lines,
             "dead_lettered": dead,
         },

@@ -1,17 +1,12 @@
-"""SLA thresholds, as resource config an operator can change in the launchpad or the code."""
+"""The SLA thresholds the checks judge by: the project's configuration (config.SlaSettings,
+set by ANALYTICS_SLA_* variables), read when a check runs, so the checks, the web app and the
+metrics always judge by the same numbers."""
 
 import dagster as dg
 
-from analytics_pipeline.monitoring.sla import (
-    DEAD_LETTER_RATE_MAX,
-    DEAD_LETTER_WINDOW_DAYS,
-    INGEST_LAG_SECONDS,
-    MART_FRESHNESS_SECONDS,
-)
+from analytics_pipeline.config import SlaSettings, load_config
 
 
 class SlaResource(dg.ConfigurableResource):
-    mart_freshness_seconds: int = MART_FRESHNESS_SECONDS
-    ingest_lag_seconds: int = INGEST_LAG_SECONDS
-    dead_letter_rate_max: float = DEAD_LETTER_RATE_MAX
-    dead_letter_window_days: int = DEAD_LETTER_WINDOW_DAYS
+    def settings(self) -> SlaSettings:
+        return load_config().sla
