@@ -39,36 +39,21 @@ def role_switch(role: str, timeout: str = STATEMENT_TIMEOUT) -> sql.Composed:
     )
 
 
-# After the switch: a superuser is a member of every role, and the web role of every tenant
-# role through its own memberships, so neither is one to act as.
-_USABLE_ROLE = sql.SQL(
-    "SELECT current_user <> session_user AND NOT r.rolsuper"
-    " AND (pg_has_role(current_user, 'analytics_tenant', 'MEMBER')"
-    " OR pg_has_role(current_user, 'analytics_platform_admin', 'MEMBER'))"
-    " FROM pg_roles AS r WHERE r.rolname = current_user"
-)
-
-
 async def act_as(conn: psycopg.AsyncConnection, role: str, timeout: str = STATEMENT_TIMEOUT) -> None:
-    """Switch the open transaction to `role`, one `access create-role` made (web.may_act_as),
-    in one round trip. PostgreSQL refuses a role the web role is not a member of; either way a
-    role that cannot be used is the caller's problem (401), not the server's."""
+    """Switch the open transaction to `role`, if it is one a credential may name (web.may_act_as,
+    the one definition). PostgreSQL refuses a role the web role is not a member of; either way
+    a role that cannot be used is the caller's problem (401), not the server's."""
     refused = ApiError(401, f"the credential names role {role[:80]!r}, which this service may not act as")
     async with conn.cursor() as cur:
+        # One round trip; a refusal ends the request, and the transaction the switch was in.
         try:
             await cur.execute(
-                sql.SQL("SELECT web.may_act_as({}); ").format(sql.Literal(role))
-                + role_switch(role, timeout)
-                + sql.SQL("; ")
-                + _USABLE_ROLE
+                sql.SQL("SELECT web.may_act_as({}); ").format(sql.Literal(role)) + role_switch(role, timeout)
             )
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidParameterValue):
             raise refused from None
-        (registered,) = await cur.fetchone()
-        while cur.nextset():
-            pass
-        usable = await cur.fetchone()
-    if not (registered and usable and usable[0]):
+        (allowed,) = await cur.fetchone()
+    if not allowed:
         raise refused
 
 

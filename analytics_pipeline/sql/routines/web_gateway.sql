@@ -67,10 +67,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT i.client_event_id FROM raw.analytics_event_ids AS i WHERE i.client_event_id = ANY(ids)
 $$;
 
--- The one definition of the roles a credential may name: those `access create-role` made.
+-- The one definition of the roles a credential may name: those `access create-role` made,
+-- as long as none has since been given powers beyond a tenant's.
 CREATE OR REPLACE FUNCTION web.may_act_as(role text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT EXISTS (SELECT 1 FROM access.analytics_roles AS r WHERE r.role_name = role)
+    SELECT EXISTS (
+        SELECT 1 FROM access.analytics_roles AS a
+        INNER JOIN pg_roles AS r ON r.rolname = a.role_name
+        WHERE a.role_name = role AND NOT (r.rolsuper OR r.rolcreaterole OR r.rolbypassrls)
+    )
 $$;
 
 CREATE OR REPLACE FUNCTION web.start_session(
