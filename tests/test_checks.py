@@ -20,7 +20,6 @@ from analytics_pipeline.defs.checks.asset_checks import (
     dead_letter_rate_check,
     ingest_lag_check,
     mart_freshness_check,
-    no_null_org_checks,
 )
 from analytics_pipeline.defs.checks.resources import SlaResource
 from analytics_pipeline.defs.resources import LandingZoneResource, PostgresResource
@@ -125,16 +124,6 @@ def test_dead_letter_rate_over_the_threshold_warns(conn, landing, database, monk
     assert result.metadata["figure"].value == 0.75
     monkeypatch.setenv("ANALYTICS_SLA_DEAD_LETTER_RATE_MAX", "0.8")  # one setting, read when the check runs
     assert dead_letter_rate_check(database=database, sla=SlaResource()).passed
-
-
-def test_a_null_org_row_in_a_mart_fails_its_check(conn, database):
-    check = next(c for c in no_null_org_checks if "survey_summary" in str(c.check_keys))
-    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    conn.execute("CREATE TABLE marts.survey_summary (org_id text, course_id text)")
-    conn.execute("INSERT INTO marts.survey_summary VALUES ('org_a', 'c1')")
-    assert check(database=database).passed
-    conn.execute("INSERT INTO marts.survey_summary VALUES (NULL, 'c1')")
-    assert not check(database=database).passed
 
 
 class _Hook(BaseHTTPRequestHandler):

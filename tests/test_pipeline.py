@@ -189,7 +189,6 @@ def test_dagster_recorded_every_asset_and_passing_dbt_checks(pipeline):
             # The project's own checks end in _check; the rest are the dbt tests.
             dbt_checks = {k for k in graph.asset_check_keys if not k.name.endswith("_check")}
             assert dbt_checks and dbt_checks <= evaluated
-            assert {k.asset_key.to_user_string() for k in evaluated if k.name == "no_null_org_check"} == set(MARTS)
             # The batch ledger in the event log: the first batches, and where the rest are.
             ledger = instance.get_latest_materialization_event(BATCHES_KEY).asset_materialization.metadata
             with psycopg.connect(pipeline["url"]) as conn:
@@ -450,7 +449,7 @@ def test_status_reports_lag_freshness_and_check_results(pipeline):
     assert report["freshness"].data_fresh_as_of.date() == date(2026, 3, 5)
     assert not report["freshness"].behind
     results = {c["check"]: c["result"] for c in report["checks"]["view_lesson_dropoff"]}
-    assert results["no_null_org_check"] == "passed"
+    assert results and set(results.values()) == {"passed"}
     assert "Ingest lag: 0 s" in format_status(report)
 
 

@@ -48,7 +48,7 @@ rollup_partition_job = dg.define_asset_job(
     description="Fold one partition's events into learner progress and the incremental marts.",
 )
 
-# The no-null-org checks run right after the marts they guard; freshness is judged by its
+# The dbt tests run right after the marts they guard; freshness is judged by its
 # own schedule (a check inside the job that refreshes would always pass).
 marts_job = dg.define_asset_job(
     "marts_job",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.landing import landed_at
@@ -70,9 +69,3 @@ def unbalanced_batches(conn: psycopg.Connection) -> list[dict]:
 def dead_letter_rate(conn: psycopg.Connection, days: int = 7) -> tuple[int, int]:
     """(lines, dead-lettered) over the last `days` received days."""
     return conn.execute(load_sql("monitoring/dead_letter_rate"), {"days": days}).fetchone()
-
-
-def null_org_rows(conn: psycopg.Connection, mart: str) -> int:
-    return conn.execute(
-        SQL("SELECT count(*) FROM {} WHERE org_id IS NULL").format(Identifier("marts", mart))
-    ).fetchone()[0]
