@@ -101,10 +101,10 @@ def _cmd_status(args) -> int:
 
 def _cmd_dev(args) -> int:
     """Dagster's webserver and daemon on this project's data, sensors and schedules on."""
-    from analytics_pipeline.defs.dbt.project import DBT_PROJECT_DIR
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.executables import console_script
     from analytics_pipeline.process_group import run_group
+    from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
     args.landing.mkdir(parents=True, exist_ok=True)
     env = bootstrap(args.landing)

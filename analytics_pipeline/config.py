@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+from analytics_pipeline.errors import ConfigurationError
 
-class ConfigurationError(RuntimeError):
-    """A setting is missing or invalid; the message says which and what to do."""
+__all__ = ["Config", "ConfigurationError", "load_config"]
 
 
 def landing_root(value: str | Path) -> Path:
@@ -186,8 +187,6 @@ class Config:
     def environment(self, dagster_storage_url: str) -> dict[str, str]:
         """This configuration as the variables a child process reads: Dagster's code server,
         daemon and run workers (through EnvVar and dagster.yaml) and dbt."""
-        from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
-
         variables = {
             "ANALYTICS_HOME": str(self.home),
             "ANALYTICS_LANDING_DIR": str(self.landing),

@@ -79,11 +79,8 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
     """dagster-dbt reads the manifest at import time: build it when missing or stale. Parsed
     for the database dbt will build in, when known: dbt keys its parse state on the
     connection, and the dbt commands of runs start from this one's."""
-    from analytics_pipeline.defs.dbt.project import (
-        DBT_PROJECT_DIR,
-        dbt_project,
-        dbt_resource,
-    )
+    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource
+    from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
     manifest = dbt_project.manifest_path
     sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]

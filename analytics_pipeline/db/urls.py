@@ -6,7 +6,7 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from analytics_pipeline.config import ConfigurationError
+from analytics_pipeline.errors import ConfigurationError
 
 
 def check_postgres_url(name: str, url: str) -> None:

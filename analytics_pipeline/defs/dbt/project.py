@@ -6,7 +6,6 @@ import os
 import shutil
 from collections.abc import Iterator, Mapping
 from functools import cached_property
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
@@ -15,8 +14,7 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 from analytics_pipeline.db.urls import dbt_env
 from analytics_pipeline.env_vars import variables_set
 from analytics_pipeline.executables import console_script
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
