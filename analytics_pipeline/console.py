@@ -1,8 +1,8 @@
 """The console scripts. Each exits without the interpreter's last garbage collections, which
 walk every object the process still holds: Dagster's, dagster-dbt's and dbt's definitions are
-hundreds of thousands of them. That took 0.8-1.1 s at the end of every `analytics-pipeline`
-command, and 0.4 s at the end of every dbt command, which a run waits for (it reads dbt's
-output to its end). The operating system reclaims the memory at once."""
+hundreds of thousands of them, at the end of every `analytics-pipeline` command and of every
+dbt command, which a run waits for (it reads dbt's output to its end). The operating system
+reclaims the memory at once."""
 
 import gc
 import sys

@@ -1,5 +1,5 @@
 """The asset keys of the Python assets, in one place; dbt models are keyed by their names
-(defs/dbt/translator.py), and the marts' names come from the dbt manifest (marts.py)."""
+(defs/dbt/translator.py), and the marts' names from the dbt project's marts folder (marts.py)."""
 
 import dagster as dg
 

@@ -1,8 +1,8 @@
 """Settled landing folders: a received-date folder whose every file was handled (ingested or
 quarantined) when it was last listed, and whose modification time has not moved since, holds
-nothing new and is not listed again. The landing zone keeps 400 days of files
-(`ANALYTICS_RAW_RETENTION_DAYS`): listing them all against the whole batch ledger took 0.6 s
-for 3 days of 43.6 k files, on every landing-sensor tick and every health or metrics request.
+nothing new and is not listed again. The landing zone keeps a year or more of files
+(`ANALYTICS_RAW_RETENTION_DAYS`): listing them all against the whole batch ledger, on every
+landing-sensor tick and every health or metrics request, would grow with the history.
 
 A folder's time could stay put for a file added within the same clock tick as the listing
 that settled it, so a folder modified in the last SETTLED_AFTER_NS is not settled yet; and

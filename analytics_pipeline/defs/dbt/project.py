@@ -20,7 +20,7 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 # dagster-dbt starts each command in a target folder of its own, seeded with this file when
 # it exists: dbt's partial-parse state, without which every command parses the whole
-# project again (1.6 s of a marts build's 7).
+# project again.
 PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
 
 
@@ -55,10 +55,10 @@ class AnalyticsDbtResource(DbtCliResource):
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     # Before every command, dagster-dbt would ask the dbt executable its version (a `dbt
-    # --version` process) and load dbt's macros in-process for an adapter: about 3 s, where a
-    # small run's whole dbt build takes 6. The dbt it runs is the dbt-core installed beside
-    # this Python, and the adapter serves only column metadata and row counts, which these
-    # assets do not fetch (bench/README.md, the loop).
+    # --version` process) and load dbt's macros in-process for an adapter: about half of a
+    # small run's whole dbt build. The dbt it runs is the dbt-core installed beside this
+    # Python, and the adapter serves only column metadata and row counts, which these assets
+    # do not fetch.
     @cached_property
     def _cli_version(self):
         return DBT_PYTHON_VERSION

@@ -12,8 +12,7 @@
 {#- A partition's window (up to 3 received days) touches a few recent days: each touched
     (org, day) is read back by its range of occurred_at, one scan of the events' index on
     (org_id, occurred_at) in each received date's partition, where a filter on activity_date,
-    an expression, reads every event ever received (0.3 s against 12 s for a new day over
-    100 days of 100 k events, bench/README.md). A wider window (a backfill) touches most days:
+    an expression, reads every event ever received. A wider window (a backfill) touches most days:
     then one pass over the events beats fetching most of them an index entry at a time. -#}
 {% set by_index = is_incremental() and received_window_days() <= 3 %}
 
