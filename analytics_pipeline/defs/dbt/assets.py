@@ -19,12 +19,15 @@ from analytics_pipeline.defs.partitions import daily_partitions
 # The incremental models and what they read (the staging view over raw events): the first
 # partition run must be able to build them before any unpartitioned build has run.
 INCREMENTAL = "+config.materialized:incremental"
+# dbt's unit tests check the metric definitions on hand-written rows; the test suite runs them
+# (tests/test_dbt_unit_tests.py), a pipeline build has no use for them.
+UNIT_TESTS = "test_type:unit"
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=INCREMENTAL,
+    exclude=f"{INCREMENTAL} {UNIT_TESTS}",
     dagster_dbt_translator=AnalyticsDbtTranslator(),
     pool="dbt_marts",
 )
@@ -36,6 +39,7 @@ def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: AnalyticsDbtRes
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select=INCREMENTAL,
+    exclude=UNIT_TESTS,
     name="analytics_dbt_incremental_models",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -1,8 +1,8 @@
 -- Every enrolled learner who has not completed the course, with the reasons to worry and a
 -- risk level. Each time-based reason is judged at data_fresh_as_of, never at the wall clock,
 -- so a backfilled history reads as the live one did. The reasons, their thresholds (dbt vars)
--- and the mapping from reasons to risk_level (this model's meta) are documented in _marts.yml.
-{% set levels = model.config.meta.risk_levels if execute else {} %}
+-- and the mapping from reasons to risk_level (the var risk_levels) are documented in _marts.yml.
+{% set levels = var('risk_levels') %}
 
 with fresh as (
     -- Before any event is reflected there is no time to judge at, and no learner is judged.

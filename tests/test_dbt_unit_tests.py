@@ -1,0 +1,19 @@
+"""The metric definitions as dbt unit tests (dbt_project/models/_unit_tests.yml): each model
+on hand-written rows, run by dbt itself against a database whose models are built (dbt reads
+the inputs' column types there). A failing expectation fails the command."""
+
+from __future__ import annotations
+
+import json
+
+from analytics_pipeline.defs.dbt.project import dbt_resource
+
+
+def test_every_metric_unit_test_passes(platform, tmp_path):
+    invocation = dbt_resource(platform["url"]).cli(
+        ["test", "--select", "test_type:unit"], target_path=tmp_path / "target", raise_on_error=False
+    )
+    invocation.wait()
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    statuses = {r["unique_id"].rsplit(".", 1)[-1]: (r["status"], r.get("message")) for r in results}
+    assert len(statuses) == 5 and {status for status, _ in statuses.values()} == {"pass"}, statuses
