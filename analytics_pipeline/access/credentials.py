@@ -17,6 +17,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from analytics_pipeline.db.sqlfiles import load_sql
+
 TOKEN_PREFIX = "apt"
 WRITE_KEY_PREFIX = "apw"
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
@@ -81,27 +83,21 @@ def create_token(
     token_id, token = _new(TOKEN_PREFIX)
     expires_at = datetime.now(UTC) + lifetime
     conn.execute(
-        "INSERT INTO access.api_tokens (token_id, token_hash, role_name, label, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (token_id, digest(token), role, label, expires_at),
+        load_sql("access/insert_token"),
+        {"token_id": token_id, "token_hash": digest(token), "role": role, "label": label, "expires_at": expires_at},
     )
     return NewToken(token_id, token, role, expires_at)
 
 
 def list_tokens(conn: psycopg.Connection) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT token_id, role_name, label, created_at, expires_at, revoked_at FROM access.api_tokens "
-            "ORDER BY created_at, token_id"
-        ).fetchall()
+        return cur.execute(load_sql("access/list_tokens")).fetchall()
 
 
 def revoke_token(conn: psycopg.Connection, token_or_id: str) -> int:
     """Revoke by the token itself or by its id; returns how many were revoked now."""
     return conn.execute(
-        "UPDATE access.api_tokens SET revoked_at = now() "
-        "WHERE (token_id = %s OR token_hash = %s) AND revoked_at IS NULL",
-        (token_or_id, digest(token_or_id)),
+        load_sql("access/revoke_token"), {"token": token_or_id, "token_hash": digest(token_or_id)}
     ).rowcount
 
 
@@ -115,21 +111,15 @@ class NewWriteKey:
 def create_write_key(conn: psycopg.Connection, label: str, org: str | None = None) -> NewWriteKey:
     key_id, key = _new(WRITE_KEY_PREFIX)
     conn.execute(
-        "INSERT INTO access.write_keys (key_id, key_hash, label, org_id) VALUES (%s, %s, %s, %s)",
-        (key_id, digest(key), label, org),
+        load_sql("access/insert_write_key"), {"key_id": key_id, "key_hash": digest(key), "label": label, "org": org}
     )
     return NewWriteKey(key_id, key, org)
 
 
 def list_write_keys(conn: psycopg.Connection) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT key_id, label, org_id, created_at, revoked_at FROM access.write_keys ORDER BY created_at, key_id"
-        ).fetchall()
+        return cur.execute(load_sql("access/list_write_keys")).fetchall()
 
 
 def revoke_write_key(conn: psycopg.Connection, key_or_id: str) -> int:
-    return conn.execute(
-        "UPDATE access.write_keys SET revoked_at = now() WHERE (key_id = %s OR key_hash = %s) AND revoked_at IS NULL",
-        (key_or_id, digest(key_or_id)),
-    ).rowcount
+    return conn.execute(load_sql("access/revoke_write_key"), {"key": key_or_id, "key_hash": digest(key_or_id)}).rowcount

@@ -26,11 +26,7 @@ def _check_new_role(conn: psycopg.Connection, role: str) -> None:
         raise ValueError(f"role {role!r} is not a name: letters, digits, _, $ or -, 63 at most, not a digit first")
     if role.lower() in RESERVED_ROLES or role.lower().startswith("pg_"):
         raise ValueError(f"role {role!r} is reserved: choose another name")
-    row = conn.execute(
-        "SELECT r.rolsuper OR r.rolcreaterole OR r.rolbypassrls OR r.rolname = current_user"
-        " OR r.rolname = session_user FROM pg_roles AS r WHERE r.rolname = %s",
-        (role,),
-    ).fetchone()
+    row = conn.execute(load_sql("access/role_beyond_tenant"), {"role": role}).fetchone()
     if row and row[0]:
         raise ValueError(f"role {role!r} holds privileges beyond a tenant's (or owns the database): choose another")
 
@@ -57,10 +53,7 @@ def ensure_role(
     group = "analytics_platform_admin" if platform_admin else "analytics_tenant"
     conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role)))
     conn.execute(
-        "INSERT INTO access.analytics_roles (role_name, kind) VALUES (%s, %s)"
-        " ON CONFLICT (role_name) DO UPDATE SET kind = CASE WHEN excluded.kind = 'platform_admin'"
-        " THEN excluded.kind ELSE access.analytics_roles.kind END",
-        (role, "platform_admin" if platform_admin else "tenant"),
+        load_sql("access/register_role"), {"role": role, "kind": "platform_admin" if platform_admin else "tenant"}
     )
     allow_web_to_act_as(conn, role)
 
@@ -70,18 +63,12 @@ def grant(conn: psycopg.Connection, role: str, org: str, privilege: str = "tenan
         raise ValueError(f"privilege must be one of {PRIVILEGES}, not {privilege!r}")
     if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
         raise ValueError(f"role {role!r} does not exist: create it first (access create-role)")
-    conn.execute(
-        "INSERT INTO access.org_grants (role_name, org_id, privilege) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-        (role, org, privilege),
-    )
+    conn.execute(load_sql("access/grant"), {"role": role, "org": org, "privilege": privilege})
 
 
 def revoke(conn: psycopg.Connection, role: str, org: str, privilege: str | None = None) -> int:
     """Returns how many grants were removed (all privileges when none is named)."""
-    return conn.execute(
-        "DELETE FROM access.org_grants WHERE role_name = %s AND org_id = %s AND (%s::text IS NULL OR privilege = %s)",
-        (role, org, privilege, privilege),
-    ).rowcount
+    return conn.execute(load_sql("access/revoke_grants"), {"role": role, "org": org, "privilege": privilege}).rowcount
 
 
 def list_grants(conn: psycopg.Connection) -> list[dict]:

@@ -50,16 +50,21 @@ def _store_replayed(conn: psycopg.Connection, parsed: ParsedBatch) -> tuple[int,
     passing = [row[LINE_NO] for row in parsed.events]
     accepted, unresolved = written.get(batch.batch_id, (0, 0))
     conn.execute(
-        "UPDATE raw.analytics_dead_letters SET replayed_at = now()"
-        " WHERE received_date = %s AND batch_id = %s AND line_no = ANY(%s)",
-        (batch.received_date, batch.batch_id, passing),
+        load_sql("ingest/mark_replayed"),
+        {"received_date": batch.received_date, "batch_id": batch.batch_id, "line_nos": passing},
     )
     with conn.cursor() as cur:
         cur.executemany(
-            "UPDATE raw.analytics_dead_letters SET reason_code = %s, reason = %s, excerpt = %s"
-            " WHERE received_date = %s AND batch_id = %s AND line_no = %s",
+            load_sql("ingest/redead_letter"),
             [
-                (code, reason, excerpt, day, batch_id, line_no)
+                {
+                    "reason_code": code,
+                    "reason": reason,
+                    "excerpt": excerpt,
+                    "received_date": day,
+                    "batch_id": batch_id,
+                    "line_no": line_no,
+                }
                 for day, batch_id, line_no, _, code, reason, excerpt in parsed.dead_letters
             ],
         )
