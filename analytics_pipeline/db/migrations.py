@@ -7,6 +7,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from analytics_pipeline.db.connection import connect
+from analytics_pipeline.db.sqlfiles import load_sql
 
 # Any fixed key works; it only has to be the same for every process migrating this database.
 _MIGRATION_LOCK = 74_211_001
@@ -26,10 +27,7 @@ def migrate(url: str) -> list[str]:
     """Apply pending migrations; returns the versions applied now. Safe to run concurrently."""
     applied_now = []
     with connect(url) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS public.analytics_schema_migrations ("
-            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        conn.execute(load_sql("schema/migrations_ledger"))
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
         try:
             done = {r[0] for r in conn.execute("SELECT version FROM public.analytics_schema_migrations")}
