@@ -22,7 +22,7 @@ from analytics_pipeline.access.credentials import create_token
 from analytics_pipeline.access.export import export_mart
 from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.db.sqlfiles import load_sql
-from analytics_pipeline.web.admin_api import OVERVIEW
+from analytics_pipeline.web.admin_queries import OVERVIEW
 from analytics_pipeline.web.config import web_database_url
 from bench.common import Figure, percentile
 from scripts.serving import running, wait_for

@@ -16,7 +16,7 @@ import requests
 from analytics_pipeline.access.credentials import create_token, revoke_token
 from analytics_pipeline.access.grants import grant, revoke
 from analytics_pipeline.config import JwtSettings
-from analytics_pipeline.web.admin_api import DATASETS
+from analytics_pipeline.web.admin_queries import DATASETS
 from analytics_pipeline.web.app import create_app
 from analytics_pipeline.web.config import web_database_url
 from tests.expected_metrics import expected_engagement, expected_marts, expected_surveys

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from importlib.resources import files
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -17,16 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from analytics_pipeline.web.admin_api import admin_routes
-from analytics_pipeline.web.auth import FailureThrottle, RateLimiter
-from analytics_pipeline.web.caller import Callers
 from analytics_pipeline.web.config import WebConfig
-from analytics_pipeline.web.dashboard import dashboard_routes
-from analytics_pipeline.web.database import make_pool
 from analytics_pipeline.web.errors import ApiError, api_error_handler, json_response
-from analytics_pipeline.web.ingest_routes import ingest_routes
-from analytics_pipeline.web.status import StatusCache
-from analytics_pipeline.web.xapi_routes import xapi_routes
+from analytics_pipeline.web.routes import admin, dashboard, ingest, xapi
+from analytics_pipeline.web.services import WEB, build_services
 
 log = logging.getLogger("analytics_pipeline.web")
 # The dashboard loads nothing from elsewhere; Chart.js ships in the package.
@@ -79,33 +72,26 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: WebConfig) -> Starlette:
-    pool = make_pool(config.database_url, config.pool_size)
-    status = StatusCache(
-        config.database_url, config.landing, config.status_cache_seconds, config.sla.dead_letter_window_days
-    )
-    callers = Callers(pool, config.jwt, FailureThrottle(config.failed_sign_in_limit))
-    # One bucket per write key for every ingestion route: its rate is its rate, whatever the route.
-    limiter = RateLimiter(config.write_key_rate)
+    """The parts named in the config, over services built once (web/services.py) and handed to
+    every request through the lifespan's state."""
+    shared = build_services(config)
     routes = []
     if "ingest" in config.parts:
-        routes += ingest_routes(config, pool, status, limiter)
-        routes += xapi_routes(config, pool, limiter)
+        routes += ingest.routes + xapi.routes
     if "admin" in config.parts:
-        routes += admin_routes(config, callers, status)
+        routes += admin.routes
     if "dashboard" in config.parts:
-        routes += dashboard_routes(config, pool, callers)
+        routes += dashboard.routes
     if {"admin", "dashboard"} & set(config.parts):
-        routes.append(
-            Mount("/static", StaticFiles(directory=str(files("analytics_pipeline") / "web" / "static")), name="static")
-        )
+        routes.append(Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        await pool.open()
+        await shared.pool.open()
         try:
-            yield
+            yield {"services": shared}
         finally:
-            await pool.close()
+            await shared.pool.close()
 
     middleware = []
     if config.cors_origins:

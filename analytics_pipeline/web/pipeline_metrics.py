@@ -1,11 +1,12 @@
-"""The platform's own health as Prometheus gauges, set from the pipeline status at each scrape
-(deploy/prometheus/alerts.yml alerts on them; deploy/grafana/ charts them)."""
+"""What `/metrics` shows, in one registry: the collector's counters, and the platform's own
+health as gauges set from the pipeline status at each scrape (deploy/prometheus/alerts.yml
+alerts on them; deploy/grafana/ charts them)."""
 
 from __future__ import annotations
 
 import math
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from analytics_pipeline.web.status import PipelineStatus
 
@@ -42,3 +43,27 @@ class PipelineGauges:
             }
         for name, value in values.items():
             self.gauges[name].set(value)
+
+
+OUTCOMES = ("accepted", "duplicates", "failed")
+
+
+class CollectorMetrics:
+    """The collector's counters and the pipeline's gauges, one registry per app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "collector_batch_requests", "Batch requests answered, by HTTP status", ["status"], registry=self.registry
+        )
+        self.events = Counter("collector_events", "Events answered, by outcome", ["outcome"], registry=self.registry)
+        self.latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=self.registry)
+        # Series exist from the start, at 0: rates and the silent-collector alert need them.
+        self.requests.labels("200")
+        for outcome in OUTCOMES:
+            self.events.labels(outcome)
+        self.pipeline = PipelineGauges(self.registry)
+
+    def scrape(self, status: PipelineStatus | None) -> bytes:
+        self.pipeline.update(status)
+        return generate_latest(self.registry)

@@ -41,11 +41,11 @@ from analytics_pipeline.ingestion.xapi.mapping import (
     read_statement,
 )
 from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, is_uuid, statement_digest
-from analytics_pipeline.web.auth import RateLimiter, write_key
-from analytics_pipeline.web.config import WebConfig
+from analytics_pipeline.web.auth import write_key
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
 from analytics_pipeline.web.http import content_type, persist, read_body
+from analytics_pipeline.web.services import services
 
 log = logging.getLogger("analytics_pipeline.xapi")
 VERSION_HEADER = "X-Experience-API-Version"
@@ -165,80 +165,82 @@ def _one_per_id(posted: list[Posted], digests: list[bytes]) -> tuple[list[Posted
     return kept, kept_digests
 
 
-def xapi_routes(config: WebConfig, pool, limiter: RateLimiter) -> list[Route]:
+async def store(request: Request, *, put: bool) -> tuple[list[str], str]:
+    shared = services(request)
+    config = shared.config
+    async with unavailable_as_503(), shared.pool.connection() as conn:
+        key = await write_key(conn, request)
+    shared.limiter.take(key.key_id)
+    version = _version(request)
+    statement_id = _statement_id(request) if put else None
+    if (kind := content_type(request)) != "application/json":
+        raise ApiError(415, f"statements are posted as application/json, not {kind!r} (no attachments)")
+    try:
+        payload = orjson.loads(await read_body(request, config.max_batch_bytes))
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"invalid JSON: {exc}") from None
+    if nested_deeper_than(payload, MAX_NESTING + 1):  # an array of statements is one level more
+        raise ApiError(400, f"a statement is nested deeper than {MAX_NESTING} levels")
+    try:
+        posted = _statements(payload, statement_id, config.xapi_strict)
+    except InvalidStatement as exc:
+        raise ApiError(400, str(exc)) from None
+    if len(posted) > config.max_events:
+        raise ApiError(413, f"{len(posted)} statements; the limit is {config.max_events}")
+    answer = [p.statement_id for p in posted]
+    if key.org_id:
+        for index, p in enumerate(posted):
+            if (claimed := _claimed_org(p.value)) is not None and claimed != key.org_id:
+                raise ApiError(403, f"statement {index}: this write key lands statements of org {key.org_id!r} only")
+    posted, digests = _one_per_id(posted, [statement_digest(p.value, config.pii_key) for p in posted])
+    for p in posted:
+        p.value = _with_key(p.value, key.org_id)
+    async with unavailable_as_503(), shared.pool.connection() as conn, conn.transaction():
+        recorded = [(p.statement_id, d) for p, d in zip(posted, digests) if p.recorded]
+        rows = await (
+            await conn.execute(
+                "SELECT * FROM web.record_statements(%s, %s)",
+                ([i for i, _ in recorded], [d for _, d in recorded]),
+            )
+        ).fetchall()
+        conflicts = [str(found) for found, conflict, _ in rows if conflict]
+        if conflicts:
+            raise ApiError(409, f"statement {conflicts[0]} was stored before with different content")
+        repeated = {str(found) for found, _, was_stored in rows if was_stored}
+        received_at = datetime.now(UTC)
+        stored = received_at.isoformat().replace("+00:00", "Z")
+        lines = [
+            orjson.dumps({**p.value, "stored": stored} if isinstance(p.value, dict) else p.value)
+            for p in posted
+            if p.statement_id.lower() not in repeated
+        ]
+        if lines:
+            await persist(config.landing, received_at, lines, f"{uuid.uuid4()}{XAPI_MARK}")
+    invalid = sum(not p.valid for p in posted)
+    log.info(
+        orjson.dumps(
+            {"event": "statements", "stored": len(lines), "repeated": len(repeated), "invalid": invalid}
+        ).decode()
+    )
+    return answer, version
 
-    async def store(request: Request, *, put: bool) -> tuple[list[str], str]:
-        async with unavailable_as_503(), pool.connection() as conn:
-            key = await write_key(conn, request)
-        limiter.take(key.key_id)
-        version = _version(request)
-        statement_id = _statement_id(request) if put else None
-        if (kind := content_type(request)) != "application/json":
-            raise ApiError(415, f"statements are posted as application/json, not {kind!r} (no attachments)")
-        try:
-            payload = orjson.loads(await read_body(request, config.max_batch_bytes))
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, f"invalid JSON: {exc}") from None
-        if nested_deeper_than(payload, MAX_NESTING + 1):  # an array of statements is one level more
-            raise ApiError(400, f"a statement is nested deeper than {MAX_NESTING} levels")
-        try:
-            posted = _statements(payload, statement_id, config.xapi_strict)
-        except InvalidStatement as exc:
-            raise ApiError(400, str(exc)) from None
-        if len(posted) > config.max_events:
-            raise ApiError(413, f"{len(posted)} statements; the limit is {config.max_events}")
-        answer = [p.statement_id for p in posted]
-        if key.org_id:
-            for index, p in enumerate(posted):
-                if (claimed := _claimed_org(p.value)) is not None and claimed != key.org_id:
-                    raise ApiError(
-                        403, f"statement {index}: this write key lands statements of org {key.org_id!r} only"
-                    )
-        posted, digests = _one_per_id(posted, [statement_digest(p.value, config.pii_key) for p in posted])
-        for p in posted:
-            p.value = _with_key(p.value, key.org_id)
-        async with unavailable_as_503(), pool.connection() as conn, conn.transaction():
-            recorded = [(p.statement_id, d) for p, d in zip(posted, digests) if p.recorded]
-            rows = await (
-                await conn.execute(
-                    "SELECT * FROM web.record_statements(%s, %s)",
-                    ([i for i, _ in recorded], [d for _, d in recorded]),
-                )
-            ).fetchall()
-            conflicts = [str(found) for found, conflict, _ in rows if conflict]
-            if conflicts:
-                raise ApiError(409, f"statement {conflicts[0]} was stored before with different content")
-            repeated = {str(found) for found, _, was_stored in rows if was_stored}
-            received_at = datetime.now(UTC)
-            stored = received_at.isoformat().replace("+00:00", "Z")
-            lines = [
-                orjson.dumps({**p.value, "stored": stored} if isinstance(p.value, dict) else p.value)
-                for p in posted
-                if p.statement_id.lower() not in repeated
-            ]
-            if lines:
-                await persist(config.landing, received_at, lines, f"{uuid.uuid4()}{XAPI_MARK}")
-        invalid = sum(not p.valid for p in posted)
-        log.info(
-            orjson.dumps(
-                {"event": "statements", "stored": len(lines), "repeated": len(repeated), "invalid": invalid}
-            ).decode()
-        )
-        return answer, version
 
-    async def post(request: Request) -> Response:
-        ids, version = await store(request, put=False)
-        return json_response(ids, headers={VERSION_HEADER: version})
+async def post(request: Request) -> Response:
+    ids, version = await store(request, put=False)
+    return json_response(ids, headers={VERSION_HEADER: version})
 
-    async def put(request: Request) -> Response:
-        _, version = await store(request, put=True)
-        return Response(status_code=204, headers={VERSION_HEADER: version})
 
-    async def about(request: Request) -> Response:
-        return json_response({"version": list(ANSWER_VERSIONS.values())}, headers={VERSION_HEADER: "1.0.3"})
+async def put(request: Request) -> Response:
+    _, version = await store(request, put=True)
+    return Response(status_code=204, headers={VERSION_HEADER: version})
 
-    return [
-        Route("/xAPI/statements", post, methods=["POST"]),
-        Route("/xAPI/statements", put, methods=["PUT"]),
-        Route("/xAPI/about", about, methods=["GET"]),
-    ]
+
+async def about(request: Request) -> Response:
+    return json_response({"version": list(ANSWER_VERSIONS.values())}, headers={VERSION_HEADER: "1.0.3"})
+
+
+routes = [
+    Route("/xAPI/statements", post, methods=["POST"]),
+    Route("/xAPI/statements", put, methods=["PUT"]),
+    Route("/xAPI/about", about, methods=["GET"]),
+]
