@@ -18,6 +18,7 @@ def _cmd_db(args) -> int:
     from analytics_pipeline.db.embedded import resolve_urls, stop_embedded_server
     from analytics_pipeline.db.migrations import migrate
 
+    # The one command that manages the server and the schema itself, so it sets up neither.
     if args.action == "stop":
         print("stopped the embedded PostgreSQL" if stop_embedded_server() else "the embedded PostgreSQL is not running")
         return 0
@@ -119,22 +120,15 @@ def _cmd_dev(args) -> int:
 
 def _cmd_serve(args) -> int:
     import logging
-    from dataclasses import replace
 
     import uvicorn
 
+    from analytics_pipeline.environment import web_process
     from analytics_pipeline.web.app import create_app
     from analytics_pipeline.web.config import PARTS, web_config
 
     args.landing.mkdir(parents=True, exist_ok=True)
-    config = load_config()
-    if config.web.web_database_url:
-        # Production: the web process holds only its login role; migrations run elsewhere.
-        config = replace(config, landing=landing_root(args.landing))
-    else:
-        from analytics_pipeline.environment import bootstrap
-
-        config = bootstrap(args.landing)
+    config = web_process(args.landing)
     parts = tuple(args.only or PARTS)
     # One JSON line per ingested batch on stdout: what log shippers expect.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -174,12 +168,9 @@ def _cmd_access(args) -> int:
     from analytics_pipeline.access import credentials
     from analytics_pipeline.access.grants import ensure_role, grant, list_grants, revoke
     from analytics_pipeline.db.connection import connect
-    from analytics_pipeline.db.embedded import resolve_urls
-    from analytics_pipeline.db.migrations import migrate
+    from analytics_pipeline.environment import database
 
-    url, _ = resolve_urls()
-    migrate(url)
-    with connect(url) as conn:
+    with connect(database()) as conn:
         if args.action == "create-role":
             ensure_role(conn, args.role, login=args.login, password=args.password, platform_admin=args.platform_admin)
             print(f"role {args.role} ready ({'LOGIN' if args.login else 'NOLOGIN'})")
@@ -243,13 +234,10 @@ def _write_key_action(conn, args, credentials) -> None:
 
 def _cmd_demo_tokens(args) -> int:
     from analytics_pipeline.db.connection import connect
-    from analytics_pipeline.db.embedded import resolve_urls
-    from analytics_pipeline.db.migrations import migrate
     from analytics_pipeline.demo.access import DEMO_LIFETIME, demo_sign_ins
+    from analytics_pipeline.environment import database
 
-    url, _ = resolve_urls()
-    migrate(url)
-    with connect(url) as conn:
+    with connect(database()) as conn:
         sign_ins = demo_sign_ins(conn)
     if len(sign_ins) == 1:
         raise ValueError("no organizations loaded yet: run `analytics-pipeline run` first")
@@ -267,9 +255,9 @@ def _cmd_export(args) -> int:
     from tqdm import tqdm
 
     from analytics_pipeline.access.export import export_mart
-    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.environment import database
 
-    url, _ = resolve_urls()
+    url = database()
     # Bars draw only on a terminal (disable=None), never into logs or pipes.
     with tqdm(unit="B", unit_scale=True, desc=f"exporting {args.mart}", disable=None) as bar:
         rows = export_mart(
@@ -284,12 +272,11 @@ def _cmd_export(args) -> int:
 
 def _cmd_report(args) -> int:
     from analytics_pipeline.db.connection import connect
-    from analytics_pipeline.db.embedded import resolve_urls
+    from analytics_pipeline.environment import database
     from analytics_pipeline.monitoring.figures import mart_freshness
     from analytics_pipeline.reports.charts import html_page, org_charts
 
-    url, _ = resolve_urls()
-    with connect(url, autocommit=False) as conn:
+    with connect(database(), autocommit=False) as conn:
         if conn.execute("SELECT to_regclass('marts.view_course_completion_rate')").fetchone()[0] is None:
             raise ValueError("the marts are not built yet: run `analytics-pipeline run` first")
         charts = org_charts(conn, args.org)

@@ -90,9 +90,28 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
     dbt_resource(database_url).parse()
 
 
+def database() -> str:
+    """The set-up of a command that needs the database and nothing else (access, export,
+    report, demo tokens, db): its URL, the embedded server started when none is named, the
+    schema migrated."""
+    url, _ = resolve_urls()
+    migrate(url)
+    return url
+
+
+def web_process(landing: Path | str) -> Config:
+    """The set-up of the web app's process: in production (ANALYTICS_WEB_DATABASE_URL set) it
+    holds only its login role and migrates nothing; elsewhere it is set up as the pipeline's."""
+    config = load_config()
+    if config.web.web_database_url:
+        return replace(config, landing=landing_root(landing))
+    return bootstrap(landing)
+
+
 def bootstrap(landing: Path | str | None = None) -> Config:
-    """The configuration, resolved: the embedded server started when no database is named,
-    the schema migrated, a key and a Dagster home in place."""
+    """The set-up of a command that runs the pipeline: the configuration, resolved (the
+    embedded server started when no database is named, the schema migrated, a key and a
+    Dagster home in place) and written into the environment for the processes it starts."""
     config = load_config()
     if landing:
         config = replace(config, landing=landing_root(landing))
