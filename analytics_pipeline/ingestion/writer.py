@@ -123,7 +123,8 @@ def write_events(
     orgs = dict(zip(distinct, resolved, strict=True))
     for row, claim in zip(new, claims):
         row[ORG] = orgs[claim][0]
-    new = set_aside(new, parsed, lambda row, claim: orgs[claim][1], claims, "org_mismatch", ORG_MISMATCH_REASON)
+    if any(mismatch for _, mismatch in resolved):  # the usual group has none: no pass over its rows
+        new = set_aside(new, parsed, lambda row, claim: orgs[claim][1], claims, "org_mismatch", ORG_MISMATCH_REASON)
     new = set_aside_erased(conn, new, parsed)
     unresolved = Counter(row[BATCH] for row in new if row[ORG] is None)
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
