@@ -137,6 +137,15 @@ def test_landing_folders_settle_and_are_listed_again_only_once_they_change(insta
     assert settled_folders(conn) == {} and ingest_lag(conn, landing).pending_files == 2
 
 
+def test_on_a_first_day_without_events_no_sensor_launches_a_run(instance, landing, resources):
+    """`make dev` on a database with the snapshots and no event yet: nothing to ingest, roll
+    up or publish, so no run starts, and none can fail."""
+    dg.materialize([lms_reference_snapshots], instance=instance, resources=resources)
+    assert tick(landing_sensor, instance, resources)[0] == []
+    assert tick(rollup_sensor, instance)[0] == []
+    assert tick(marts_sensor, instance)[0] == []
+
+
 def test_rollup_and_marts_sensors_follow_the_state_of_the_graph(instance, landing, resources):
     write_batch(landing, "2026-02-02", [event("u1", "c1", day="2026-02-02")])
     assert tick(rollup_sensor, instance)[0] == []
