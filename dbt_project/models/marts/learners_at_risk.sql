@@ -2,7 +2,7 @@
 -- risk level. Each time-based reason is judged at data_fresh_as_of, never at the wall clock,
 -- so a backfilled history reads as the live one did. The reasons, their thresholds (dbt vars)
 -- and the mapping from reasons to risk_level (the var risk_levels) are documented in _marts.yml.
-{% set levels = var('risk_levels') %}
+{% set levels = var('risk_levels') if execute else {} %}
 
 with fresh as (
     -- Before any event is reflected there is no time to judge at, and no learner is judged.
