@@ -303,7 +303,7 @@ def test_the_web_login_role_reads_nothing_by_itself(api):
 @pytest.mark.parametrize(
     "params, reason",
     [
-        ({}, "organization_id is required"),
+        ({}, "organization_id is required: this caller may see org_"),
         ({"organization_id": "org_1", "from": "yesterday"}, "from must be a date"),
         ({"organization_id": "org_1", "to": "2026-02-30"}, "to must be a date"),
         ({"organization_id": "org_1", "from": "2026-04-05", "to": "2026-04-01"}, "from is after to"),
@@ -313,6 +313,43 @@ def test_the_web_login_role_reads_nothing_by_itself(api):
 def test_bad_requests_get_400_with_a_reason(api, params, reason):
     answer = get(api["base"], ANALYTICS, api["tokens"]["platform"], params=params)
     assert answer.status_code == 400 and reason in answer.json()["error"]
+    if not params:  # the platform admin may see every org: the answer names them all
+        assert all(org in answer.json()["error"] for org in ("org_1", "org_2", "org_3"))
+
+
+def test_a_caller_who_may_see_one_org_gets_it_by_default(api):
+    alone = get(api["base"], ANALYTICS, api["tokens"]["tenant_a"])
+    assert alone.status_code == 200 and alone.json()["organization_id"] == "org_1"
+    named = get(api["base"], ANALYTICS, api["tokens"]["tenant_a"], params={"organization_id": "org_1"})
+    assert alone.json()["courses"] == named.json()["courses"]
+    learning = get(api["base"], ANALYTICS + "/learning", api["tokens"]["tenant_b"])
+    assert learning.status_code == 200 and learning.json()["organization_id"] == "org_2"
+    nobody = get(api["base"], ANALYTICS, api["tokens"]["nobody"])
+    assert nobody.status_code == 403
+
+
+def test_the_overview_lists_each_visible_org_with_its_own_figures(api):
+    overview = get(api["base"], ANALYTICS + "/overview", api["tokens"]["platform"])
+    assert overview.status_code == 200
+    rows = {row["organization_id"]: row for row in overview.json()["organizations"]}
+    assert sorted(rows) == ["org_1", "org_2", "org_3"]
+    completion, _, _ = expected_marts(api["landing"])
+    for org, row in rows.items():
+        doc = analytics(api, org).json()
+        mine = completion[completion.org_id == org]
+        assert (
+            row["enrolled_learners"]
+            == sum(c["enrolled_learners"] for c in doc["courses"])
+            == mine.enrolled_learners.sum()
+        )
+        assert row["completed_learners"] == sum(c["completed_learners"] for c in doc["courses"])
+        assert row["data_fresh_as_of"] is not None and row["dashboard"] == f"/?organization_id={org}"
+        learning = get(api["base"], ANALYTICS + "/learning", api["tokens"]["platform"], params={"organization_id": org})
+        at_risk = learning.json()["at_risk"]
+        assert row["at_risk_learners"] == sum(r["risk_level"] in ("high", "medium") for r in at_risk)
+        assert row["high_risk_learners"] == sum(r["risk_level"] == "high" for r in at_risk)
+    tenant = get(api["base"], ANALYTICS + "/overview", api["tokens"]["tenant_a"]).json()["organizations"]
+    assert [row["organization_id"] for row in tenant] == ["org_1"]
 
 
 def test_bad_export_and_paging_parameters(api):

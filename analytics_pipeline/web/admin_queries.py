@@ -99,9 +99,9 @@ class Scope:
     date_to: date | None
 
     @classmethod
-    def of(cls, request: Request) -> Scope:
+    def of(cls, request: Request, default_org: str | None = None) -> Scope:
         scope = cls(
-            query_value(request, "organization_id", required=True),
+            query_value(request, "organization_id", required=default_org is None) or default_org,
             query_value(request, "course_id"),
             query_date(request, "from"),
             query_date(request, "to"),

@@ -7,6 +7,8 @@ what it allows.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import orjson
 import psycopg
 from psycopg import sql
@@ -39,6 +41,21 @@ from analytics_pipeline.web.services import services
 from analytics_pipeline.web.status import PipelineStatus
 
 
+async def scope_of(request: Request) -> Scope:
+    """The request's scope. Without `organization_id`, a caller who may see one org gets that
+    org; one who may see several is told to choose, and which (400)."""
+    if query_value(request, "organization_id") is not None:
+        return Scope.of(request)
+    async with services(request).callers.acting(request) as (conn, _):
+        orgs = [row["organization_id"] for row in await fetch_all(conn, "api/organizations", {})]
+    if len(orgs) == 1:
+        return Scope.of(request, default_org=orgs[0])
+    if not orgs:
+        raise ApiError(403, "this caller may see no organization")
+    shown = ", ".join(orgs[:20]) + (f" and {len(orgs) - 20} more" if len(orgs) > 20 else "")
+    raise ApiError(400, f"organization_id is required: this caller may see {shown}")
+
+
 async def document(request: Request, name: str, scope: Scope, current: PipelineStatus) -> dict:
     """A document's row under the caller's role. The role's access is asked of PostgreSQL
     on every request; the marts are read again unless this role read the same document
@@ -59,6 +76,16 @@ async def document(request: Request, name: str, scope: Scope, current: PipelineS
     return row
 
 
+async def overview(request: Request) -> Response:
+    """Every org the caller may see (a platform admin: all of them), with its headline figures
+    and a link into its dashboard."""
+    async with services(request).callers.acting(request) as (conn, _):
+        rows = await fetch_all(conn, "api/overview", {})
+    for row in rows:
+        row["dashboard"] = f"/?organization_id={quote(row['organization_id'])}"
+    return json_response({"organizations": rows})
+
+
 async def organizations(request: Request) -> Response:
     async with services(request).callers.acting(request) as (conn, _):
         rows = await fetch_all(conn, "api/organizations", {})
@@ -66,7 +93,7 @@ async def organizations(request: Request) -> Response:
 
 
 async def analytics(request: Request) -> Response:
-    scope = Scope.of(request)
+    scope = await scope_of(request)
     config = services(request).config
     current = await services(request).status.current()
     row = await document(request, "overview", scope, current)
@@ -100,7 +127,7 @@ async def analytics(request: Request) -> Response:
 
 
 async def learning(request: Request) -> Response:
-    scope = Scope.of(request)
+    scope = await scope_of(request)
     row = await document(request, "learning", scope, await services(request).status.current())
     return json_response(
         {
@@ -114,7 +141,7 @@ async def learning(request: Request) -> Response:
 
 
 async def summary(request: Request) -> Response:
-    scope = Scope.of(request)
+    scope = await scope_of(request)
     async with services(request).callers.acting(request) as (conn, _):
         await authorize(conn, scope)
         (row,) = await fetch_all(conn, "api/summary", scope.params)
@@ -124,7 +151,7 @@ async def summary(request: Request) -> Response:
 
 
 async def survey_responses(request: Request) -> Response:
-    scope = Scope.of(request)
+    scope = await scope_of(request)
     page = {
         "limit": query_int(request, "limit", 100, MAX_RESPONSES_PAGE),
         "offset": query_int(request, "offset", 0, 10**9),
@@ -136,7 +163,7 @@ async def survey_responses(request: Request) -> Response:
 
 
 async def export(request: Request) -> Response:
-    scope = Scope.of(request)
+    scope = await scope_of(request)
     dataset = query_value(request, "dataset", required=True)
     if dataset not in DATASETS:
         raise ApiError(400, f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
@@ -196,6 +223,7 @@ async def docs(request: Request) -> HTMLResponse:
 routes = [
     Route("/api/admin/analytics", analytics, methods=["GET"]),
     Route("/api/admin/analytics/organizations", organizations, methods=["GET"]),
+    Route("/api/admin/analytics/overview", overview, methods=["GET"]),
     Route("/api/admin/analytics/learning", learning, methods=["GET"]),
     Route("/api/admin/analytics/summary", summary, methods=["GET"]),
     Route("/api/admin/analytics/export", export, methods=["GET"]),
