@@ -94,8 +94,8 @@ async def organizations(request: Request) -> Response:
 
 async def analytics(request: Request) -> Response:
     scope = await scope_of(request)
-    config = services(request).config
-    current = await services(request).status.current()
+    shared = services(request)
+    config, current = shared.config, await shared.status.current()
     row = await document(request, "overview", scope, current)
     summary = orjson.loads(row["summary"])
     fresh, lag = current.freshness, current.lag
@@ -193,11 +193,12 @@ async def forget(request: Request) -> Response:
     if not 0 < len(user_id) <= MAX_ID_LENGTH:
         raise ApiError(400, f"the learner id must be 1 to {MAX_ID_LENGTH} characters")
     check_text("the learner id", user_id)
-    async with services(request).callers.acting(request, ERASURE_TIMEOUT) as (conn, principal):
+    shared = services(request)
+    async with shared.callers.acting(request, ERASURE_TIMEOUT) as (conn, principal):
         try:
             cur = await conn.execute(
                 "SELECT access.erase_learner(%s, %s, %s, %s)",
-                (services(request).tokenizer.token(user_id), user_id, org, principal.credential),
+                (shared.tokenizer.token(user_id), user_id, org, principal.credential),
             )
         except psycopg.errors.InsufficientPrivilege:
             raise ApiError(403, "erasing a learner needs a platform-admin role") from None
