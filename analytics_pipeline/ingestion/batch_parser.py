@@ -19,6 +19,7 @@ import msgspec
 import psycopg
 from msgspec.structs import astuple
 
+from analytics_pipeline.ingestion.caliper.mapping import check_caliper_line
 from analytics_pipeline.ingestion.contract import (
     Event,
     Rejection,
@@ -176,7 +177,9 @@ def _parse_lines(parsed: ParsedBatch, tokenizer: Tokenizer, known: KnownReferenc
     # The loop runs once per landed line: its names are local and it calls no more than it must.
     batch, courses = parsed.batch, known.courses
     latest = latest_received_at()
-    check = partial(check_statement_line, lessons=known.lessons) if batch.xapi else check_line
+    check = check_line
+    if batch.xapi or batch.caliper:
+        check = partial(check_caliper_line if batch.caliper else check_statement_line, lessons=known.lessons)
     events, dead_letters = parsed.events, parsed.dead_letters
     line_no = 0
     for line_no, raw in enumerate(read_lines(batch), start=1):

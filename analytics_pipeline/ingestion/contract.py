@@ -58,12 +58,22 @@ class _Scored(Struct):
 
 
 class QuizAnsweredProps(_Scored, kw_only=True):
+    """An answer; one whose correctness the client does not know (`correct` absent) counts as
+    an attempt, not in correctness rates."""
+
     questionId: NonEmpty
-    correct: bool
+    correct: bool | None = None
 
 
 class QuizSubmittedProps(_Scored, kw_only=True):
-    passed: bool
+    """A submitted attempt. Where the grade comes later (Caliper), the submission carries
+    `attemptId` and no score, and its grade is a `quiz_submitted` with `gradeOf` naming the
+    attempt, the score and `passed` where the grader says: the attempt counts once, as
+    submitted, its result from its grade."""
+
+    passed: bool | None = None
+    attemptId: NonEmpty | None = None
+    gradeOf: NonEmpty | None = None
 
 
 class SurveyProps(Struct):

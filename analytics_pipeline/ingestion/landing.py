@@ -1,5 +1,6 @@
 """The landing zone layout: events/received_date=YYYY-MM-DD/<batch_id>.ndjson[.gz], where a
-batch id ending in `.xapi` marks a file of xAPI statements rather than native events."""
+batch id ending in `.xapi` marks a file of xAPI statements, and one ending in `.caliper` a file
+of Caliper events, rather than native events."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES
 _PARTITION_DIR = re.compile(r"^received_date=(\d{4}-\d{2}-\d{2})$")
 _SUFFIXES = (".ndjson.gz", ".ndjson")
 XAPI_MARK = ".xapi"
+CALIPER_MARK = ".caliper"
 
 
 def events_folder(root: Path) -> Path:
@@ -31,7 +33,7 @@ def partition_folder(root: Path, day: date | str) -> Path:
 
 
 def batch_file_path(root: Path, day: date | str, batch_id: str, *, compressed: bool = False) -> Path:
-    """Where a batch file of `day` lands (`batch_id` ends in `.xapi` for statements)."""
+    """Where a batch file of `day` lands (`batch_id` ends in `.xapi` or `.caliper` for those)."""
     return partition_folder(root, day) / f"{batch_id}.ndjson{'.gz' if compressed else ''}"
 
 
@@ -50,6 +52,11 @@ class BatchFile:
     def xapi(self) -> bool:
         """Whether the lines are xAPI statements (`<id>.xapi.ndjson[.gz]`)."""
         return self.batch_id.endswith(XAPI_MARK)
+
+    @property
+    def caliper(self) -> bool:
+        """Whether the lines are Caliper events (`<id>.caliper.ndjson[.gz]`)."""
+        return self.batch_id.endswith(CALIPER_MARK)
 
 
 def _batch_id(name: str) -> str | None:

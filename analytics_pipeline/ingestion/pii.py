@@ -10,9 +10,19 @@ from functools import lru_cache
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The `user` object holds names and e-mails by contract: an excerpt drops its content wholesale.
 _USER_OBJECT = re.compile(r'"user"\s*:\s*\{[^}]*\}?')
-# Native fields, and the xAPI properties that identify a learner (an actor's or account's
-# name, e-mail, openid, and the registration Open edX fills with the learner's id).
-_PERSONAL_FIELD = re.compile(r'"(name|email|firstName|lastName|mbox|mbox_sha1sum|openid|registration)"\s*:\s*"[^"]*"?')
+# Native fields, the xAPI properties that identify a learner (an actor's or account's name,
+# e-mail, openid, and the registration Open edX fills with the learner's id), and Caliper's
+# (a person's login, SIS id and other identifiers, as Canvas sends them).
+_PERSONAL_FIELD = re.compile(
+    r'"(name|email|firstName|lastName|mbox|mbox_sha1sum|openid|registration'
+    r'|user_login|user_sis_id|sis_id|sisSourcedId|login|identifier)"\s*:\s*"[^"]*"?'
+)
+# A Caliper person (the actor, a grade's assignee, a member) named by its IRI, alone or as the
+# id of its entity.
+_PERSON_REFERENCE = re.compile(r'("(?:actor|assignee|member)"\s*:\s*(?:\{[^{}]*?"id"\s*:\s*)?")[^"]*"?')
+# A learner's id inside another IRI: Canvas user URNs, and the `/users/<id>` or Open edX
+# `/user/<id>` path segments of attempt, response and profile IRIs.
+_PERSON_IN_IRI = re.compile(r"(urn:instructure:canvas:user:|/users?/)[^/\"\s?#]+")
 
 
 class Tokenizer:
@@ -43,6 +53,8 @@ def redact_excerpt(raw: bytes, limit: int = 200) -> str:
     text = raw[: limit * 4].rstrip(b"\r\n").decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     text = _USER_OBJECT.sub('"user":"[redacted]"', text)
     text = _PERSONAL_FIELD.sub(r'"\1":"[redacted]"', text)
+    text = _PERSON_REFERENCE.sub(r'\1[redacted]"', text)
+    text = _PERSON_IN_IRI.sub(r"\1[redacted]", text)
     # E-mail addresses are mostly in `user`, gone by now. The e-mail pattern retries at every
     # character of a run of word characters (ids, timestamps): only run it when it can match.
     # (Its matches hold no quote or brace, so the order of the three does not change the result.)

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.errors import ApiError, api_error_handler, json_response
-from analytics_pipeline.web.routes import admin, dashboard, ingest, xapi
+from analytics_pipeline.web.routes import admin, caliper, dashboard, ingest, xapi
 from analytics_pipeline.web.services import WEB, build_services
 
 log = logging.getLogger("analytics_pipeline.web")
@@ -77,7 +77,7 @@ def create_app(config: WebConfig) -> Starlette:
     shared = build_services(config)
     routes = []
     if "ingest" in config.parts:
-        routes += ingest.routes + xapi.routes
+        routes += ingest.routes + xapi.routes + caliper.routes
     if "admin" in config.parts:
         routes += admin.routes
     if "dashboard" in config.parts:

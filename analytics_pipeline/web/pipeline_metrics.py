@@ -58,6 +58,12 @@ class CollectorMetrics:
         )
         self.events = Counter("collector_events", "Events answered, by outcome", ["outcome"], registry=self.registry)
         self.latency = Histogram("collector_batch_seconds", "Time to answer a batch request", registry=self.registry)
+        self.reused_ids = Counter(
+            "collector_event_ids_reused",
+            "Events dropped as repeats although their content differs from the event first landed under their id"
+            " (Caliper has no conflict status)",
+            registry=self.registry,
+        )
         # Series exist from the start, at 0: rates and the silent-collector alert need them.
         self.requests.labels("200")
         for outcome in OUTCOMES:

@@ -27,6 +27,7 @@ ADL = "http://adlnet.gov/expapi/verbs/"
 VIDEO_VERB = "https://w3id.org/xapi/video/verbs/"
 ACROSSX = "https://w3id.org/xapi/acrossx/verbs/"
 TINCAN = "http://id.tincanapi.com/verb/"
+NAVIGATED = "https://w3id.org/xapi/dod-isd/verbs/navigated"  # Open edX: the learner moved to a unit
 
 # (verb, activity kind) -> event type.
 VERB_MAPPING: dict[tuple[str, str], str] = {
@@ -42,14 +43,17 @@ VERB_MAPPING: dict[tuple[str, str], str] = {
     (ADL + "passed", "course"): "course_completed",
     (ADL + "launched", "lesson"): "lesson_started",
     (ADL + "experienced", "lesson"): "lesson_started",
+    (NAVIGATED, "lesson"): "lesson_started",
     (ADL + "completed", "lesson"): "lesson_completed",
     (ADL + "experienced", "page"): "page_viewed",
     (ADL + "launched", "page"): "page_viewed",
     (TINCAN + "viewed", "page"): "page_viewed",
+    (NAVIGATED, "page"): "page_viewed",
     (ADL + "attempted", "assessment"): "quiz_started",
     (ADL + "initialized", "assessment"): "quiz_started",
     (ACROSSX + "evaluated", "question"): "quiz_answered",
     (ADL + "answered", "question"): "quiz_answered",
+    (ADL + "completed", "question"): "quiz_answered",
     (ADL + "passed", "assessment"): "quiz_submitted",
     (ADL + "failed", "assessment"): "quiz_submitted",
     (ADL + "scored", "assessment"): "quiz_submitted",
@@ -126,20 +130,20 @@ PASSED_BY_VERB = {ADL + "passed": True, ADL + "failed": False}
 # Statements landed without an id get one derived from their content: a re-landed file
 # then gives the same ids, and ingestion drops the repeat as a duplicate.
 CONTENT_IDS = uuid.UUID("6f3a2b1e-8e0c-4d55-9a3e-2f1c7b9d4e10")
-_DURATION = re.compile(r"^PT?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
+_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
 def seconds(value: Any) -> float | Rejection | None:
-    """A video time: a number of seconds, or an ISO 8601 duration such as PT1M3.5S."""
+    """A video time: a number of seconds, or an ISO 8601 duration such as PT1M3.5S or P0D."""
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    found = _DURATION.match(value) if isinstance(value, str) and value.startswith("PT") else None
-    if not found or not any(found.groups()):
+    found = _DURATION.match(value) if isinstance(value, str) and value != "P" and not value.endswith("T") else None
+    if not found:
         return Rejection("invalid_value", f"video time {str(value)[:40]!r} is neither seconds nor an ISO 8601 duration")
-    hours, minutes, secs = (float(part or 0) for part in found.groups())
-    return hours * 3600 + minutes * 60 + secs
+    days, hours, minutes, secs = (float(part or 0) for part in found.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + secs
 
 
 def learner_id(actor: dict) -> str | None:

@@ -122,8 +122,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT k.key_id, k.org_id, k.revoked_at FROM access.write_keys AS k WHERE k.key_hash = digest
 $$;
 
--- Records statement ids with their digests, in the caller's transaction (which a conflict
--- rolls back). Each id comes back with whether its stored statement differs (a conflict) and
+-- Records statement ids with their digests (xAPI statements', and Caliper events', whose ids
+-- are UUIDs too), in the caller's transaction (which a conflict rolls back). Each id comes back with whether its stored statement differs (a conflict) and
 -- whether it was stored before. The second query is a statement of its own so that it sees
 -- an id a concurrent request committed while this insert waited for it.
 CREATE OR REPLACE FUNCTION web.record_statements(ids uuid[], digests bytea[])

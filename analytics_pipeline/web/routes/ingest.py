@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -75,20 +75,20 @@ async def accept(request: Request, parse_events: Callable[[object], list]) -> Sc
     return screened
 
 
-def counted(parse_events: Callable[[object], list]):
-    """A posting handler whose every answer is counted and logged by its status: a failure
-    the handler did not expect is a 500, never counted as answered."""
+def counted(handle: Callable[[Request], Awaitable[tuple[Response, dict[str, int]]]]):
+    """A posting handler whose every answer is counted and logged by its status, and its
+    events by outcome (`handle` returns the response and {outcome: count}): a failure the
+    handler did not expect is a 500, never counted as answered."""
 
     async def post(request: Request) -> Response:
         metrics = services(request).metrics
         started = time.perf_counter()
         status, counts = 200, {}
         try:
-            screened = await accept(request, parse_events)
-            for outcome in OUTCOMES:
-                counts[outcome] = len(getattr(screened, outcome))
-                metrics.events.labels(outcome).inc(counts[outcome])
-            return json_response(screened.answer())
+            response, counts = await handle(request)
+            for outcome, count in counts.items():
+                metrics.events.labels(outcome).inc(count)
+            return response
         except ApiError as exc:
             status = exc.status
             raise
@@ -102,6 +102,16 @@ def counted(parse_events: Callable[[object], list]):
             log.info(orjson.dumps({"event": "batch", "status": status, **counts, "ms": elapsed_ms}).decode())
 
     return post
+
+
+def native(parse_events: Callable[[object], list]):
+    """The handler of a native route: events screened, the accepted ones landed, each answered."""
+
+    async def handle(request: Request) -> tuple[Response, dict[str, int]]:
+        screened = await accept(request, parse_events)
+        return json_response(screened.answer()), {outcome: len(getattr(screened, outcome)) for outcome in OUTCOMES}
+
+    return handle
 
 
 async def health(request: Request) -> Response:
@@ -136,8 +146,8 @@ async def openapi(request: Request) -> Response:
 
 routes = [
     Route("/api/analytics/openapi.json", openapi, methods=["GET"]),
-    Route("/api/analytics/events/batch", counted(batch_events), methods=["POST"]),
-    Route("/api/analytics/events", counted(one_event), methods=["POST"]),
+    Route("/api/analytics/events/batch", counted(native(batch_events)), methods=["POST"]),
+    Route("/api/analytics/events", counted(native(one_event)), methods=["POST"]),
     Route("/api/health", health, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
 ]

@@ -61,7 +61,10 @@ per_learner as (
         count(*) filter (where event_type = 'video_played') as video_plays,
         count(*) filter (where event_type = 'video_completed') as videos_completed,
         count(*) filter (where event_type = 'lesson_completed') as lessons_completed,
-        count(*) filter (where event_type = 'quiz_submitted') as quizzes_submitted,
+        -- A grade (`gradeOf`) is of an attempt already counted by its submission.
+        count(*) filter (
+            where event_type = 'quiz_submitted' and properties ->> 'gradeOf' is null
+        ) as quizzes_submitted,
         count(*) filter (
             where event_type = 'quiz_submitted' and (properties ->> 'passed')::boolean
         ) as quizzes_passed,
