@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.config import ConfigurationError, landing_root, load_config
+from analytics_pipeline.demo.formats import FORMATS
 
 
 def _cmd_db(args) -> int:
@@ -44,7 +45,7 @@ def _cmd_generate(args) -> int:
         format=args.format,
     )
     print(
-        f"wrote {summary.batch_files} {'xAPI ' if args.format == 'xapi' else ''}batch files "
+        f"wrote {summary.batch_files} batch files of {FORMATS[args.format]} "
         f"({summary.lines} lines: {summary.events} events, "
         f"{summary.retried_lines} client retries, {summary.invalid_lines} invalid lines, "
         f"{summary.late_events} late events) and 4 reference snapshots under {args.landing}"
@@ -390,9 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--format",
-        choices=("native", "xapi"),
+        choices=tuple(FORMATS),
         default="native",
-        help="native events, or the same events as xAPI statements with Open edX course and block keys",
+        help="native events, or the same events as xAPI statements with Open edX course and block keys,"
+        " or as Caliper events with a Canvas-like LMS's ids",
     )
     gen.set_defaults(func=_cmd_generate)
 

@@ -59,14 +59,19 @@ def test_a_contract_event_is_accepted():
             "invalid_value",
             "maxScore",
         ),
-        (line(eventType="quiz_answered", properties={"questionId": "q1"}), "missing_field", "correct"),
+        (line(eventType="quiz_answered", properties={"correct": True}), "missing_field", "questionId"),
+        (
+            line(eventType="quiz_answered", properties={"questionId": "q1", "correct": "yes"}),
+            "invalid_value",
+            "correct",
+        ),
         (line(eventType="quiz_submitted", properties={"score": 2, "passed": True}), "invalid_value", "together"),
         (
             line(eventType="quiz_answered", properties={"questionId": "q1", "correct": True, "scaledScore": 2}),
             "invalid_value",
             "scaledScore",
         ),
-        (line(eventType="quiz_submitted", properties={"score": 1, "maxScore": 2}), "missing_field", "passed"),
+        (line(eventType="quiz_submitted", properties={"passed": True, "attemptId": ""}), "invalid_value", "attemptId"),
     ],
 )
 def test_bad_lines_are_rejected_with_a_precise_reason(raw, code, reason_part):
@@ -83,6 +88,14 @@ def test_a_submission_may_come_without_a_score_and_an_answer_with_one():
         properties={"questionId": "q1", "correct": False, "score": 0, "maxScore": 3, "scaledScore": 0},
     )
     assert not isinstance(check_line(unscored), Rejection) and not isinstance(check_line(scored), Rejection)
+
+
+def test_an_answer_may_not_say_whether_it_was_right_and_a_submission_may_wait_for_its_grade():
+    answer = line(eventType="quiz_answered", properties={"questionId": "q1"})
+    submitted = line(eventType="quiz_submitted", properties={"attemptId": "a1"})
+    grade = line(eventType="quiz_submitted", properties={"gradeOf": "a1", "score": 2, "maxScore": 3, "passed": True})
+    for raw in (answer, submitted, grade):
+        assert not isinstance(check_line(raw), Rejection), raw
 
 
 def test_lesson_id_is_optional_for_course_level_events():

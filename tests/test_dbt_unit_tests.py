@@ -16,4 +16,4 @@ def test_every_metric_unit_test_passes(platform, tmp_path):
     invocation.wait()
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     statuses = {r["unique_id"].rsplit(".", 1)[-1]: (r["status"], r.get("message")) for r in results}
-    assert len(statuses) == 5 and {status for status, _ in statuses.values()} == {"pass"}, statuses
+    assert len(statuses) == 8 and {status for status, _ in statuses.values()} == {"pass"}, statuses

@@ -17,14 +17,17 @@ import os
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from tqdm import tqdm
 
+from analytics_pipeline.demo.caliper_corpus import CaliperIds, corrupt_event, to_events
+from analytics_pipeline.demo.formats import FORMATS
 from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statements
-from analytics_pipeline.ingestion.landing import XAPI_MARK, batch_file_path, write_batch_file
+from analytics_pipeline.ingestion.landing import CALIPER_MARK, XAPI_MARK, batch_file_path, write_batch_file
 
 FIRST_NAMES = [
     "Adaline",
@@ -100,7 +103,6 @@ LESSON_KINDS = ["video", "video", "quiz", "reading"]
 # Chance of a right first answer per question: q1 is too easy, q3 too hard (or keyed wrong).
 QUESTION_CHANCES = {"q1": 0.97, "q2": 0.7, "q3": 0.25}
 SESSION_BREAK = timedelta(minutes=30)
-FORMATS = ("native", "xapi")
 
 
 @dataclass
@@ -360,6 +362,35 @@ def write_batch_lines(path: Path, lines: list[str], compress: bool) -> None:
     write_batch_file(path, gzip.compress(payload, mtime=0) if compress else payload)
 
 
+MARKS = {"native": "", "xapi": XAPI_MARK, "caliper": CALIPER_MARK}
+
+
+def _format(format: str, courses: dict[str, list[dict]]) -> tuple[Callable, Callable]:
+    """How a format names the courses and lessons in the snapshots, and the lines it writes
+    for one native line (broken as `corruption` says, if set)."""
+    if format == "xapi":
+        xapi_ids = XapiIds(courses)
+
+        def statements(line: str, corruption: str | None) -> list[str]:
+            *loads, statement = to_statements(json.loads(line), xapi_ids)
+            last = corrupt_statement(corruption, statement) if corruption else json.dumps(statement)
+            return [json.dumps(load) for load in loads] + [last]
+
+        return xapi_ids, statements
+    if format == "caliper":
+        caliper_ids = CaliperIds(courses)
+
+        def events(line: str, corruption: str | None) -> list[str]:
+            first, *grade = to_events(json.loads(line), caliper_ids)
+            # A broken submission goes without its grade, as a broken native line is one line.
+            return [corrupt_event(corruption, first)] if corruption else [json.dumps(e) for e in (first, *grade)]
+
+        return caliper_ids, events
+    return (lambda native_id: native_id), (
+        lambda line, corruption: [_corrupt(corruption, line) if corruption else line]
+    )
+
+
 def _write_reference(root: Path, gen: _Generator, rename) -> None:
     ref = root / "reference"
     ref.mkdir(parents=True, exist_ok=True)
@@ -405,7 +436,8 @@ def generate(
     """Write a landing zone under `landing`. `end_date` (default: yesterday, UTC) is the last
     received date; the data covers `days` days up to it. `format` "xapi" writes the same
     events as xAPI statements (`<batch>.xapi.ndjson`), with Open edX keys for the course and
-    lesson ids in the statements and the reference snapshots alike."""
+    lesson ids in the statements and the reference snapshots alike; "caliper" as Caliper
+    events (`<batch>.caliper.ndjson`), with a Canvas-like LMS's ids (demo/caliper_corpus.py)."""
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
@@ -417,8 +449,8 @@ def generate(
     events = gen.journeys()
     gen.make_late(events, summary)
     summary.events = len(events)
-    xapi_ids = XapiIds(gen.courses) if format == "xapi" else None
-    _write_reference(Path(landing), gen, xapi_ids or (lambda native_id: native_id))
+    rename, to_lines = _format(format, gen.courses)
+    _write_reference(Path(landing), gen, rename)
 
     # A client batch: one learner's events of one received day, up to 40 at a time.
     per_client_day: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -444,18 +476,11 @@ def generate(
             lines = []
             for line in native:
                 corruption = rng.choice(CORRUPTIONS) if rng.random() < 0.01 else None
-                if xapi_ids:
-                    *loads, statement = to_statements(json.loads(line), xapi_ids)
-                    lines += [json.dumps(load) for load in loads]
-                    lines.append(corrupt_statement(corruption, statement) if corruption else json.dumps(statement))
-                else:
-                    lines.append(_corrupt(corruption, line) if corruption else line)
+                lines += to_lines(line, corruption)
                 summary.invalid_lines += corruption is not None
             batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
             compress = rng.random() < 0.2
-            path = batch_file_path(
-                Path(landing), day, f"{batch_id}{XAPI_MARK if xapi_ids else ''}", compressed=compress
-            )
+            path = batch_file_path(Path(landing), day, f"{batch_id}{MARKS[format]}", compressed=compress)
             write_batch_lines(path, lines, compress)
             summary.batch_files += 1
             summary.lines += len(lines)

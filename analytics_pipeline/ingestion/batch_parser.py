@@ -84,6 +84,9 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
+ATTEMPT_FIELDS = frozenset({"attemptId", "gradeOf"})
+
+
 def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer, parsed: ParsedBatch) -> list:
     # All fields in one call, in contract.EVENT_FIELDS' order: an event is of one of a dozen
     # classes, so each attribute read would take Python's slow, unspecialized path.
@@ -110,6 +113,10 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         if None in properties.values() or "freeText" in properties:
             properties = {k: v for k, v in properties.items() if v is not None}
         free_text = properties.pop("freeText", None)
+        # An attempt's id often embeds its learner's (Caliper attempt IRIs): kept as a token,
+        # which still links a submission to its grade.
+        for field in ATTEMPT_FIELDS.intersection(properties):
+            properties = {**properties, field: tokenizer.token(str(properties[field]))}
         name = user.name if user else None
         if free_text:
             parsed.free_texts[event_id] = tokenizer.scrub(free_text, name=name)

@@ -76,6 +76,13 @@ def course_id(iri: str) -> str:
     return course_of(iri) or iri
 
 
+def names_course(iri: str, course: str | None) -> bool:
+    """Whether an activity IRI names the course itself (its home page, say), not a part of it."""
+    if found := CANVAS_COURSE.match(iri):
+        return found["id"] == course
+    return normalized_id(iri) == course
+
+
 def activity_id(iri: str) -> str:
     return normalized_id(iri)
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from analytics_pipeline.ingestion.caliper.identifiers import (
+    COURSE_TYPES,
     OPENEDX,
     activity_id,
     course_of_event,
@@ -22,6 +23,7 @@ from analytics_pipeline.ingestion.caliper.identifiers import (
     entity_type,
     is_lesson,
     learner_id,
+    names_course,
     own,
     producer,
 )
@@ -59,7 +61,9 @@ EVENT_MAPPING: dict[tuple[str, str, str], str] = {
     ("GradeEvent", "Graded", "attempt"): "quiz_submitted",
     ("NavigationEvent", "NavigatedTo", "page"): "page_viewed",
     ("ViewEvent", "Viewed", "page"): "page_viewed",
+    ("Event", "Started", "course"): "course_started",
     ("Event", "Completed", "course"): "course_completed",  # Open edX: the course grade passed
+    ("AssignableEvent", "Completed", "page"): "lesson_completed",
     ("QuestionnaireItemEvent", "Completed", "survey"): "survey_submitted",
 }
 # Rules of one producer, before the mapping: (producer, event type, action) -> a rule below.
@@ -194,8 +198,13 @@ def _properties(event_type: str, event: dict, target: Any, rule: str | None) -> 
     return {}
 
 
-def _lesson(event_type: str, kind: str, target: Any) -> str | None:
-    """A question belongs to the assessment it is part of; a grade to the assessment graded."""
+def _lesson(event_type: str, kind: str, target: Any, lessons: frozenset[str] | None) -> str | None:
+    """A question belongs to the assessment it is part of; a grade to the assessment graded; a
+    page that is no lesson to the lesson it is part of, if any."""
+    if kind == "page" and not is_lesson(activity_id(entity_id(target)), lessons):
+        parent = entity_id(own(target, "isPartOf"))
+        if parent and entity_type(own(target, "isPartOf")) not in COURSE_TYPES:
+            return activity_id(parent)
     if kind == "question":
         parent = own(target, "isPartOf")
         return activity_id(entity_id(parent) if entity_type(parent) == "Assessment" else entity_id(target))
@@ -235,6 +244,8 @@ def to_event(event: Any, lessons: frozenset[str] | None = None, received_at: str
         return Rejection("invalid_event", "a Caliper event is a JSON object")
     if missing := _required(event, "type", "action"):
         return missing
+    if not (isinstance(event["type"], str) and isinstance(event["action"], str)):
+        return Rejection("invalid_value", "type and action must be strings")
     target = event.get("object")
     kind = OBJECT_KINDS.get(entity_type(target))
     rule = PRODUCER_RULES.get((producer(event), event["type"], event["action"]))
@@ -259,12 +270,12 @@ def to_event(event: Any, lessons: frozenset[str] | None = None, received_at: str
         position, duration = properties["positionSeconds"], properties["durationSeconds"]
         if position is not None and duration is not None and position < duration:
             event_type = "video_paused"
-    lesson_id = _lesson(event_type, kind, target)
-    if event_type == "page_viewed" and is_lesson(lesson_id, lessons):
+    if event_type == "page_viewed" and is_lesson(activity_id(entity_id(target)), lessons):
         event_type = "lesson_started"
+    lesson_id = _lesson(event_type, kind, target, lessons)
     course_id = course_of_event(event, target)
     # A page of the course itself (its home page) is in no lesson.
-    lesson_id = None if lesson_id == course_id else lesson_id
+    lesson_id = None if lesson_id is None or names_course(lesson_id, course_id) else lesson_id
     person = event.get("actor") if isinstance(event.get("actor"), dict) else {}
     native = {
         "clientEventId": client_event_id,
@@ -274,7 +285,8 @@ def to_event(event: Any, lessons: frozenset[str] | None = None, received_at: str
         "userId": user_id,
         "courseId": course_id,
         "lessonId": lesson_id,
-        "sessionId": entity_id(event.get("session")),
+        # A grade's session is the grader's, not the learner's.
+        "sessionId": None if properties.get("gradeOf") else entity_id(event.get("session")),
         "orgId": _extension(event, ORG_EXTENSION),
         "keyOrgId": _extension(event, KEY_ORG_EXTENSION),
         "properties": {name: value for name, value in properties.items() if value is not None},

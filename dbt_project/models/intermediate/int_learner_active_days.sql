@@ -1,4 +1,5 @@
--- The UTC days (event time) on which each learner had any event in an org. Incremental by
+-- The UTC days (event time) on which each learner had any event in an org (a grade of an
+-- attempt, `gradeOf`, is the grader's act, not the learner's). Incremental by
 -- received date: a day once active stays active, so a run adds what its window's events show.
 {{ config(
     materialized='incremental',
@@ -12,7 +13,7 @@ select distinct
     user_token,
     activity_date
 from {{ ref('stg_analytics_events') }}
-where org_id is not null
+where org_id is not null and properties ->> 'gradeOf' is null
     {% if is_incremental() %}
         and {{ received_in_window() }}
     {% endif %}

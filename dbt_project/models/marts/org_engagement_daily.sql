@@ -57,11 +57,12 @@ per_learner as (
         org_id,
         activity_date,
         user_token,
-        count(*) as events,
+        -- A grade of an attempt (`gradeOf`) is the grader's act: it says whether the attempt
+        -- passed, and is neither the learner's event nor a submission of its own.
+        count(*) filter (where properties ->> 'gradeOf' is null) as events,
         count(*) filter (where event_type = 'video_played') as video_plays,
         count(*) filter (where event_type = 'video_completed') as videos_completed,
         count(*) filter (where event_type = 'lesson_completed') as lessons_completed,
-        -- A grade (`gradeOf`) is of an attempt already counted by its submission.
         count(*) filter (
             where event_type = 'quiz_submitted' and properties ->> 'gradeOf' is null
         ) as quizzes_submitted,
@@ -77,7 +78,7 @@ per_learner as (
 select
     org_id,
     activity_date,
-    count(user_token) as active_learners,
+    count(user_token) filter (where events > 0) as active_learners,
     sum(events)::bigint as events,
     sum(video_plays)::bigint as video_plays,
     sum(videos_completed)::bigint as videos_completed,

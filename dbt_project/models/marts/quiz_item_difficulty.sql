@@ -7,8 +7,10 @@ with learner_items as (
         lesson_id,
         question_id,
         sum(attempts) as attempts,
-        (array_agg(first_attempt_correct order by first_answered_at, first_event_id)
-            filter (where first_attempt_correct is not null))[1] as first_attempt_correct,
+        (
+            array_agg(first_attempt_correct order by first_answered_at, first_event_id)
+            filter (where first_attempt_correct is not null)
+        )[1] as first_attempt_correct,
         bool_or(ever_correct) as ever_correct
     from {{ ref('int_quiz_item_attempts') }}
     group by org_id, user_token, course_id, lesson_id, question_id
