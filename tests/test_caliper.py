@@ -348,6 +348,7 @@ def test_an_envelope_sent_twice_makes_no_second_event_and_a_reused_id_is_counted
         {"sensor": "s", "sendTime": "t", "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p0", "data": []},
         {"sensor": "s", "sendTime": "t", "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": {}},
         {"sensor": "s", "data": []},
+        [{"sensor": "", "sendTime": "", "dataVersion": {}, "data": []}],
         "Paused",
         0,
         {"actor": "x"},

@@ -42,7 +42,7 @@ def _envelope_events(envelope: dict, where: str) -> list[Any]:
     missing = [name for name in ENVELOPE_FIELDS if name not in envelope]
     if missing:
         raise NotCaliper(f"{where}: a Caliper envelope needs {', '.join(missing)}")
-    if envelope["dataVersion"] not in CONTEXTS:
+    if not isinstance(envelope["dataVersion"], str) or envelope["dataVersion"] not in CONTEXTS:
         raise NotCaliper(f"{where}.dataVersion: must be one of {', '.join(CONTEXTS)}")
     data = envelope["data"]
     if not isinstance(data, list):
