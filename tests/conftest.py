@@ -137,6 +137,23 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
+def run_pipeline_over(landing: Path, home: Path, new_database) -> str:
+    """The whole pipeline, in process, over a landing zone, into a new database; its URL."""
+    import dagster as dg
+
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.in_process_run import Executor, run_pipeline
+
+    url = new_database()
+    with pipeline_environment(url, new_database(), home):
+        env = bootstrap(landing)
+        from analytics_pipeline.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
+    return url
+
+
 # The generated corpus the `platform` fixture runs the pipeline over.
 PLATFORM_CORPUS = {"orgs": 3, "learners": 120, "days": 6, "seed": 4, "end_date": date(2026, 4, 6)}
 
@@ -146,22 +163,12 @@ def platform(new_database, tmp_path_factory):
     """A pipeline run over 3 orgs, and roles: tenant A, tenant B, org admin of A, platform
     admin, nobody. Shared by the access, admin API and dashboard tests; a test that changes
     grants or figures puts them back."""
-    import dagster as dg
-
     from analytics_pipeline.access.grants import ensure_role, grant
     from analytics_pipeline.demo.generator import generate
-    from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import Executor, run_pipeline
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
     generate(landing, **PLATFORM_CORPUS)
-    url = new_database()
-    with pipeline_environment(url, new_database(), home):
-        env = bootstrap(landing)
-        from analytics_pipeline.definitions import defs
-
-        with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
+    url = run_pipeline_over(landing, home, new_database)
     suffix = uuid.uuid4().hex[:8]
     roles = {name: f"{name}_{suffix}" for name in ("tenant_a", "tenant_b", "admin_a", "platform", "nobody")}
     with psycopg.connect(url, autocommit=True) as conn:

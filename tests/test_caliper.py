@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
@@ -21,8 +20,6 @@ import requests
 
 from analytics_pipeline.access.credentials import create_write_key
 from analytics_pipeline.demo.generator import generate
-from analytics_pipeline.environment import bootstrap
-from analytics_pipeline.in_process_run import Executor, run_pipeline
 from analytics_pipeline.ingestion.caliper.envelope import events_in
 from analytics_pipeline.ingestion.caliper.mapping import EVENT_MAPPING, ORG_EXTENSION, PRODUCER_RULES, to_event
 from analytics_pipeline.ingestion.contract import Rejection
@@ -32,7 +29,7 @@ from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.mapping import read_statement
 from analytics_pipeline.ingestion.xapi.mapping import to_event as xapi_event
-from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, pipeline_environment
+from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, run_pipeline_over
 from tests.db_helpers import published_marts
 from tests.landing_helpers import write_reference
 from tests.web_helpers import bearer, web_server
@@ -445,13 +442,7 @@ def test_the_corpus_as_caliper_events_makes_the_same_marts_as_native_events(plat
     assert summary.batch_files == len(list((landing / "events").rglob("*.caliper.ndjson*")))
     with (landing / "reference" / "lessons.csv").open() as handle:
         assert all(row["lesson_id"].startswith("https://canvas.example.org/") for row in csv.DictReader(handle))
-    url = new_database()
-    with pipeline_environment(url, new_database(), home):
-        env = bootstrap(landing)
-        from analytics_pipeline.definitions import defs
-
-        with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
+    url = run_pipeline_over(landing, home, new_database)
     with psycopg.connect(url) as conn:
         grades = conn.execute("SELECT count(*) FROM raw.analytics_events WHERE properties ? 'gradeOf'").fetchone()[0]
     assert grades > 0  # the submissions came with their grades, and still count once

@@ -15,7 +15,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
@@ -23,8 +22,6 @@ import requests
 
 from analytics_pipeline.access.credentials import create_write_key
 from analytics_pipeline.demo.generator import generate
-from analytics_pipeline.environment import bootstrap
-from analytics_pipeline.in_process_run import Executor, run_pipeline
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.dead_letter_replay import replay_dead_letters
 from analytics_pipeline.ingestion.partition import ingest_partition
@@ -40,7 +37,7 @@ from analytics_pipeline.ingestion.xapi.mapping import (
     learner_id,
     to_event,
 )
-from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, pipeline_environment
+from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, run_pipeline_over
 from tests.db_helpers import published_marts
 from tests.landing_helpers import write_reference
 from tests.web_helpers import web_server
@@ -485,13 +482,7 @@ def test_the_corpus_as_xapi_statements_makes_the_same_marts_as_native_events(pla
     # problems, the player loading before each play.
     for form in (ADL + "passed", ADL + "progressed", '"GroupActivity"', ADL + "initialized", '"scaled"'):
         assert form in written, form
-    url = new_database()
-    with pipeline_environment(url, new_database(), home):
-        env = bootstrap(landing)
-        from analytics_pipeline.definitions import defs
-
-        with dg.DagsterInstance.get() as instance:
-            run_pipeline(env.database_url, env.landing, Executor(defs, instance))
+    url = run_pipeline_over(landing, home, new_database)
     with psycopg.connect(url) as conn:
         course_ids = [row[0] for row in conn.execute("SELECT course_id FROM raw.courses")]
         loads = conn.execute("SELECT count(*) FROM raw.analytics_dead_letters WHERE reason_code = 'player_loaded'")

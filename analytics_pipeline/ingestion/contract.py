@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Union
 from uuid import UUID
 
 import msgspec
+import orjson
 from msgspec import Meta, Struct
 
 MAX_LINE_BYTES = 64 * 1024
@@ -236,6 +237,18 @@ def check_line(raw: bytes, latest: datetime | None = None) -> Event | Rejection:
     if occurred > received + CLOCK_SKEW:
         return Rejection("invalid_value", "occurredAt is after receivedAt")
     return event
+
+
+def json_line(raw: bytes) -> Any | Rejection:
+    """The JSON value of a landed line of another form (xAPI, Caliper), or why it has none."""
+    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if not raw.strip():
+            return Rejection("empty_line", "empty line")
+        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
 
 
 def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:

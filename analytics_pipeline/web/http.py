@@ -1,14 +1,17 @@
-"""What every route does with a request and a landing: read a body within its limit, tell its
-content type, land a batch durably."""
+"""What every route does with a request and a landing: read a body within its limit (as JSON),
+tell its content type, land a batch durably."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from analytics_pipeline.ingestion.contract import MAX_NESTING, nested_deeper_than
 from analytics_pipeline.web.errors import ApiError
 from analytics_pipeline.web.screening import land
 
@@ -25,6 +28,18 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large
     return bytes(body)
+
+
+async def json_body(request: Request, limit: int, depth: int, what: str) -> Any:
+    """The body as JSON, read within `limit` bytes; 400 for one that is not JSON or that nests
+    `what` (an event, a statement) deeper than `depth` levels."""
+    try:
+        payload = orjson.loads(await read_body(request, limit))
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"invalid JSON: {exc}") from None
+    if nested_deeper_than(payload, depth):
+        raise ApiError(400, f"{what} is nested deeper than {MAX_NESTING} levels")
+    return payload
 
 
 def content_type(request: Request) -> str:

@@ -27,7 +27,7 @@ from analytics_pipeline.ingestion.caliper.identifiers import (
     own,
     producer,
 )
-from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES, Event, Rejection, check_line
+from analytics_pipeline.ingestion.contract import Event, Rejection, check_line, json_line
 from analytics_pipeline.ingestion.xapi.mapping import seconds
 
 OBJECT_KINDS = {
@@ -300,14 +300,9 @@ def check_caliper_line(
 ) -> Event | Rejection:
     """One landed line of Caliper (`*.caliper.ndjson`): a validated event, or a Rejection.
     The web app stamps each event it lands with when it was received (`extensions`)."""
-    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
-        return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if not raw.strip():
-            return Rejection("empty_line", "empty line")
-        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
+    value = json_line(raw)
+    if isinstance(value, Rejection):
+        return value
     received_at = _stamp(_extension(value, RECEIVED_EXTENSION)) if isinstance(value, dict) else None
     event = to_event(value, lessons, received_at)
     if isinstance(event, Rejection):

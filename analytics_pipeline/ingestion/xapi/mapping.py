@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES, Event, Rejection, check_line
+from analytics_pipeline.ingestion.contract import Event, Rejection, check_line, json_line
 from analytics_pipeline.ingestion.xapi.identifiers import activity_kind, course_of, normalized_id
 from analytics_pipeline.ingestion.xapi.repairs import repair
 from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, check_statement
@@ -313,14 +313,9 @@ def check_statement_line(
     raw: bytes, latest: datetime | None = None, lessons: frozenset[str] | None = None
 ) -> Event | Rejection:
     """One landed line of statements (`*.xapi.ndjson`): a validated event, or a Rejection."""
-    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
-        return Rejection("line_too_long", f"line is over the {MAX_LINE_BYTES}-byte limit")
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if not raw.strip():
-            return Rejection("empty_line", "empty line")
-        return Rejection("invalid_json", f"not valid UTF-8 JSON: {exc}"[:300])
+    value = json_line(raw)
+    if isinstance(value, Rejection):
+        return value
     statement = read_statement(value)
     if isinstance(statement, Rejection):
         return statement

@@ -32,13 +32,13 @@ from analytics_pipeline.ingestion.caliper.mapping import (
     RECEIVED_EXTENSION,
     event_id,
 )
-from analytics_pipeline.ingestion.contract import MAX_NESTING, nested_deeper_than
+from analytics_pipeline.ingestion.contract import MAX_NESTING
 from analytics_pipeline.ingestion.landing import CALIPER_MARK
 from analytics_pipeline.ingestion.xapi.statements import statement_digest
 from analytics_pipeline.web.auth import write_key
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
-from analytics_pipeline.web.http import content_type, persist, read_body
+from analytics_pipeline.web.http import content_type, json_body, persist
 from analytics_pipeline.web.routes.ingest import counted
 from analytics_pipeline.web.services import services
 
@@ -87,12 +87,7 @@ async def receive(request: Request) -> tuple[Response, dict[str, int]]:
     shared.limiter.take(key.key_id)
     if (kind := content_type(request)) != "application/json":
         raise ApiError(415, f"Caliper is posted as application/json, not {kind!r}")
-    try:
-        payload = orjson.loads(await read_body(request, config.max_batch_bytes))
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"invalid JSON: {exc}") from None
-    if nested_deeper_than(payload, MAX_NESTING + ENVELOPE_LEVELS):
-        raise ApiError(400, f"an event is nested deeper than {MAX_NESTING} levels")
+    payload = await json_body(request, config.max_batch_bytes, MAX_NESTING + ENVELOPE_LEVELS, "an event")
     try:
         events = events_in(payload)
     except NotCaliper as exc:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analytics_pipeline.ingestion.contract import MAX_NESTING, Rejection, nested_deeper_than
+from analytics_pipeline.ingestion.contract import MAX_NESTING, Rejection
 from analytics_pipeline.ingestion.landing import XAPI_MARK
 from analytics_pipeline.ingestion.xapi.mapping import (
     CONTENT_IDS,
@@ -44,7 +44,7 @@ from analytics_pipeline.ingestion.xapi.statements import InvalidStatement, is_uu
 from analytics_pipeline.web.auth import write_key
 from analytics_pipeline.web.database import unavailable_as_503
 from analytics_pipeline.web.errors import ApiError, json_response
-from analytics_pipeline.web.http import content_type, persist, read_body
+from analytics_pipeline.web.http import content_type, json_body, persist
 from analytics_pipeline.web.services import services
 
 log = logging.getLogger("analytics_pipeline.xapi")
@@ -175,12 +175,8 @@ async def store(request: Request, *, put: bool) -> tuple[list[str], str]:
     statement_id = _statement_id(request) if put else None
     if (kind := content_type(request)) != "application/json":
         raise ApiError(415, f"statements are posted as application/json, not {kind!r} (no attachments)")
-    try:
-        payload = orjson.loads(await read_body(request, config.max_batch_bytes))
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"invalid JSON: {exc}") from None
-    if nested_deeper_than(payload, MAX_NESTING + 1):  # an array of statements is one level more
-        raise ApiError(400, f"a statement is nested deeper than {MAX_NESTING} levels")
+    # An array of statements is one level more.
+    payload = await json_body(request, config.max_batch_bytes, MAX_NESTING + 1, "a statement")
     try:
         posted = _statements(payload, statement_id, config.xapi_strict)
     except InvalidStatement as exc:
