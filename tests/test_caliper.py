@@ -168,6 +168,68 @@ def test_an_answer_without_correctness_is_an_answer_of_its_item():
     assert answer["lessonId"] == "https://example.edu/terms/201801/courses/7/sections/1/assess/1"
 
 
+@pytest.mark.parametrize(
+    ("person", "learner"),
+    [
+        ({"id": "urn:instructure:canvas:user:21070000000000001", "type": "Person"}, "21070000000000001"),
+        ("http://localhost:18000/user/32e08e30-f8ae-4ce2-94a8-c2bfe38a70cb", OPENEDX_LEARNER),
+        (
+            {
+                "id": "https://tool.example.org/people/9",
+                "type": "Person",
+                "otherIdentifiers": [
+                    {"type": "SystemIdentifier", "identifierType": "SisSourcedId", "identifier": "S-1"},
+                    {"type": "SystemIdentifier", "identifierType": "LtiUserId", "identifier": "lti-77"},
+                ],
+            },
+            "lti-77",
+        ),
+        ({"id": SPEC_LEARNER, "type": "Person"}, SPEC_LEARNER),
+    ],
+)
+def test_the_learner_id_is_normalized_per_producer(person, learner):
+    event = {**fixture("spec/NavigationEvent.NavigatedTo"), "actor": person}
+    assert to_event(event)["userId"] == learner
+
+
+def test_canvas_courses_and_sections_name_the_offering_and_a_home_page_is_in_no_lesson():
+    event = fixture("spec/ViewEvent.Viewed")
+    event["group"] = {
+        "id": "urn:instructure:canvas:course:21070000000000056:section:3",
+        "type": "CourseSection",
+        "subOrganizationOf": {"id": "urn:instructure:canvas:course:21070000000000056", "type": "CourseOffering"},
+    }
+    assert to_event(event)["courseId"] == "21070000000000056"
+    event["object"] = {"id": "urn:instructure:canvas:course:21070000000000056", "type": "WebPage"}
+    viewed = to_event(event)
+    assert viewed["eventType"] == "page_viewed" and "lessonId" not in viewed
+
+
+def test_an_event_the_platform_does_not_model_is_unmapped_before_anything_is_missing():
+    bare = {"type": "SessionEvent", "action": "LoggedIn"}  # no id, actor, object or time
+    assert to_event(bare).code == "unmapped_event"
+    paused = {key: value for key, value in fixture("spec/MediaEvent.Paused").items() if key != "actor"}
+    assert (to_event(paused).code, to_event({**paused, "object": None}).code) == ("missing_field", "missing_field")
+
+
+def test_dead_letter_excerpts_leave_out_what_identifies_a_person():
+    from analytics_pipeline.ingestion.pii import redact_excerpt
+
+    canvas = {
+        "actor": {
+            "id": "urn:instructure:canvas:user:21070000000000001",
+            "type": "Person",
+            "extensions": {"com.instructure.canvas": {"user_login": "ada@example.edu", "user_sis_id": "SIS-9"}},
+        },
+        "object": {"id": "https://lms.example.org/quizzes/1/users/554433/attempts/2", "type": "Attempt"},
+        "name": "Ada Lovelace",
+    }
+    excerpt = redact_excerpt(json.dumps(canvas).encode(), limit=1000)
+    for secret in ("21070000000000001", "ada@example.edu", "SIS-9", "554433", "Lovelace"):
+        assert secret not in excerpt, excerpt
+    assert "quizzes/1/users/[redacted]/attempts/2" in excerpt
+
+
 def platform_event(result) -> tuple:
     """What counts of an event, whichever route brought it: its type, course, lesson, position
     (to the millisecond Open edX's xAPI rounds to) and score, or that it is a dead letter."""
@@ -354,6 +416,14 @@ def test_an_envelope_sent_twice_makes_no_second_event_and_a_reused_id_is_counted
 def test_a_body_that_is_not_caliper_is_a_400_with_a_reason(sensor, body):
     answer = post(sensor, body)
     assert answer.status_code == 400 and answer.json()["error"], answer.text
+    assert landed_files(sensor) == []
+
+
+def test_too_many_events_or_too_large_a_body_is_a_413(sensor):
+    many = envelope(*[own_ids(fixture("openedx/pause_video"), str(n)) for n in range(1001)])
+    assert post(sensor, many).status_code == 413
+    padded = {**fixture("openedx/pause_video"), "padding": "x" * (1024 * 1024)}
+    assert post(sensor, padded).status_code == 413
     assert landed_files(sensor) == []
 
 

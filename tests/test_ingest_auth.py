@@ -150,7 +150,7 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path, migrated_db):
     assert int(limited.headers["Retry-After"]) >= 1 and "rate limit" in limited.json()["error"]
 
 
-def test_one_keys_rate_is_shared_by_the_native_and_xapi_routes(tmp_path, migrated_db):
+def test_one_keys_rate_is_shared_by_the_native_xapi_and_caliper_routes(tmp_path, migrated_db):
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         key = create_write_key(conn, "chatty").key
     with web_server(tmp_path / "landing", migrated_db, parts=("ingest",), write_key_rate=0.2) as base:
@@ -161,8 +161,11 @@ def test_one_keys_rate_is_shared_by_the_native_and_xapi_routes(tmp_path, migrate
             headers={**bearer(key), "X-Experience-API-Version": "1.0.3"},
             timeout=10,
         )
-    # The burst (twice the rate, at least one) is spent on the native route: none left for xAPI.
-    assert [a.status_code for a in native] == [200, 429] and xapi.status_code == 429
+        caliper = requests.post(
+            base + "/caliper", json={"type": "Event", "action": "x"}, headers=bearer(key), timeout=10
+        )
+    # The burst (twice the rate, at least one) is spent on the native route: none left for the others.
+    assert [a.status_code for a in native] == [200, 429] and xapi.status_code == caliper.status_code == 429
 
 
 def test_a_landing_zone_that_cannot_be_written_is_503_not_an_acknowledgement(tmp_path, migrated_db):
