@@ -48,7 +48,7 @@ def _cmd_generate(args) -> int:
         f"wrote {summary.batch_files} batch files of {FORMATS[args.format]} "
         f"({summary.lines} lines: {summary.events} events, "
         f"{summary.retried_lines} client retries, {summary.invalid_lines} invalid lines, "
-        f"{summary.late_events} late events) and 4 reference snapshots under {args.landing}"
+        f"{summary.late_events} late events) and 5 reference snapshots under {args.landing}"
     )
     return 0
 

@@ -141,6 +141,7 @@ class Config:
     dagster_postgres_url: str | None
     dagster_home: Path | None
     pii_key_text: str | None
+    directory_key_text: str | None
     alert_webhook_url: str | None
     landing_sensor_seconds: int
     # How long after a sensor's run failed for good (its run retries spent, or never retried) the
@@ -168,20 +169,27 @@ class Config:
         Production must bring its own key: tokens made with a throw-away key could not be joined
         with anything later. Elsewhere a local key is generated once and kept under the state dir.
         """
-        if self.pii_key_text:
-            return self.pii_key_text.encode()
+        return self._key("ANALYTICS_PII_KEY", self.pii_key_text, "pii.key", "tokenize learner ids")
+
+    def directory_key(self) -> bytes:
+        """The key that seals the learner directory's names and e-mails, its own so that the
+        token key can be shared (with the LMS, say) without opening the directory. As the PII
+        key: production brings it, elsewhere a local one is generated once."""
+        return self._key("ANALYTICS_DIRECTORY_KEY", self.directory_key_text, "directory.key", "seal learners' names")
+
+    def _key(self, variable: str, given: str | None, file_name: str, purpose: str) -> bytes:
+        if given:
+            return given.encode()
         if self.production:
             raise ConfigurationError(
-                "ANALYTICS_PII_KEY is not set: production refuses to tokenize learner ids "
-                "without a managed key. Set ANALYTICS_PII_KEY and retry."
+                f"{variable} is not set: production refuses to {purpose} without a managed key."
+                f" Set {variable} and retry."
             )
-        key_file = self.state_dir() / "pii.key"
+        key_file = self.state_dir() / file_name
         if not key_file.exists():
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
-            logging.getLogger(__name__).warning(
-                "ANALYTICS_PII_KEY is not set: generated a local demo key in %s", key_file
-            )
+            logging.getLogger(__name__).warning("%s is not set: generated a local demo key in %s", variable, key_file)
         return key_file.read_text().strip().encode()
 
     def environment(self, dagster_storage_url: str) -> dict[str, str]:
@@ -196,6 +204,7 @@ class Config:
         for name, value in (
             ("ANALYTICS_DATABASE_URL", self.database_url),
             ("ANALYTICS_PII_KEY", self.pii_key_text),
+            ("ANALYTICS_DIRECTORY_KEY", self.directory_key_text),
             ("DAGSTER_HOME", self.dagster_home and str(self.dagster_home)),
         ):
             if value:
@@ -214,6 +223,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         dagster_postgres_url=env.get("DAGSTER_POSTGRES_URL") or None,
         dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         pii_key_text=env.get("ANALYTICS_PII_KEY") or None,
+        directory_key_text=env.get("ANALYTICS_DIRECTORY_KEY") or None,
         alert_webhook_url=env.get("ANALYTICS_ALERT_WEBHOOK_URL") or None,
         landing_sensor_seconds=_number(env, "ANALYTICS_LANDING_SENSOR_SECONDS", "5", int),
         request_again_seconds=_number(env, "ANALYTICS_REQUEST_AGAIN_SECONDS", "600", int),

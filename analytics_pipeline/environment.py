@@ -115,10 +115,13 @@ def bootstrap(landing: Path | str | None = None) -> Config:
     config = load_config()
     if landing:
         config = replace(config, landing=landing_root(landing))
-    key = config.pii_key()  # first: production without a key must stop before writing anything
+    # The keys first: production without them must stop before writing anything.
+    key, directory_key = config.pii_key(), config.directory_key()
     database_url, storage_url = resolve_urls(config)
     migrate(database_url)
-    config = replace(config, database_url=database_url, pii_key_text=key.decode())
+    config = replace(
+        config, database_url=database_url, pii_key_text=key.decode(), directory_key_text=directory_key.decode()
+    )
     config = replace(config, dagster_home=ensure_dagster_home(config))
     # The one place the environment is written: the Dagster instance, the processes `dagster
     # dev` starts and the run workers read the resolved configuration from it.

@@ -21,6 +21,7 @@ from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import libpq_url, with_database
 
 TEST_PII_KEY = "test-pii-key-not-secret"
+TEST_DIRECTORY_KEY = "test-directory-key-not-secret"
 # Modules whose every test runs the whole pipeline, a browser, the daemon or the Dagster UI.
 E2E_MODULES = {
     "test_pipeline",
@@ -112,6 +113,7 @@ def pipeline_environment(database_url: str, dagster_url: str, home: Path):
             DAGSTER_POSTGRES_URL=dagster_url,
             ANALYTICS_HOME=str(home),
             ANALYTICS_PII_KEY=TEST_PII_KEY,
+            ANALYTICS_DIRECTORY_KEY=TEST_DIRECTORY_KEY,
         )
         for name in ("DAGSTER_HOME", "ANALYTICS_ENV"):
             os.environ.pop(name, None)

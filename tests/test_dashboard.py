@@ -235,7 +235,7 @@ def test_at_risk_learners_videos_and_quiz_items_show_the_marts(dashboard):
     assert risk_button.find_element(By.XPATH, "..").get_attribute("aria-sort") == "descending"
     driver.find_element(By.CSS_SELECTOR, "button.sort[data-key='reasons']").click()
     reasons = [
-        r.find_elements(By.TAG_NAME, "td")[1].text
+        r.find_elements(By.TAG_NAME, "td")[2].text
         for r in driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
     ]
     assert reasons == sorted(reasons, key=lambda text: text.replace(" ", "_").replace(",_", ","))
@@ -258,3 +258,44 @@ def test_at_risk_learners_videos_and_quiz_items_show_the_marts(dashboard):
         r.find_element(By.TAG_NAME, "td").text for r in driver.find_elements(By.CSS_SELECTOR, "#quiz-table tbody tr")
     }
     assert items == flagged and flagged
+
+
+def test_an_org_admin_sees_learners_at_risk_by_name_and_copies_their_e_mails(dashboard):
+    import csv
+
+    from analytics_pipeline.ingestion.pii import Tokenizer
+    from tests.conftest import TEST_PII_KEY
+
+    driver, url = dashboard["driver"], dashboard["url"]
+    tokenizer = Tokenizer(TEST_PII_KEY.encode())
+    with (dashboard["landing"] / "reference" / "learners.csv").open(newline="") as handle:
+        learners = {tokenizer.token(row["user_id"]): (row["name"], row["email"]) for row in csv.DictReader(handle)}
+    with psycopg.connect(url, autocommit=True) as conn:
+        admin = {**dashboard, "token": create_token(conn, dashboard["roles"]["admin_a"]).token}
+        at_risk = conn.execute(
+            "SELECT user_token FROM marts.learners_at_risk WHERE org_id = 'org_1' AND risk_level <> 'low'"
+        ).fetchall()
+    sign_in(admin)  # admin_a sees org_1 alone
+    rows = driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
+    shown = []
+    for row in rows:
+        learner = row.find_elements(By.TAG_NAME, "td")[4]
+        link = learner.find_element(By.CSS_SELECTOR, "a.email")
+        shown.append((learner.text.removesuffix(link.text).strip(), link.get_attribute("href").removeprefix("mailto:")))
+    assert sorted(shown) == sorted(learners[token] for (token,) in at_risk)
+    boxes = driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody input.pick")
+    assert boxes[0].is_displayed()
+    boxes[0].click()
+    boxes[1].click()
+    driver.find_element(By.ID, "contact-selected").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "contact-status").text)
+    copied = driver.find_element(By.ID, "contact-list").get_attribute("value").split(", ")
+    assert copied == list(dict.fromkeys(shown[i][1] for i in (0, 1)))
+    # A tenant of the same org sees tokens, no e-mail, nothing to select.
+    sign_in(dashboard)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#risk-table tbody tr")
+    assert rows and not rows[0].find_elements(By.CSS_SELECTOR, "a.email")
+    tokens = {row.find_elements(By.TAG_NAME, "td")[4].text for row in rows}
+    assert all(len(token) == 12 for token in tokens)
+    assert not rows[0].find_element(By.CSS_SELECTOR, "input.pick").is_displayed()
+    assert not driver.find_element(By.ID, "contact-selected").is_displayed()

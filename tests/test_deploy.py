@@ -140,7 +140,11 @@ def test_compose_and_helm_name_the_same_image_location_and_variables():
 def test_the_web_app_is_deployed_with_its_login_role_only():
     config_code = (DEPLOY.parent / "analytics_pipeline" / "config.py").read_text()
     web_code = config_code[config_code.index("web=WebSettings(") :]
-    web_read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', web_code)) | {"ANALYTICS_PII_KEY", "ANALYTICS_ENV"}
+    web_read = set(re.findall(r'"(ANALYTICS_[A-Z_]+)"', web_code)) | {
+        "ANALYTICS_PII_KEY",
+        "ANALYTICS_DIRECTORY_KEY",
+        "ANALYTICS_ENV",
+    }
     assert "ANALYTICS_WEB_DATABASE_URL" in web_read and "ANALYTICS_JWT_SECRET" in web_read
     compose_web = load("docker-compose.yml")["services"]["web"]
     secret, deployment, _ = load_all("kubernetes/web.yaml")

@@ -15,7 +15,7 @@ import uvicorn
 from analytics_pipeline.config import load_config
 from analytics_pipeline.web.app import create_app
 from analytics_pipeline.web.config import WebConfig, web_config
-from tests.conftest import TEST_PII_KEY, free_port
+from tests.conftest import TEST_DIRECTORY_KEY, TEST_PII_KEY, free_port
 
 # The shared secret the tests' LMS signs its JWTs with.
 JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
@@ -24,7 +24,13 @@ JWT_SECRET = "lms-shared-secret-for-tests-only-32b"
 def web_config_for(landing: Path, database_url: str) -> WebConfig:
     """The web app's settings for a test database and landing zone. Tests present bad
     credentials by the dozen from one address: the throttle is tested on its own."""
-    config = replace(load_config(), landing=landing, database_url=database_url, pii_key_text=TEST_PII_KEY)
+    config = replace(
+        load_config(),
+        landing=landing,
+        database_url=database_url,
+        pii_key_text=TEST_PII_KEY,
+        directory_key_text=TEST_DIRECTORY_KEY,
+    )
     return replace(web_config(config), failed_sign_in_limit=10_000)
 
 

@@ -10,7 +10,7 @@ import psycopg
 
 from analytics_pipeline.config import landing_root
 from analytics_pipeline.db.connection import connect
-from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.pii import Sealer, Tokenizer
 
 
 class PostgresResource(dg.ConfigurableResource):
@@ -35,12 +35,14 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 
 class PiiResource(dg.ConfigurableResource):
-    """The keyed-HMAC secret that turns learner ids into tokens (ANALYTICS_PII_KEY)."""
+    """The keyed-HMAC secret that turns learner ids into tokens (ANALYTICS_PII_KEY), and the
+    key that seals the learner directory (ANALYTICS_DIRECTORY_KEY)."""
 
     key: str
+    directory_key: str
 
     def tokenizer(self) -> Tokenizer:
-        return Tokenizer(self.key.encode())
+        return Tokenizer(self.key.encode(), Sealer(self.directory_key.encode()))
 
 
 def shared_resources() -> dict[str, dg.ConfigurableResource]:
@@ -48,7 +50,7 @@ def shared_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "database": PostgresResource(url=dg.EnvVar("ANALYTICS_DATABASE_URL")),
         "landing": LandingZoneResource(root=dg.EnvVar("ANALYTICS_LANDING_DIR")),
-        "pii": PiiResource(key=dg.EnvVar("ANALYTICS_PII_KEY")),
+        "pii": PiiResource(key=dg.EnvVar("ANALYTICS_PII_KEY"), directory_key=dg.EnvVar("ANALYTICS_DIRECTORY_KEY")),
     }
 
 

@@ -414,6 +414,10 @@ def _write_reference(root: Path, gen: _Generator, rename) -> None:
             ],
         ),
     }
+    # The LMS's own record of its learners, for the learner directory (the LMS sends each
+    # learner's name and e-mail with their events too).
+    learners = [[learner.user_id, learner.name, learner.email] for learner in gen.learners]
+    tables["learners"] = (["user_id", "name", "email"], learners)
     for name, (header, rows) in tables.items():
         tmp = ref / f".{name}.csv.tmp"
         with tmp.open("w", newline="") as handle:

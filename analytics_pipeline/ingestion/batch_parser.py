@@ -77,6 +77,9 @@ class ParsedBatch:
     dead_letters: list[tuple] = field(default_factory=list)
     # Events posted with a write key bound to an org: event id -> that org (writer.py).
     key_orgs: dict[bytes, str] = field(default_factory=dict)
+    # The learners the events' `user` objects name: token -> (name, e-mail), sealed for the
+    # learner directory (none without a sealer).
+    users: dict[str, tuple[bytes | None, bytes | None]] = field(default_factory=dict)
     lines: int = 0
     max_received_at: datetime | None = None
     # Set when the file itself cannot be read (corrupt or truncated compression, gone):
@@ -126,13 +129,20 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         if properties_json.partition(b"@")[1] or (name and properties_json.partition(name.encode())[1]):
             properties_json = tokenizer.scrub(properties_json.decode(), name=name).encode()
         properties_jsonb = JSONB_V1 + properties_json
+    user_token = tokenizer.token(user_id)
+    if user is not None and user_token not in parsed.users and tokenizer.sealer and (user.name or user.email):
+        sealer = tokenizer.sealer
+        parsed.users[user_token] = (
+            sealer.seal(user_token, "name", user.name),
+            sealer.seal(user_token, "email", user.email),
+        )
     return [
         batch.received_date,
         event_id,
         event.eventType,
         occurred_at,
         received_at,
-        tokenizer.token(user_id),
+        user_token,
         None,  # the org: the writer resolves it
         org_id,
         course_id,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The `user` object holds names and e-mails by contract: an excerpt drops its content wholesale.
@@ -25,11 +28,36 @@ _PERSON_REFERENCE = re.compile(r'("(?:actor|assignee|member)"\s*:\s*(?:\{[^{}]*?
 _PERSON_IN_IRI = re.compile(r"(urn:instructure:canvas:user:|/users?/)[^/\"\s?#]+")
 
 
-class Tokenizer:
-    """Turns personal values into stable, non-reversible tokens with a secret key."""
+class Sealer:
+    """Seals a learner's name or e-mail for the learner directory (AES-256-GCM under a key of
+    its own, the learner's token and the field bound to the ciphertext, so a sealed value read
+    back under another learner or field does not open), and opens it again for the web app."""
 
     def __init__(self, key: bytes):
+        self._aead = AESGCM(hashlib.sha256(b"learner-directory\0" + key).digest())
+
+    def seal(self, token: str, field: str, value: str | None) -> bytes | None:
+        if not value:
+            return None
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, value.encode(), f"{token}\0{field}".encode())
+
+    def seal_person(self, token: str, name: str | None, email: str | None) -> tuple[bytes | None, bytes | None]:
+        return self.seal(token, "name", name), self.seal(token, "email", email)
+
+    def open(self, token: str, field: str, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        return self._aead.decrypt(sealed[:12], sealed[12:], f"{token}\0{field}".encode()).decode()
+
+
+class Tokenizer:
+    """Turns personal values into stable, non-reversible tokens with a secret key; with a
+    `sealer`, also seals names and e-mails for the learner directory (none without one)."""
+
+    def __init__(self, key: bytes, sealer: Sealer | None = None):
         self._key = key
+        self.sealer = sealer
         # Learners send many events: tokenizing each distinct id once keeps HMAC off the hot path.
         self.token = lru_cache(maxsize=200_000)(self._token)
 

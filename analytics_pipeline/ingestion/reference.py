@@ -1,4 +1,5 @@
-"""Reference snapshots (organizations, courses, lessons, enrollments) from the landing zone.
+"""Reference snapshots (organizations, courses, lessons, enrollments, and the optional
+learners snapshot of the learner directory) from the landing zone.
 
 Each CSV is a full snapshot: it replaces its table as a whole, in one transaction, and only
 when its content changed since the last load.
@@ -14,6 +15,12 @@ from pathlib import Path
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.ingestion.learner_directory import (
+    LEARNERS,
+    LearnersSnapshotError,
+    learners_snapshot,
+    load_learners_snapshot,
+)
 from analytics_pipeline.ingestion.pii import Tokenizer
 
 
@@ -59,16 +66,19 @@ def _rows(table: ReferenceTable, path: Path, tokenizer: Tokenizer):
 
 
 def changed_snapshots(conn: psycopg.Connection, root: Path) -> dict[str, str]:
-    """{table: sha256} of the snapshots whose content differs from the last load."""
+    """{table: sha256} of the snapshots whose content differs from the last load, the
+    optional learners snapshot (ingestion/learner_directory.py) among them when it is there."""
     known = dict(conn.execute("SELECT name, sha256 FROM raw.reference_snapshots").fetchall())
     changed = {}
-    for table in REFERENCE_TABLES:
-        path = root / "reference" / f"{table.name}.csv"
+    paths = {table.name: root / "reference" / f"{table.name}.csv" for table in REFERENCE_TABLES}
+    if learners_snapshot(root).exists():
+        paths[LEARNERS] = learners_snapshot(root)
+    for name, path in paths.items():
         if not path.exists():
             raise ReferenceDataError(f"reference snapshot {path} is missing")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if known.get(table.name) != digest:
-            changed[table.name] = digest
+        if known.get(name) != digest:
+            changed[name] = digest
     return changed
 
 
@@ -93,4 +103,14 @@ def load_reference(conn: psycopg.Connection, root: Path, tokenizer: Tokenizer) -
                 load_sql("ingest/record_reference_snapshot"), {"name": table.name, "sha256": digest, "row_count": count}
             )
         reloaded[table.name] = count
+    if LEARNERS in changed and tokenizer.sealer is not None:
+        try:
+            count = load_learners_snapshot(conn, learners_snapshot(root), tokenizer)
+        except LearnersSnapshotError as exc:
+            raise ReferenceDataError(str(exc)) from None
+        conn.execute(
+            load_sql("ingest/record_reference_snapshot"),
+            {"name": LEARNERS, "sha256": changed[LEARNERS], "row_count": count},
+        )
+        reloaded[LEARNERS] = count
     return reloaded

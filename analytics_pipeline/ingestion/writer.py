@@ -38,6 +38,7 @@ from analytics_pipeline.ingestion.batch_parser import (
     ParsedBatch,
 )
 from analytics_pipeline.ingestion.landing import BatchFile
+from analytics_pipeline.ingestion.learner_directory import record_event_users
 
 FREE_TEXT_COLUMNS = {
     "client_event_id": "bytea",
@@ -149,6 +150,8 @@ def write_events(
                 if row[ID] in free_texts
             ],
         )
+    users = {token: user for batch in parsed for token, user in batch.users.items()}
+    record_event_users(conn, {row[USER]: users[row[USER]] for row in new if row[USER] in users})
     accepted = Counter(map(_batch, new))
     return {batch_id: (n, unresolved[batch_id]) for batch_id, n in accepted.items()}
 

@@ -18,6 +18,7 @@ class WebConfig:
     landing: Path
     database_url: str  # as the web login role, which can only switch into tenant roles
     pii_key: bytes
+    directory_key: bytes
     # From the project's Config (config.WebSettings, where their defaults live).
     jwt: JwtSettings
     cors_origins: tuple[str, ...]
@@ -61,6 +62,7 @@ def web_config(config: Config | None = None, parts: tuple[str, ...] = PARTS) -> 
         landing=config.landing,
         database_url=web_database_url(config.database_url or "", web.web_database_url),
         pii_key=config.pii_key(),
+        directory_key=config.directory_key(),
         parts=parts,
         jwt=web.jwt,
         cors_origins=web.cors_origins,

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.pii import Sealer, Tokenizer
 from analytics_pipeline.web.auth import FailureThrottle, RateLimiter
 from analytics_pipeline.web.caller import Callers
 from analytics_pipeline.web.config import WebConfig
@@ -51,7 +51,7 @@ def build_services(config: WebConfig) -> Services:
         ),
         callers=Callers(pool, config.jwt, FailureThrottle(config.failed_sign_in_limit)),
         limiter=RateLimiter(config.write_key_rate),
-        tokenizer=Tokenizer(config.pii_key),
+        tokenizer=Tokenizer(config.pii_key, Sealer(config.directory_key)),
         templates=Jinja2Templates(directory=str(WEB / "templates")),
         documents=DocumentCache(config.document_cache_seconds),
         metrics=CollectorMetrics(),

@@ -1,5 +1,5 @@
 -- Forget one learner (every org, or one): their events and the id ledger's entries for them,
--- their survey free text, their progress and their rows in every intermediate and mart table,
+-- their survey free text, their directory entry (when forgotten everywhere), their progress and their rows in every intermediate and mart table,
 -- in one transaction; the excerpts of dead letters that name them are blanked. The batches
 -- that held their events count them as erased; those and the batches of the same org-days are
 -- marked ingested now, so the automation rolls those days up again and rebuilds the marts
@@ -75,6 +75,14 @@ BEGIN
     DELETE FROM raw.survey_free_text AS f WHERE f.user_token = learner_token AND (org IS NULL OR f.org_id = org);
     GET DIAGNOSTICS affected = ROW_COUNT;
     removed := removed || jsonb_build_object('raw.survey_free_text', affected);
+
+    -- The directory entry is the learner's everywhere: it goes when they are erased everywhere
+    -- (erased from one org, the directory's read leaves them out for that org).
+    IF org IS NULL THEN
+        DELETE FROM raw.learner_directory AS d WHERE d.user_token = learner_token;
+        GET DIAGNOSTICS affected = ROW_COUNT;
+        removed := removed || jsonb_build_object('raw.learner_directory', affected);
+    END IF;
 
     IF learner_id IS NOT NULL THEN
         UPDATE raw.analytics_dead_letters AS d SET excerpt = ''

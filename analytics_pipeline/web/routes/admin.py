@@ -37,6 +37,7 @@ from analytics_pipeline.web.admin_queries import (
 from analytics_pipeline.web.csv_export import CopyStream
 from analytics_pipeline.web.database import fetch_all
 from analytics_pipeline.web.errors import ApiError, json_response
+from analytics_pipeline.web.learner_names import learner_names, with_names
 from analytics_pipeline.web.services import services
 from analytics_pipeline.web.status import PipelineStatus
 
@@ -128,7 +129,13 @@ async def analytics(request: Request) -> Response:
 
 async def learning(request: Request) -> Response:
     scope = await scope_of(request)
-    row = await document(request, "learning", scope, await services(request).status.current())
+    shared = services(request)
+    row = await document(request, "learning", scope, await shared.status.current())
+    at_risk = orjson.loads(row["at_risk"])
+    if at_risk:  # named for an org admin, afresh on every request: each read is audited
+        async with shared.callers.acting(request) as (conn, _):
+            named = await learner_names(conn, scope, shared.tokenizer.sealer, [r["user_token"] for r in at_risk])
+        at_risk = with_names(at_risk, named)
     return json_response(
         {
             "organization_id": scope.org,
@@ -136,6 +143,7 @@ async def learning(request: Request) -> Response:
             "from": scope.date_from,
             "to": scope.date_to,
             **{name: orjson.Fragment(row[name]) for name in LEARNING},
+            "at_risk": at_risk,
         }
     )
 
@@ -169,13 +177,16 @@ async def export(request: Request) -> Response:
         raise ApiError(400, f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
     select = sql.SQL(load_sql(DATASETS[dataset]))
     shared = services(request)
+    params = scope.params
     async with shared.callers.acting(request) as (conn, principal):
         await authorize(conn, scope)
         if dataset not in shared.export_columns:
-            cur = await conn.execute(describe(select), scope.params)
+            cur = await conn.execute(describe(select), params)
             shared.export_columns[dataset] = [(column.name, column.type_code) for column in cur.description]
+        if dataset == "at_risk":
+            params = {**params, **await learner_names(conn, scope, shared.tokenizer.sealer)}
     copy = safe_csv_copy(select, shared.export_columns[dataset])
-    stream = CopyStream(shared.config.database_url, principal.role, copy, scope.params)
+    stream = CopyStream(shared.config.database_url, principal.role, copy, params)
     name = file_safe("-".join(p for p in (scope.org, scope.course, dataset) if p))
     return StreamingResponse(
         stream.blocks(),

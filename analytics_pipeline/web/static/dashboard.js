@@ -3,7 +3,7 @@
 
 const API = "/api/admin/analytics";
 const charts = {};
-const state = { org: null, course: "", from: "", to: "", data: null, learning: null, sort: { key: "risk", ascending: true } };
+const state = { org: null, course: "", from: "", to: "", data: null, learning: null, titles: {}, sort: { key: "risk", ascending: true } };
 const RISK_RANK = { high: 0, medium: 1, low: 2 };
 const REASON_LABELS = {
   inactive: "inactive", overdue: "overdue", behind_pace: "behind pace",
@@ -74,7 +74,7 @@ function renderFreshness(d) {
 }
 
 function renderCourses(d) {
-  const titles = Object.fromEntries(d.courses.map((c) => [c.course_id, c.title || c.course_id]));
+  const { titles } = state;
   draw("completion-chart", {
     type: "bar",
     data: {
@@ -182,18 +182,79 @@ function renderRisk() {
     if (button && button.dataset.key === key) header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     else header.removeAttribute("aria-sort");
   }
+  // An org admin sees learners by name (the API names them for org admins only).
+  const named = rows.some((r) => r.learner_name || r.learner_email);
+  $("risk-table").classList.toggle("named", named);
+  $("risk-contact").hidden = !named;
+  $("select-all").checked = false;
   $("risk-table").tBodies[0].replaceChildren(...rows.map((r) => {
     const level = document.createElement("span");
     level.className = `risk-${r.risk_level}`;
     level.textContent = r.risk_level;
+    const pick = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "pick";
+    box.dataset.email = r.learner_email || "";
+    const text = document.createElement("span");
+    text.className = "sr-only";
+    text.textContent = `Select ${r.learner_name || r.learner_email || "this learner"}`;
+    pick.append(box, text);
     const row = cells(document.createElement("tr"), [
-      level, r.reasons.map((c) => REASON_LABELS[c] || c).join(", "), r.course_id, r.user_token.slice(0, 12),
+      pick, level, r.reasons.map((c) => REASON_LABELS[c] || c).join(", "), courseCell(r.course_id), learnerCell(r),
       r.last_activity_at ? new Date(r.last_activity_at).toLocaleDateString() : "never",
       `${r.lessons_completed} / ${r.lessons_total}`, r.days_to_due ?? "",
     ]);
     row.dataset.risk = r.risk_level;
+    row.cells[0].className = "select-col";
     return row;
   }));
+}
+
+// A course by its title, its id in the tooltip for whoever needs the id.
+function courseCell(courseId) {
+  const span = document.createElement("span");
+  span.textContent = state.titles[courseId] || courseId;
+  span.title = courseId;
+  return span;
+}
+
+// A learner by name and e-mail (a mailto: link) where the API names them, else by token.
+function learnerCell(r) {
+  const cell = document.createElement("span");
+  if (!r.learner_name && !r.learner_email) {
+    cell.textContent = r.user_token.slice(0, 12);
+    cell.title = r.user_token;
+    return cell;
+  }
+  cell.textContent = r.learner_name || "";
+  if (r.learner_email) {
+    const link = document.createElement("a");
+    link.className = "email";
+    link.href = `mailto:${r.learner_email}`;
+    link.textContent = r.learner_email;
+    cell.append(link);
+  }
+  return cell;
+}
+
+async function contactSelected() {
+  const emails = [...new Set([...document.querySelectorAll("#risk-table tbody input.pick:checked")]
+    .map((box) => box.dataset.email).filter(Boolean))];
+  const list = $("contact-list");
+  list.value = emails.join(", ");
+  list.parentElement.hidden = emails.length === 0;
+  if (emails.length === 0) {
+    $("contact-status").textContent = "Select learners first.";
+    return;
+  }
+  try {
+    await navigator.clipboard.writeText(list.value);
+    $("contact-status").textContent = `Copied ${emails.length} e-mail address${emails.length === 1 ? "" : "es"}.`;
+  } catch {
+    list.select();
+    $("contact-status").textContent = `${emails.length} e-mail address${emails.length === 1 ? "" : "es"} below: copy them.`;
+  }
 }
 
 function renderVideo() {
@@ -214,16 +275,21 @@ function renderVideo() {
 
 function renderLearning() {
   renderRisk();
-  const videos = [...new Map(state.learning.video.map((r) => [`${r.course_id}|${r.lesson_id}`, `${r.course_id}: lesson ${r.lesson_position ?? r.lesson_id}`])).entries()];
+  const videos = [...new Map(state.learning.video.map((r) => [`${r.course_id}|${r.lesson_id}`, `${state.titles[r.course_id] || r.course_id}: lesson ${r.lesson_position ?? r.lesson_id}`])).entries()];
   const current = videos.some(([v]) => v === $("video-select").value) ? $("video-select").value : videos[0]?.[0];
   fillSelect($("video-select"), videos, current);
   renderVideo();
   const flagged = state.learning.quiz_items.filter((q) => q.flag);
   $("quiz-none").hidden = flagged.length > 0;
-  $("quiz-table").tBodies[0].replaceChildren(...flagged.map((q) => cells(document.createElement("tr"), [
-    q.question_id, q.lesson_id, pct(q.first_attempt_correct_rate), pct(q.eventual_correct_rate),
-    Number(q.attempts_per_learner).toFixed(2), q.flag === "too_hard" ? "too hard (or wrongly keyed)" : "too easy",
-  ])));
+  $("quiz-table").tBodies[0].replaceChildren(...flagged.map((q) => {
+    const flag = document.createElement("span");
+    flag.textContent = q.flag === "too_hard" ? "too hard" : "too easy";
+    if (q.flag === "too_hard") flag.title = "too hard, or keyed wrong";
+    return cells(document.createElement("tr"), [
+      q.question_id, courseCell(q.course_id), q.lesson_id, pct(q.first_attempt_correct_rate), pct(q.eventual_correct_rate),
+      Number(q.attempts_per_learner).toFixed(2), flag,
+    ]);
+  }));
 }
 
 function renderDownloads() {
@@ -239,6 +305,7 @@ async function load() {
     const [d, learning] = await Promise.all([getJson(`${API}?${query()}`), getJson(`${API}/learning?${query()}`)]);
     state.data = d;
     state.learning = learning;
+    state.titles = Object.fromEntries(d.courses.map((c) => [c.course_id, c.title || c.course_id]));
     $("org-badge").textContent = d.organization_name || d.organization_id;
     $("summary").textContent = d.summary;
     if (!state.course) {
@@ -285,6 +352,10 @@ async function start() {
     });
   }
   $("filters").addEventListener("submit", (e) => e.preventDefault());
+  $("contact-selected").addEventListener("click", contactSelected);
+  $("select-all").addEventListener("change", (e) => {
+    for (const box of document.querySelectorAll("#risk-table tbody input.pick")) box.checked = e.target.checked;
+  });
   await load();
 }
 
