@@ -14,8 +14,10 @@ SELECT
     n.learner_name,
     n.learner_email
 FROM marts.learners_at_risk AS r
-LEFT JOIN unnest(%(learner_tokens)s::text [], %(learner_names)s::text [], %(learner_emails)s::text [])
-    AS n (user_token, learner_name, learner_email) ON r.user_token = n.user_token
+LEFT JOIN
+    unnest(%(learner_tokens)s::text[], %(learner_names)s::text[], %(learner_emails)s::text[])
+        AS n (user_token, learner_name, learner_email)
+    ON r.user_token = n.user_token
 WHERE r.org_id = %(org)s AND (%(course)s::text IS NULL OR r.course_id = %(course)s)
 ORDER BY
     CASE r.risk_level WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
