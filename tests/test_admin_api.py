@@ -470,3 +470,31 @@ def test_a_reused_document_is_still_refused_once_the_grant_is_gone(api):
             grant(conn, role, "org_1")
     restored = analytics(api, "org_1", api["tokens"]["tenant_a"]).json()
     assert [restored[k] for k in figures] == [first.json()[k] for k in figures]
+
+
+def test_courses_and_lessons_are_named_by_their_titles_everywhere(api):
+    import csv
+
+    reference = api["landing"] / "reference"
+    with (reference / "courses.csv").open(newline="") as handle:
+        courses = {row["course_id"]: row["title"] for row in csv.DictReader(handle)}
+    with (reference / "lessons.csv").open(newline="") as handle:
+        lessons = {row["lesson_id"]: row["title"] for row in csv.DictReader(handle)}
+    token = api["tokens"]["tenant_a"]
+    learning = get(api["base"], ANALYTICS + "/learning?organization_id=org_1", token).json()
+    overview = get(api["base"], ANALYTICS + "?organization_id=org_1", token).json()
+    datasets = {name: learning[name] for name in ("at_risk", "video", "quiz_items", "time_on_task")}
+    datasets.update(dropoff=overview["dropoff"], surveys=overview["surveys"]["courses"])
+    for name, rows in datasets.items():
+        assert rows, name
+        for row in rows:
+            assert row["course_title"] == courses[row["course_id"]], (name, row)
+            if "lesson_id" in row:
+                assert row["lesson_title"] == lessons[row["lesson_id"]], (name, row)
+    export = get(api["base"], ANALYTICS + "/export?organization_id=org_1&dataset=quiz_items", token).text
+    exported = list(csv.DictReader(io.StringIO(export)))
+    assert exported and all(row["lesson_title"] == lessons[row["lesson_id"]] for row in exported)
+    # The summary names courses and lessons by title, never by id.
+    summary = overview["summary"]
+    assert any(title in summary for title in courses.values())
+    assert not any(course_id in summary for course_id in courses)

@@ -1,6 +1,7 @@
 SELECT
     r.org_id,
     r.course_id,
+    k.course_title,
     r.user_token,
     r.risk_level,
     r.reasons,
@@ -14,6 +15,7 @@ SELECT
     n.learner_name,
     n.learner_email
 FROM marts.learners_at_risk AS r
+LEFT JOIN marts.course_catalog AS k ON r.org_id = k.org_id AND r.course_id = k.course_id
 LEFT JOIN
     unnest(%(learner_tokens)s::text[], %(learner_names)s::text[], %(learner_emails)s::text[])
         AS n (user_token, learner_name, learner_email)

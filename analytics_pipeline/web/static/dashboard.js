@@ -104,7 +104,7 @@ function renderFunnel() {
   draw("dropoff-chart", {
     type: "bar",
     data: {
-      labels: steps.map((s) => `Lesson ${s.lesson_position}`),
+      labels: steps.map((s) => `${s.lesson_position}. ${s.lesson_title || s.lesson_id}`),
       datasets: [
         { label: "Started", data: steps.map((s) => s.learners_started), backgroundColor: "#1f5fa8" },
         { label: "Continued", data: steps.map((s) => s.learners_continued), backgroundColor: "#8fb3dc" },
@@ -211,13 +211,15 @@ function renderRisk() {
   }));
 }
 
-// A course by its title, its id in the tooltip for whoever needs the id.
-function courseCell(courseId) {
+// A course or lesson by its title, its id in the tooltip for whoever needs the id.
+function titled(title, id) {
   const span = document.createElement("span");
-  span.textContent = state.titles[courseId] || courseId;
-  span.title = courseId;
+  span.textContent = title || id;
+  span.title = id;
   return span;
 }
+
+const courseCell = (courseId) => titled(state.titles[courseId], courseId);
 
 // A learner by name and e-mail (a mailto: link) where the API names them, else by token.
 function learnerCell(r) {
@@ -275,7 +277,7 @@ function renderVideo() {
 
 function renderLearning() {
   renderRisk();
-  const videos = [...new Map(state.learning.video.map((r) => [`${r.course_id}|${r.lesson_id}`, `${state.titles[r.course_id] || r.course_id}: lesson ${r.lesson_position ?? r.lesson_id}`])).entries()];
+  const videos = [...new Map(state.learning.video.map((r) => [`${r.course_id}|${r.lesson_id}`, `${state.titles[r.course_id] || r.course_id}: ${r.lesson_title || `lesson ${r.lesson_position ?? r.lesson_id}`}`])).entries()];
   const current = videos.some(([v]) => v === $("video-select").value) ? $("video-select").value : videos[0]?.[0];
   fillSelect($("video-select"), videos, current);
   renderVideo();
@@ -286,7 +288,7 @@ function renderLearning() {
     flag.textContent = q.flag === "too_hard" ? "too hard" : "too easy";
     if (q.flag === "too_hard") flag.title = "too hard, or keyed wrong";
     return cells(document.createElement("tr"), [
-      q.question_id, courseCell(q.course_id), q.lesson_id, pct(q.first_attempt_correct_rate), pct(q.eventual_correct_rate),
+      q.question_id, courseCell(q.course_id), titled(q.lesson_title, q.lesson_id), pct(q.first_attempt_correct_rate), pct(q.eventual_correct_rate),
       Number(q.attempts_per_learner).toFixed(2), flag,
     ]);
   }));
