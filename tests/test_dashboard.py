@@ -12,6 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 import requests
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -299,3 +300,28 @@ def test_an_org_admin_sees_learners_at_risk_by_name_and_copies_their_e_mails(das
     assert all(len(token) == 12 for token in tokens)
     assert not rows[0].find_element(By.CSS_SELECTOR, "input.pick").is_displayed()
     assert not driver.find_element(By.ID, "contact-selected").is_displayed()
+
+
+def test_a_platform_admin_reaches_every_org_from_the_overview_page(dashboard):
+    driver, url = dashboard["driver"], dashboard["url"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        admin = {**dashboard, "token": create_token(conn, dashboard["roles"]["platform"]).token}
+        insights = dict(conn.execute("SELECT org_id, active_learners_7d FROM marts.org_insights").fetchall())
+    sign_in(admin)
+    link = driver.find_element(By.ID, "overview-link")
+    assert link.is_displayed()
+    link.click()
+    WebDriverWait(driver, 30, ignored_exceptions=[WebDriverException]).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "overview"
+    )
+    rows = driver.find_elements(By.CSS_SELECTOR, "#overview-table tbody tr")
+    shown = {row.get_attribute("data-org"): int(row.find_elements(By.TAG_NAME, "td")[1].text) for row in rows}
+    assert shown == insights and len(shown) == 3
+    target = rows[-1].get_attribute("data-org")
+    rows[-1].find_element(By.TAG_NAME, "a").click()
+    wait_loaded(driver, target)
+    # A caller of one org has no overview to go to.
+    with psycopg.connect(url, autocommit=True) as conn:
+        one_org = {**dashboard, "token": create_token(conn, dashboard["roles"]["tenant_b"]).token}
+    sign_in(one_org)
+    assert not driver.find_element(By.ID, "overview-link").is_displayed()

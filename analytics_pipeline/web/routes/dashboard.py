@@ -54,7 +54,8 @@ def secure(request: Request) -> bool:
     return services(request).config.https or request.url.scheme == "https"
 
 
-async def page(request: Request) -> Response:
+async def signed_in(request: Request, template: str) -> Response:
+    """A page for a signed-in caller; anyone else goes to the sign-in form."""
     shared = services(request)
     async with unavailable_as_503(), shared.pool.connection() as conn, conn.transaction():
         principal = await session_principal(conn, request.cookies.get(SESSION_COOKIE))
@@ -62,7 +63,16 @@ async def page(request: Request) -> Response:
         response = RedirectResponse(request.url_for("login"), status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
-    return shared.templates.TemplateResponse(request, "dashboard.html", {})
+    return shared.templates.TemplateResponse(request, template, {})
+
+
+async def page(request: Request) -> Response:
+    return await signed_in(request, "dashboard.html")
+
+
+async def overview(request: Request) -> Response:
+    """Every org the caller may see, with its headline figures: a platform admin's view."""
+    return await signed_in(request, "overview.html")
 
 
 async def login_form(request: Request) -> Response:
@@ -126,6 +136,7 @@ async def logout(request: Request) -> Response:
 
 routes = [
     Route("/", page, methods=["GET"], name="page"),
+    Route("/overview", overview, methods=["GET"], name="overview_page"),
     Route("/login", login_form, methods=["GET"], name="login_form"),
     Route("/login", login, methods=["POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),

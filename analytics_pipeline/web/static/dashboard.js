@@ -337,6 +337,7 @@ async function start() {
   const wanted = new URLSearchParams(window.location.search).get("organization_id");
   state.org = organizations.some((o) => o.organization_id === wanted) ? wanted : organizations[0].organization_id;
   fillSelect($("org-select"), organizations.map((o) => [o.organization_id, o.name || o.organization_id]), state.org);
+  $("overview-link").hidden = organizations.length < 2;
   $("org-select").addEventListener("change", (e) => {
     Object.assign(state, { org: e.target.value, course: "" });
     load();
