@@ -1,8 +1,9 @@
 """Pictures of the org dashboard from the running web app, for the README.
 
 Starts `analytics-pipeline serve` on the local state (run `make demo` first), signs in with a
-new platform-admin demo token in Debian's headless Chromium, and saves the dashboard at
-laptop and phone widths to docs/dashboard.png and docs/dashboard-phone.png.
+new demo token of the org's admin (who sees learners at risk by name) in Debian's headless
+Chromium, and saves the dashboard at laptop and phone widths to docs/dashboard.png and
+docs/dashboard-phone.png.
 
     .venv/bin/python scripts/screenshot_dashboard.py [--port 8123] [--org org_1]
 """
@@ -24,9 +25,9 @@ from scripts.chromium import chromium  # noqa: E402  (run as a script from anywh
 from scripts.serving import CLI, running, wait_for  # noqa: E402
 
 
-def platform_token() -> str:
+def org_admin_token(org: str) -> str:
     done = subprocess.run([CLI, "demo-tokens"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return done.stdout.strip().splitlines()[-1].split()[-1]
+    return next(line.split()[-1] for line in done.stdout.splitlines() if f"({org}) admin" in line)
 
 
 def shoot(base: str, token: str, org: str, window: str, out: Path) -> None:
@@ -49,7 +50,7 @@ def main() -> int:
     parser.add_argument("--org", default="org_1")
     parser.add_argument("--landing", type=Path, default=ROOT / "landing")
     args = parser.parse_args()
-    token = platform_token()
+    token = org_admin_token(args.org)
     with running("serve", "--landing", str(args.landing), "--port", str(args.port)):
         base = f"http://127.0.0.1:{args.port}"
         wait_for(f"{base}/api/health", timeout=120)

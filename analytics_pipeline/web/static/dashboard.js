@@ -151,6 +151,14 @@ function renderSurveys(d) {
   });
 }
 
+// Each cell names its column (data-label), for the stacked rows of a phone-width table.
+function labelCells(table) {
+  const names = [...table.tHead.querySelectorAll("th")].map((th) => (th.classList.contains("select-col") ? "" : th.textContent.trim()));
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((cell, i) => { if (names[i]) cell.dataset.label = names[i]; });
+  }
+}
+
 function cells(row, values) {
   for (const value of values) {
     const cell = document.createElement("td");
@@ -209,6 +217,7 @@ function renderRisk() {
     row.cells[0].className = "select-col";
     return row;
   }));
+  labelCells($("risk-table"));
 }
 
 // A course or lesson by its title, its id in the tooltip for whoever needs the id.
@@ -292,6 +301,7 @@ function renderLearning() {
       Number(q.attempts_per_learner).toFixed(2), flag,
     ]);
   }));
+  labelCells($("quiz-table"));
 }
 
 function renderDownloads() {
