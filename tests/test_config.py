@@ -62,3 +62,20 @@ def test_dbt_connects_to_the_configured_database_from_the_url_alone(new_database
         os.environ.clear()
         os.environ.update(saved)
     assert invocation.is_successful()
+
+
+def test_production_brings_its_own_keys_and_dev_generates_two_distinct_ones(tmp_path):
+    production = load_config({"ANALYTICS_ENV": "production", "ANALYTICS_HOME": str(tmp_path / "prod")})
+    for key, variable in (
+        (production.pii_key, "ANALYTICS_PII_KEY"),
+        (production.directory_key, "ANALYTICS_DIRECTORY_KEY"),
+    ):
+        with pytest.raises(ConfigurationError, match=variable):
+            key()
+    assert not (tmp_path / "prod").exists() or not any((tmp_path / "prod").iterdir())
+    dev = load_config({"ANALYTICS_HOME": str(tmp_path / "dev")})
+    pii, directory = dev.pii_key(), dev.directory_key()
+    assert len(pii) == len(directory) == 64 and pii != directory
+    assert (dev.pii_key(), dev.directory_key()) == (pii, directory)  # kept, not made again
+    given = load_config({"ANALYTICS_HOME": str(tmp_path / "dev"), "ANALYTICS_DIRECTORY_KEY": "from-the-vault"})
+    assert given.directory_key() == b"from-the-vault"
