@@ -62,6 +62,8 @@ def test_asset_graph_snapshot(defs):
         "learner_time_on_task",
         "course_time_on_task_daily",
         "org_retention_weekly",
+        "course_catalog",
+        "lesson_catalog",
     }
 
 
