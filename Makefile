@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 LANDING ?= landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint dev serve bench clean
+.PHONY: install demo test lint tracker dev serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,9 +21,20 @@ demo: install
 	$(BIN)/analytics-pipeline run --landing $(LANDING)
 	$(BIN)/analytics-pipeline demo-tokens --landing $(LANDING)
 
-## The test suite (real PostgreSQL, real dbt, real Dagster, the dashboard in Chromium), after the linters.
-test: install lint
+## The test suite (real PostgreSQL, real dbt, real Dagster, the dashboard in Chromium), after the
+## linters and the JS tracker's own tests; the tracker's bundle in the package must be its build.
+test: install lint tracker
 	$(BIN)/python -m pytest --durations=25
+
+## The JS tracker (clients/js): installed from its lockfile, built into the Python package, tested.
+tracker: clients/js/node_modules/.package-lock.json
+	npm --prefix clients/js run build
+	@git diff --quiet -- analytics_pipeline/web/sdk || { echo "analytics_pipeline/web/sdk is not the build of clients/js: commit it"; exit 1; }
+	npm --prefix clients/js test
+	cd clients/js && npm pack --dry-run --silent >/dev/null
+
+clients/js/node_modules/.package-lock.json: clients/js/package-lock.json
+	cd clients/js && npm ci --no-audit --no-fund
 
 ## ruff (lint and format) and sqlfluff (the project's SQL with psycopg placeholders; dbt's Jinja).
 lint: $(BIN)/.installed

@@ -35,10 +35,11 @@ def web_config_for(landing: Path, database_url: str) -> WebConfig:
 
 
 @contextmanager
-def web_server(landing: Path, database_url: str, **overrides) -> Iterator[str]:
-    """Serves every part of the app (or `parts=`) until the block ends; yields the base URL."""
+def web_server(landing: Path, database_url: str, port: int | None = None, **overrides) -> Iterator[str]:
+    """Serves every part of the app (or `parts=`) until the block ends, on `port` or a free
+    one; yields the base URL."""
     config = replace(web_config_for(landing, database_url), **overrides)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.web.config import WebConfig
 from analytics_pipeline.web.errors import ApiError, api_error_handler, json_response
-from analytics_pipeline.web.routes import admin, caliper, dashboard, ingest, xapi
+from analytics_pipeline.web.routes import admin, caliper, dashboard, ingest, sdk, xapi
 from analytics_pipeline.web.services import WEB, build_services
 
 log = logging.getLogger("analytics_pipeline.web")
@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
 
 
 # Tenant figures, exports and the signed-in pages are kept by no cache, shared or the browser's.
-PRIVATE_PATHS = ("/api/admin/", "/login", "/logout")
+PRIVATE_PATHS = ("/api/admin/", "/login", "/logout", "/overview")
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -77,7 +77,7 @@ def create_app(config: WebConfig) -> Starlette:
     shared = build_services(config)
     routes = []
     if "ingest" in config.parts:
-        routes += ingest.routes + xapi.routes + caliper.routes
+        routes += ingest.routes + xapi.routes + caliper.routes + sdk.routes
     if "admin" in config.parts:
         routes += admin.routes
     if "dashboard" in config.parts:
@@ -101,6 +101,8 @@ def create_app(config: WebConfig) -> Starlette:
                 allow_origins=list(config.cors_origins),
                 allow_methods=["GET", "POST", "PUT", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "X-Experience-API-Version"],
+                # A tracker on the LMS's page waits as long as a 429 or 503 asks.
+                expose_headers=["Retry-After"],
             )
         )
     middleware.append(Middleware(SecurityHeaders, https=config.https))
