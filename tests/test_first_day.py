@@ -12,7 +12,13 @@ from tests.conftest import pipeline_environment, run_cli
 from tests.landing_helpers import write_batch
 
 # Marts whose rows come from the snapshots alone: every enrolled learner's course, every lesson.
-FROM_SNAPSHOTS = {"view_course_completion_rate", "view_lesson_dropoff", "org_insights"}
+FROM_SNAPSHOTS = {
+    "view_course_completion_rate",
+    "view_lesson_dropoff",
+    "org_insights",
+    "course_catalog",
+    "lesson_catalog",
+}
 
 
 def first_run(new_database, tmp_path, landing) -> tuple[str, str]:

@@ -225,3 +225,40 @@ def test_leaving_the_page_sends_the_queue_by_beacon_and_keeps_it_until_an_answer
         driver.execute_async_script("const done = arguments[0]; tracker.flush().then(done);")
         assert pending(driver) == 0
     assert sorted(stored_ids(app)) == sorted(set(tracked) - {tracked[7]})  # the beacon's and the resend: once
+
+
+@needs_chromium
+def test_the_browser_tracker_waits_out_a_full_landing_disk_and_a_rate_limit_and_delivers_everything(lms_page):
+    app, tracked = lms_page, []
+    today = app["landing"] / "events" / f"received_date={datetime.now(UTC).date().isoformat()}"
+    today.parent.mkdir(parents=True, exist_ok=True)
+    today.write_text("a file where the day's folder goes: the landing zone cannot take a batch (503)")
+    with chromium() as driver:
+        driver.set_script_timeout(120)
+        with web_server(app["landing"], app["url"], port=app["port"], parts=("ingest",), cors_origins=(app["page"],)):
+            open_page(driver, app["page"])
+            tracked += driver.execute_script("return trackSome(0, 100)")
+            WebDriverWait(driver, 30).until(
+                lambda _: requests.get(app["api"] + "/metrics", timeout=5).text.count('status="503"') > 0
+            )
+            assert pending(driver) == 100  # refused, so kept
+            today.unlink()  # space again
+            driver.execute_async_script("const done = arguments[0]; tracker.flush().then(done);")
+            assert pending(driver) == 0
+        # A key over its rate: 429 with Retry-After, waited out.
+        with web_server(
+            app["landing"],
+            app["url"],
+            port=app["port"],
+            parts=("ingest",),
+            cors_origins=(app["page"],),
+            write_key_rate=2.0,
+        ):
+            open_page(driver, app["page"], "?interval=50")
+            tracked += driver.execute_script("return trackSome(100, 400)")
+            driver.execute_async_script("const done = arguments[0]; tracker.flush().then(done);")
+            assert pending(driver) == 0
+            limited = requests.get(app["api"] + "/metrics", timeout=5).text
+    assert 'collector_batch_requests_total{status="429"}' in limited
+    valid = sorted(event_id for event_id, kind in tracked if kind == "lesson_started")
+    assert sorted(stored_ids(app)) == valid

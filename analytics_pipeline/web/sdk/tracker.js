@@ -99,49 +99,34 @@ class IndexedDbQueue {
     }
 }
 class Journal {
-    constructor(key, store) {
-        this.key = key;
+    constructor(prefix, store) {
+        this.prefix = prefix;
         this.store = store;
     }
     add(event) {
-        if (!this.store)
-            return;
         try {
-            const entries = JSON.parse(this.store.getItem(this.key) || "{}");
-            entries[event.clientEventId] = event;
-            this.store.setItem(this.key, JSON.stringify(entries));
+            this.store?.setItem(`${this.prefix}${event.clientEventId}`, JSON.stringify(event));
         }
         catch {
         }
     }
     drop(ids) {
-        if (!this.store)
-            return;
-        try {
-            const entries = JSON.parse(this.store.getItem(this.key) || "{}");
-            for (const id of ids)
-                delete entries[id];
-            if (Object.keys(entries).length)
-                this.store.setItem(this.key, JSON.stringify(entries));
-            else
-                this.store.removeItem(this.key);
-        }
-        catch {
-        }
+        for (const id of ids)
+            this.store?.removeItem(`${this.prefix}${id}`);
     }
-    all(prefix) {
-        if (!this.store)
-            return [];
-        const found = [];
-        for (let i = 0; i < this.store.length; i += 1) {
-            const key = this.store.key(i);
-            if (key && key.startsWith(prefix)) {
-                try {
-                    found.push([key, Object.values(JSON.parse(this.store.getItem(key) || "{}"))]);
-                }
-                catch {
-                    found.push([key, []]);
-                }
+    static all(store, prefix) {
+        const found = new Map();
+        if (!store)
+            return found;
+        for (let i = 0; i < store.length; i += 1) {
+            const key = store.key(i);
+            if (!key || !key.startsWith(prefix))
+                continue;
+            try {
+                found.set(key, JSON.parse(store.getItem(key) || "null"));
+            }
+            catch {
+                store.removeItem(key);
             }
         }
         return found;
@@ -210,7 +195,8 @@ function createTracker(options) {
     const store = localStore();
     const storage = options.storage ?? defaultStorage(name, store);
     const tabId = uuid();
-    const journal = new Journal(`${name}:journal:${tabId}`, options.storage ? null : store);
+    const journalStore = options.storage ? null : store;
+    const journal = new Journal(`${name}:journal:${tabId}:`, journalStore);
     const send = options.fetch ?? globalThis.fetch.bind(globalThis);
     const interval = options.flushIntervalMs ?? 2000;
     const maxBatch = Math.min(options.maxBatchSize ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS);
@@ -229,11 +215,23 @@ function createTracker(options) {
         for (const event of events)
             known.set(event.clientEventId, event);
     };
-    const recovered = journal.all(`${name}:journal:`);
-    if (recovered.length) {
-        writes = storage.put(recovered.flatMap(([, events]) => events)).then(() => {
-            for (const [key] of recovered)
+    const recovered = Journal.all(journalStore, `${name}:journal:`);
+    if (recovered.size) {
+        writes = storage.put([...recovered.values()]).then(() => {
+            for (const key of recovered.keys())
                 store?.removeItem(key);
+        });
+    }
+    let unwritten = [];
+    function persist(event) {
+        unwritten.push(event);
+        if (unwritten.length > 1)
+            return;
+        writes = writes.then(async () => {
+            const batch = unwritten;
+            unwritten = [];
+            await storage.put(batch);
+            journal.drop(batch.map((e) => e.clientEventId));
         });
     }
     function schedule(delay) {
@@ -384,8 +382,7 @@ function createTracker(options) {
         addEventListener("pagehide", onHide);
         document.addEventListener("visibilitychange", onVisibility);
     }
-    if (recovered.length)
-        remember(recovered.flatMap(([, events]) => events));
+    remember([...recovered.values()]);
     void writes.then(() => storage.load()).then((events) => {
         remember(events);
         if (events.length)
@@ -402,7 +399,7 @@ function createTracker(options) {
             const id = full.clientEventId;
             journal.add(full);
             known.set(id, full);
-            writes = writes.then(() => storage.put([full])).then(() => journal.drop([id]));
+            persist(full);
             queued += 1;
             schedule(queued >= maxBatch ? 0 : interval);
             return id;

@@ -167,45 +167,34 @@ export class IndexedDbQueue implements QueueStorage {
 }
 
 /**
- * localStorage is written synchronously: an event is in the journal before `track` returns,
- * and moves to the queue (IndexedDB) once that write commits. A journal left by a tab that
- * closed or crashed is moved into the queue by the next tracker of the origin.
+ * localStorage is written synchronously: an event is in the journal (one key per event, so a
+ * write costs the same however long the queue) before `track` returns, and leaves it once the
+ * queue (IndexedDB) holds it. A journal left by a tab that closed or crashed is moved into the
+ * queue by the next tracker of the origin.
  */
 class Journal {
-  constructor(private readonly key: string, private readonly store: Storage | null) {}
+  constructor(private readonly prefix: string, private readonly store: Storage | null) {}
   add(event: AnalyticsEvent): void {
-    if (!this.store) return;
     try {
-      const entries = JSON.parse(this.store.getItem(this.key) || "{}");
-      entries[event.clientEventId as string] = event;
-      this.store.setItem(this.key, JSON.stringify(entries));
+      this.store?.setItem(`${this.prefix}${event.clientEventId}`, JSON.stringify(event));
     } catch {
       // Full or unavailable: the queue's own write still persists the event.
     }
   }
   drop(ids: string[]): void {
-    if (!this.store) return;
-    try {
-      const entries = JSON.parse(this.store.getItem(this.key) || "{}");
-      for (const id of ids) delete entries[id];
-      if (Object.keys(entries).length) this.store.setItem(this.key, JSON.stringify(entries));
-      else this.store.removeItem(this.key);
-    } catch {
-      // Nothing to drop.
-    }
+    for (const id of ids) this.store?.removeItem(`${this.prefix}${id}`);
   }
-  /** Every journal of this queue, this tab's and those left by others, with their keys. */
-  all(prefix: string): Array<[string, AnalyticsEvent[]]> {
-    if (!this.store) return [];
-    const found: Array<[string, AnalyticsEvent[]]> = [];
-    for (let i = 0; i < this.store.length; i += 1) {
-      const key = this.store.key(i);
-      if (key && key.startsWith(prefix)) {
-        try {
-          found.push([key, Object.values(JSON.parse(this.store.getItem(key) || "{}"))]);
-        } catch {
-          found.push([key, []]);
-        }
+  /** Every journal entry of this queue, this tab's and those left by others, by key. */
+  static all(store: Storage | null, prefix: string): Map<string, AnalyticsEvent> {
+    const found = new Map<string, AnalyticsEvent>();
+    if (!store) return found;
+    for (let i = 0; i < store.length; i += 1) {
+      const key = store.key(i);
+      if (!key || !key.startsWith(prefix)) continue;
+      try {
+        found.set(key, JSON.parse(store.getItem(key) || "null"));
+      } catch {
+        store.removeItem(key);
       }
     }
     return found;
@@ -280,7 +269,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   const store = localStore();
   const storage = options.storage ?? defaultStorage(name, store);
   const tabId = uuid();
-  const journal = new Journal(`${name}:journal:${tabId}`, options.storage ? null : store);
+  const journalStore = options.storage ? null : store;
+  const journal = new Journal(`${name}:journal:${tabId}:`, journalStore);
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
   const interval = options.flushIntervalMs ?? 2000;
   const maxBatch = Math.min(options.maxBatchSize ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS);
@@ -302,10 +292,22 @@ export function createTracker(options: TrackerOptions): Tracker {
   };
 
   // Journals left behind (a reload before the queue's write committed, a crash) join the queue.
-  const recovered = journal.all(`${name}:journal:`);
-  if (recovered.length) {
-    writes = storage.put(recovered.flatMap(([, events]) => events)).then(() => {
-      for (const [key] of recovered) store?.removeItem(key);
+  const recovered = Journal.all(journalStore, `${name}:journal:`);
+  if (recovered.size) {
+    writes = storage.put([...recovered.values()]).then(() => {
+      for (const key of recovered.keys()) store?.removeItem(key);
+    });
+  }
+  // Events tracked in one turn of the event loop reach the queue in one write.
+  let unwritten: AnalyticsEvent[] = [];
+  function persist(event: AnalyticsEvent): void {
+    unwritten.push(event);
+    if (unwritten.length > 1) return;
+    writes = writes.then(async () => {
+      const batch = unwritten;
+      unwritten = [];
+      await storage.put(batch);
+      journal.drop(batch.map((e) => e.clientEventId as string));
     });
   }
 
@@ -452,7 +454,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     document.addEventListener("visibilitychange", onVisibility);
   }
 
-  if (recovered.length) remember(recovered.flatMap(([, events]) => events));
+  remember([...recovered.values()]);
   void writes.then(() => storage.load()).then((events) => {
     remember(events);
     if (events.length) schedule(0);
@@ -469,7 +471,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       const id = full.clientEventId as string;
       journal.add(full);
       known.set(id, full);
-      writes = writes.then(() => storage.put([full])).then(() => journal.drop([id]));
+      persist(full);
       queued += 1;
       schedule(queued >= maxBatch ? 0 : interval);
       return id;
