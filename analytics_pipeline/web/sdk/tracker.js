@@ -332,7 +332,6 @@ function createTracker(options) {
         await writes;
         await exclusively(async () => {
             const loaded = await storage.load();
-            remember(loaded);
             const events = loaded.filter((event) => !inFlight.has(event.clientEventId));
             events.sort((a, b) => String(a.occurredAt).localeCompare(String(b.occurredAt)));
             let rest = events;

@@ -284,8 +284,9 @@ export function createTracker(options: TrackerOptions): Tracker {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let queued = 0;
   let pumping: Promise<void> | null = null;
-  // What this tab knows is queued, kept in memory: the page-hide beacon must go out in the
-  // event's own handler, with no time to read the queue back from IndexedDB.
+  // The events this page is answerable for (tracked here, or left by a page of the origin that
+  // went away), kept in memory: the page-hide beacon must go out in the event's own handler,
+  // with no time to read the queue back from IndexedDB. Another open tab's events are its own.
   const known = new Map<string, AnalyticsEvent>();
   const remember = (events: AnalyticsEvent[]): void => {
     for (const event of events) known.set(event.clientEventId as string, event);
@@ -405,7 +406,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     await writes;
     await exclusively(async () => {
       const loaded = await storage.load();
-      remember(loaded);
       const events = loaded.filter((event) => !inFlight.has(event.clientEventId as string));
       events.sort((a, b) => String(a.occurredAt).localeCompare(String(b.occurredAt)));
       let rest = events;
