@@ -37,7 +37,7 @@ from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.settled_folders import settled_folders
 from analytics_pipeline.monitoring.figures import ingest_lag
-from tests.conftest import TEST_PII_KEY
+from tests.conftest import TEST_DIRECTORY_KEY, TEST_PII_KEY
 from tests.landing_helpers import event, write_batch, write_reference
 
 
@@ -59,7 +59,7 @@ def resources(migrated_db, landing):
     return {
         "database": PostgresResource(url=migrated_db),
         "landing": LandingZoneResource(root=str(landing)),
-        "pii": PiiResource(key=TEST_PII_KEY),
+        "pii": PiiResource(key=TEST_PII_KEY, directory_key=TEST_DIRECTORY_KEY),
     }
 
 
