@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_cmd_db)
 
     gen = sub.add_parser("generate", help="write deterministic demo data into a landing zone")
-    gen.add_argument("--landing", type=Path, default=Path("landing"))
+    gen.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     gen.add_argument("--orgs", type=int, default=3)
     gen.add_argument("--learners", type=int, default=300)
     gen.add_argument("--days", type=int, default=14)
@@ -408,13 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=_cmd_status)
 
     dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
-    dev.add_argument("--landing", type=Path, default=Path("landing"))
+    dev.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=_cmd_dev)
 
     serve = sub.add_parser("serve", help="the web app: ingestion routes, admin API and dashboard")
-    serve.add_argument("--landing", type=Path, default=Path("landing"))
+    serve.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
@@ -426,13 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     collect = sub.add_parser("collect", help="serve the ingestion routes only (= serve --only ingest)")
-    collect.add_argument("--landing", type=Path, default=Path("landing"))
+    collect.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=8080)
     collect.set_defaults(func=_cmd_serve, only=["ingest"])
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
-    sim.add_argument("--landing", type=Path, default=Path("landing"))
+    sim.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     sim.add_argument("--rate", type=float, default=20.0, help="events per second")
     sim.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
@@ -473,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     access.set_defaults(func=_cmd_access)
 
     demo_tokens = sub.add_parser("demo-tokens", help="demo roles and dashboard tokens for every org, printed")
-    demo_tokens.add_argument("--landing", type=Path, default=Path("landing"))
+    demo_tokens.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     demo_tokens.set_defaults(func=_cmd_demo_tokens)
 
     export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")

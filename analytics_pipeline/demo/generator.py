@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
-import os
 import random
 import uuid
 from collections import defaultdict
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from analytics_pipeline.config import landing_root
 from analytics_pipeline.demo.caliper_corpus import CaliperIds, corrupt_event, to_events
 from analytics_pipeline.demo.formats import FORMATS
 from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statements
@@ -393,7 +394,6 @@ def _format(format: str, courses: dict[str, list[dict]]) -> tuple[Callable, Call
 
 def _write_reference(root: Path, gen: _Generator, rename) -> None:
     ref = root / "reference"
-    ref.mkdir(parents=True, exist_ok=True)
     tables = {
         "organizations": (["org_id", "name"], [[o, ORG_NAMES[i % len(ORG_NAMES)]] for i, o in enumerate(gen.orgs)]),
         "courses": (["course_id", "title"], [[rename(c), TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
@@ -419,12 +419,12 @@ def _write_reference(root: Path, gen: _Generator, rename) -> None:
     learners = [[learner.user_id, learner.name, learner.email] for learner in gen.learners]
     tables["learners"] = (["user_id", "name", "email"], learners)
     for name, (header, rows) in tables.items():
-        tmp = ref / f".{name}.csv.tmp"
-        with tmp.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        os.replace(tmp, ref / f"{name}.csv")
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        # A snapshot appears whole, as a batch file does (and on an object store too).
+        write_batch_file(ref / f"{name}.csv", text.getvalue().encode())
 
 
 def generate(
@@ -454,7 +454,8 @@ def generate(
     gen.make_late(events, summary)
     summary.events = len(events)
     rename, to_lines = _format(format, gen.courses)
-    _write_reference(Path(landing), gen, rename)
+    root = landing_root(landing)
+    _write_reference(root, gen, rename)
 
     # A client batch: one learner's events of one received day, up to 40 at a time.
     per_client_day: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -484,7 +485,7 @@ def generate(
                 summary.invalid_lines += corruption is not None
             batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
             compress = rng.random() < 0.2
-            path = batch_file_path(Path(landing), day, f"{batch_id}{MARKS[format]}", compressed=compress)
+            path = batch_file_path(root, day, f"{batch_id}{MARKS[format]}", compressed=compress)
             write_batch_lines(path, lines, compress)
             summary.batch_files += 1
             summary.lines += len(lines)

@@ -194,7 +194,12 @@ def landed_at(path: Path) -> float:
 def write_batch_file(path: Path, payload: bytes, *, durable: bool = False) -> None:
     """Write elsewhere, then rename in: the landing contract says a file appears whole.
     `durable` also flushes the file and the rename to disk before returning, for a writer
-    that acknowledges the events to a client (the collector)."""
+    that acknowledges the events to a client (the collector). On an object store (a UPath)
+    the payload goes to a temporary key, is copied to its own by the store (an object appears
+    whole, or not at all), and is checked to be there before this returns."""
+    if not isinstance(path, Path):
+        _write_object(path, payload)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp"
     try:
@@ -214,3 +219,18 @@ def write_batch_file(path: Path, payload: bytes, *, durable: bool = False) -> No
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def _write_object(path, payload: bytes) -> None:
+    # A store's PUT is atomic and, on S3, read-after-write consistent: once the copy returns
+    # and the object is listed, every reader sees it whole; the temporary key is never listed
+    # as a batch (its name starts with a dot).
+    tmp = path.parent / f".{path.name}.tmp"
+    try:
+        tmp.write_bytes(payload)
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    if not path.exists():
+        raise OSError(f"{path} is not in the store after its write")

@@ -89,13 +89,15 @@ def activity_id(iri: str) -> str:
 
 def course_of_event(event: dict, target: Any) -> str | None:
     """The course: the event's `group` (a section counts toward the offering it is part of),
-    else the first course in the object's `isPartOf` chain, else an Open edX course key in the
-    object's IRI."""
+    else the object when it is a course, else the first course in the object's `isPartOf`
+    chain, else an Open edX course key in the object's IRI."""
     group = event.get("group")
     if entity_type(group) == "CourseSection" and entity_id(own(group, "subOrganizationOf")):
         group = own(group, "subOrganizationOf")
     if entity_type(group) in COURSE_TYPES or (isinstance(group, str) and group):
         return course_id(entity_id(group))
+    if entity_type(target) in COURSE_TYPES and entity_id(target):  # the course itself
+        return course_id(entity_id(target))
     current, seen = own(target, "isPartOf"), 0
     while current is not None and seen < 8:  # a chain is short; a cycle is not followed
         if entity_type(current) in COURSE_TYPES:
