@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 LANDING ?= landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint tracker dev serve bench clean
+.PHONY: install demo test lint tracker topology dev serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint --templater placeholder analytics_pipeline/sql
 	$(BIN)/sqlfluff lint --templater jinja dbt_project/models dbt_project/macros
+
+## The production topology as processes on loopback (PostgreSQL, the gRPC code server, webserver
+## and daemon on deploy/dagster.yaml, the web app with its login role only, S3 on moto), checked.
+topology: install
+	$(BIN)/python -m pytest tests/test_topology.py -v
 
 ## Dagster UI + daemon on the demo data, sensors and schedules on: http://localhost:3000
 dev: install
