@@ -18,12 +18,20 @@ __all__ = ["Config", "ConfigurationError", "load_config"]
 
 def landing_root(value: str | Path) -> Path:
     """A landing zone location: a local folder, or an object-store URL (s3://bucket/prefix,
-    gs://…) opened through fsspec/UPath, which behaves as a Path."""
+    gs://…) opened through fsspec/UPath, which behaves as a Path. An object store is listed
+    afresh every time: fsspec's listings cache never expires by default, and a long-running
+    sensor would not see the files other processes land after its first look."""
     if "://" in str(value):
         from upath import UPath
 
-        return UPath(str(value))
+        url = str(value)
+        fresh = {"use_listings_cache": False} if url.split("://")[0] in LISTING_CACHED else {}
+        return UPath(url, **fresh)
     return Path(value).resolve()
+
+
+# The object stores whose fsspec drivers cache listings (s3fs, gcsfs, adlfs).
+LISTING_CACHED = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 
 
 def _read_key(value: str | None) -> str | None:

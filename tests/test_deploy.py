@@ -188,3 +188,19 @@ def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(migrated_db, 
         families = text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text)
         exported = {sample.name for family in families for sample in family.samples}
     assert used and used <= exported, used - exported
+
+
+# The Kubernetes releases supported today: every manifest must be valid for each.
+KUBERNETES_VERSIONS = ("1.35.0", "1.36.0", "1.37.0")
+
+
+@pytest.mark.parametrize("manifest", ["kubernetes/web.yaml", "helm/analytics-pipeline-env.secret.yaml"])
+def test_every_kubernetes_manifest_is_valid_for_the_supported_kubernetes_releases(manifest):
+    import kubernetes_validate
+
+    resources = [r for r in load_all(manifest) if r]
+    assert resources
+    for resource in resources:
+        for version in KUBERNETES_VERSIONS:
+            # strict: a misspelt or misplaced field is an error, not ignored
+            kubernetes_validate.validate(resource, version, strict=True)

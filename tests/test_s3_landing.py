@@ -136,3 +136,20 @@ def test_every_route_lands_its_batches_on_s3_before_it_answers(s3, migrated_db, 
         assert sum(r.accepted for r in results) == 3
         types = sorted(t for (t,) in conn.execute("SELECT event_type FROM raw.analytics_events"))
     assert types == sorted([native["eventType"], "course_started", "course_started"])
+
+
+def test_a_long_running_reader_sees_the_files_other_processes_land_later(s3):
+    """fsspec caches listings for good by default: a sensor that listed a folder once would
+    never see a file landed there afterwards."""
+    import boto3
+
+    from analytics_pipeline.ingestion.landing import list_batch_files
+
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    day = "events/received_date=2026-01-01"
+    client.put_object(Bucket=BUCKET, Key=f"later/{day}/first.ndjson", Body=b"{}\n")
+    root = landing_root(f"s3://{BUCKET}/later")
+    assert [b.batch_id for b in list_batch_files(root)] == ["first"]
+    client.put_object(Bucket=BUCKET, Key=f"later/{day}/second.ndjson", Body=b"{}\n")
+    client.put_object(Bucket=BUCKET, Key="later/events/received_date=2026-01-02/third.ndjson", Body=b"{}\n")
+    assert [b.batch_id for b in list_batch_files(root)] == ["first", "second", "third"]
