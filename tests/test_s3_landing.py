@@ -5,6 +5,7 @@ batches there (acknowledged once the object exists), and ingestion reads them ba
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -73,7 +74,7 @@ def test_generate_writes_a_landing_zone_to_s3_and_ingestion_reads_it(s3, conn, t
         f"generated/reference/{n}.csv" for n in ("organizations", "courses", "lessons", "enrollments", "learners")
     } <= set(stored)
     batches = [key for key in stored if key.startswith("generated/events/received_date=2026-03-02/")]
-    assert batches and not any("/." in key for key in stored)  # no temporary key left behind
+    assert batches and not any(key.endswith(".tmp") for key in stored)  # no temporary key left behind
     root = landing_root(url)
     assert load_reference(conn, root, TOKENIZER)["enrollments"] > 0
     results = ingest_partition(conn, root, "2026-03-02", TOKENIZER)
@@ -153,3 +154,29 @@ def test_a_long_running_reader_sees_the_files_other_processes_land_later(s3):
     client.put_object(Bucket=BUCKET, Key=f"later/{day}/second.ndjson", Body=b"{}\n")
     client.put_object(Bucket=BUCKET, Key="later/events/received_date=2026-01-02/third.ndjson", Body=b"{}\n")
     assert [b.batch_id for b in list_batch_files(root)] == ["first", "second", "third"]
+
+
+def test_settled_folders_are_not_listed_again_until_the_platform_lands_there(s3, conn, tmp_path):
+    import time
+
+    from analytics_pipeline.ingestion.landing import batch_file_path, partition_folders, write_batch_file
+    from analytics_pipeline.ingestion.settled_folders import SETTLED_AFTER_NS, LandingScan
+
+    root = landing_root(f"s3://{BUCKET}/settled")
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    for path in (tmp_path / "reference").iterdir():
+        write_batch_file(root / "reference" / path.name, path.read_bytes())
+    load_reference(conn, root, TOKENIZER)
+    day = "2026-01-05"
+    write_batch_file(batch_file_path(root, day, "first"), json.dumps(event("u1", "c1", day=day)).encode() + b"\n")
+    stamp = partition_folders(root)[day]
+    assert stamp is not None  # the folder's change marker, in place of a folder time
+    ingest_partition(conn, root, day, TOKENIZER)
+    time.sleep(SETTLED_AFTER_NS / 1e9 + 1)
+    LandingScan.of(conn, root).record(conn)  # every file handled, the marker still: settled
+    again = LandingScan.of(conn, root)
+    assert day in again.unchanged and again.pending == []  # not listed
+    write_batch_file(batch_file_path(root, day, "second"), json.dumps(event("u1", "c1", day=day)).encode() + b"\n")
+    assert partition_folders(root)[day] > stamp  # landing there moves the marker
+    moved = LandingScan.of(conn, root)
+    assert day not in moved.unchanged and [b.batch_id for b in moved.pending] == ["second"]

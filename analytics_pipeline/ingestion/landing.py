@@ -8,10 +8,11 @@ import gzip
 import io
 import os
 import re
+import uuid
 import zlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from analytics_pipeline.ingestion.contract import MAX_LINE_BYTES
@@ -76,16 +77,37 @@ def _entries(folder: Path, *, folders: bool = False) -> list[tuple[str, Path]]:
     return sorted((p.name, p) for p in folder.iterdir() if (p.is_dir() if folders else p.is_file()))
 
 
+def change_marker(folder) -> object:
+    """An object store's stand-in for a folder's modification time: an object beside the
+    received-date folder (`events/.received_date=D.changed`, never a batch), written again
+    after every batch the platform lands there, so its time moves as a folder's would."""
+    return folder.parent / f".{folder.name}.changed"
+
+
+def _object_time_ns(info: dict) -> int | None:
+    # s3fs names it LastModified, gcsfs `updated`, adlfs `last_modified`.
+    when = info.get("LastModified") or info.get("updated") or info.get("last_modified")
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return int(when.timestamp() * 1_000_000_000) if isinstance(when, datetime) else None
+
+
 def partition_folders(root: Path) -> dict[str, int | None]:
     """{partition key: change stamp} of the landing zone's received-date folders. The stamp is
     the folder's modification time in nanoseconds, which moves whenever a file is added,
-    renamed in or removed; an object store's folders have none (None)."""
+    renamed in or removed; on an object store, which has no folder times, the time of the
+    folder's change marker (one listing of `events/` gives them all), None without one."""
     events = events_folder(root)
     if not events.is_dir():
         return {}
     if not isinstance(events, Path):
-        names = (name for name, _ in _entries(events, folders=True))
-        return {match.group(1): None for name in names if (match := _PARTITION_DIR.match(name))}
+        listed = events.fs.ls(events.path, detail=True)
+        names = {info["name"].rstrip("/").rsplit("/", 1)[-1]: info for info in listed}
+        return {
+            match.group(1): _object_time_ns(names.get(f".{name}.changed", {}))
+            for name, info in names.items()
+            if info.get("type") == "directory" and (match := _PARTITION_DIR.match(name))
+        }
     with os.scandir(events) as entries:
         return {
             match.group(1): entry.stat().st_mtime_ns
@@ -234,3 +256,5 @@ def _write_object(path, payload: bytes) -> None:
             tmp.unlink()
     if not path.exists():
         raise OSError(f"{path} is not in the store after its write")
+    if _PARTITION_DIR.match(path.parent.name):
+        change_marker(path.parent).write_bytes(uuid.uuid4().bytes)

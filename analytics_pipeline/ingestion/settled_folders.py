@@ -7,8 +7,9 @@ landing-sensor tick and every health or metrics request, would grow with the his
 A folder's time could stay put for a file added within the same clock tick as the listing
 that settled it, so a folder modified in the last SETTLED_AFTER_NS is not settled yet; and
 the daily catch-up and `analytics-pipeline run` (`every_folder`) list every folder, whatever
-is settled. An object store's folders have no modification time: there every folder is
-always listed.
+is settled. An object store's folders have no modification time: there the time of each
+folder's change marker stands in for it (landing.change_marker, written after every batch the
+platform lands), and a folder without one is always listed.
 """
 
 from __future__ import annotations
