@@ -87,7 +87,7 @@ class ParsedBatch:
     unreadable: str | None = None
 
 
-ATTEMPT_FIELDS = frozenset({"attemptId", "gradeOf"})
+ATTEMPT_FIELDS = ("attemptId", "gradeOf")
 
 
 def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenizer, parsed: ParsedBatch) -> list:
@@ -118,8 +118,10 @@ def _event_row(batch: BatchFile, line_no: int, event: Event, tokenizer: Tokenize
         free_text = properties.pop("freeText", None)
         # An attempt's id often embeds its learner's (Caliper attempt IRIs): kept as a token,
         # which still links a submission to its grade.
-        for field in ATTEMPT_FIELDS.intersection(properties):
-            properties = {**properties, field: tokenizer.token(str(properties[field]))}
+        if event.eventType == "quiz_submitted":  # the one type that carries them: no look elsewhere
+            for field in ATTEMPT_FIELDS:
+                if field in properties:
+                    properties = {**properties, field: tokenizer.token(str(properties[field]))}
         name = user.name if user else None
         if free_text:
             parsed.free_texts[event_id] = tokenizer.scrub(free_text, name=name)
