@@ -4,15 +4,20 @@ by `make`, so it exists in CI and under `dagster dev` alike."""
 
 import os
 import shutil
-from collections.abc import Iterator, Mapping
-from functools import cached_property
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject
+from dagster_dbt.asset_utils import (
+    DBT_INDIRECT_SELECTION_ENV,
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from analytics_pipeline.db.urls import dbt_env
-from analytics_pipeline.env_vars import variables_set
+from analytics_pipeline.defs.dbt.in_process import DbtCommand
 from analytics_pipeline.executables import console_script
 from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
@@ -25,16 +30,61 @@ PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack
 
 
 class AnalyticsDbtResource(DbtCliResource):
-    """dbt, connected where everything else is: profiles.yml reads the variables derived
-    here from the one database URL. dagster-dbt starts dbt with this process's environment
-    and takes no other, so each command sets them there while it starts."""
+    """dbt, connected where everything else is (profiles.yml reads the variables derived here
+    from the one database URL), and run in this process: dagster-dbt would start a new
+    interpreter per command, which spends longer importing dbt than a small build takes.
+
+    `cli` is dagster-dbt's own, with the process swapped for `DbtCommand`: the selection
+    computed from the context the same way, the same variables, the same target folder seeded
+    with the parse state, the same event stream."""
 
     database_url: str | None = None
 
-    def cli(self, args, *, env: Mapping[str, str] | None = None, **kwargs):
-        variables = {**(dbt_env(self.database_url) if self.database_url else {}), **(env or {})}
-        with variables_set(variables):
-            return super().cli(args, **kwargs)
+    def cli(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        raise_on_error: bool = True,
+        context: dg.AssetExecutionContext | None = None,
+        target_path: Path | None = None,
+    ) -> DbtCliInvocation:
+        args, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest={},
+            dagster_dbt_translator=DagsterDbtTranslator(),
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target = project_dir / (target_path or self._get_unique_target_path(context=context))
+        if PARSE_STATE.exists() and target != PARSE_STATE.parent:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(PARSE_STATE, target / PARSE_STATE.name)
+        variables = {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_LOG_FORMAT": "json",
+            "DBT_TARGET_PATH": os.fspath(target),
+            "DBT_LOG_PATH": os.fspath(target),
+            "DBT_PROFILES_DIR": os.fspath(self.profiles_dir or project_dir),
+            "DBT_PROJECT_DIR": os.fspath(project_dir),
+            **({DBT_INDIRECT_SELECTION_ENV: params.indirect_selection} if params.indirect_selection else {}),
+            **(dbt_env(self.database_url) if self.database_url else {}),
+            **(env or {}),
+        }
+        return DbtCliInvocation(
+            process=DbtCommand([self.dbt_executable, *args, *params.selection_args], variables, cwd=project_dir),
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir,
+            target_path=target,
+            raise_on_error=raise_on_error,
+            context=context,
+            adapter=None,
+            cli_version=DBT_PYTHON_VERSION,
+            project=params.dbt_project,
+        )
 
     def parse(self) -> None:
         """`dbt parse` into the project's own target folder: the manifest the definitions
@@ -54,22 +104,12 @@ class AnalyticsDbtResource(DbtCliResource):
             staged.replace(PARSE_STATE)
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
-    # Before every command, dagster-dbt would ask the dbt executable its version (a `dbt
-    # --version` process) and load dbt's macros in-process for an adapter: about half of a
-    # small run's whole dbt build. The dbt it runs is the dbt-core installed beside this
-    # Python, and the adapter serves only column metadata and row counts, which these assets
-    # do not fetch.
-    @cached_property
-    def _cli_version(self):
-        return DBT_PYTHON_VERSION
-
-    def _initialize_dbt_core_adapter(self, args) -> None:
-        return None
-
 
 def dbt_resource(database_url: str | dg.EnvVar | None = None) -> AnalyticsDbtResource:
     """The definitions pass EnvVar("ANALYTICS_DATABASE_URL"); the CLI's own dbt commands
     (parse, docs) pass the URL bootstrap resolved, or nothing when they need no database."""
+    # The dbt command beside this Python: the dbt-core the commands run in-process, named in
+    # their messages as a user would type them.
     return AnalyticsDbtResource(
-        project_dir=dbt_project, dbt_executable=console_script("analytics-dbt"), database_url=database_url
+        project_dir=dbt_project, dbt_executable=console_script("dbt"), database_url=database_url
     )
