@@ -23,8 +23,10 @@ demo: install
 
 ## The test suite (real PostgreSQL, real dbt, real Dagster, the dashboard in Chromium), after the
 ## linters and the JS tracker's own tests; the tracker's bundle in the package must be its build.
+## One worker per core, each with its own PostgreSQL, given whole modules (their fixtures
+## build a pipeline once per module).
 test: install lint tracker
-	$(BIN)/python -m pytest --durations=25
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=25
 
 ## The JS tracker (clients/js): installed from its lockfile, built into the Python package, tested.
 tracker: clients/js/node_modules/.package-lock.json

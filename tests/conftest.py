@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -41,6 +42,11 @@ def pytest_collection_modifyitems(items) -> None:
     server on loopback, the CLI) or `e2e` (a pipeline run, a browser, the daemon), so the fast
     part runs alone: `pytest -m unit`, `pytest -m "not e2e"`."""
     for item in items:
+        # Schemathesis names a test per API operation, but under pytest 9 they share one node
+        # id, which pytest-xdist takes for one test and runs once: each gets its operation.
+        label = getattr(item, "operation_label", None)
+        if label and item._id.params is None:
+            item._id = item._id.with_params(label)
         module = item.module.__name__.rsplit(".", 1)[-1]
         if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
             continue
@@ -50,6 +56,10 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
+    # Two tests under one id would run as one on a pytest-xdist worker.
+    shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"tests sharing a node id: {', '.join(shared)}")
 
 
 @pytest.fixture(scope="session")
