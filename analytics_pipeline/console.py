@@ -21,4 +21,3 @@ def analytics_pipeline() -> None:
     from analytics_pipeline.cli import main
 
     _exit_frozen(main)
-

@@ -45,10 +45,7 @@ def load_learners_snapshot(conn: psycopg.Connection, path: Path, tokenizer: Toke
     count = 0
     with conn.transaction():
         conn.execute("DROP TABLE IF EXISTS pg_temp.learners_snapshot")
-        conn.execute(
-            "CREATE TEMPORARY TABLE learners_snapshot"
-            " (user_token text PRIMARY KEY, name_sealed bytea, email_sealed bytea) ON COMMIT DROP"
-        )
+        conn.execute(load_sql("directory/snapshot_table"))
         with conn.cursor().copy("COPY pg_temp.learners_snapshot FROM STDIN") as copy:
             seen = set()
             for token, name, email in _sealed_rows(path, tokenizer):

@@ -6,8 +6,8 @@ import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
 
-# A merge groups a range's events by learner. Within PostgreSQL's default 4 MB the planner sorts
-# them instead of hashing, which takes about twice as long.
+# A merge groups a range's events by learner. Within PostgreSQL's default work_mem the planner
+# sorts them instead of hashing them, the slower plan at a range's size.
 WORK_MEM = "32MB"
 
 
