@@ -56,6 +56,14 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
+    # The slowest modules first, whole: pytest-xdist hands modules out in this order, and a
+    # long one handed out last would keep one core busy while the others wait.
+    kinds = ("e2e", "integration", "unit")
+    rank: dict[str, int] = {}
+    for item in items:
+        kind = next(k for k in kinds if item.get_closest_marker(k))
+        rank[item.module.__name__] = min(rank.get(item.module.__name__, len(kinds)), kinds.index(kind))
+    items.sort(key=lambda item: rank[item.module.__name__])
     # Two tests under one id would run as one on a pytest-xdist worker.
     shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
     if shared:
