@@ -25,7 +25,7 @@ QUERY = """
 def webserver(new_database, tmp_path):
     from analytics_pipeline.environment import bootstrap
 
-    port = free_port()
+    port, log = free_port(), tmp_path / "webserver.log"
     with pipeline_environment(new_database(), new_database(), tmp_path):
         bootstrap(tmp_path / "landing")
         process = subprocess.Popen(
@@ -40,8 +40,9 @@ def webserver(new_database, tmp_path):
             ],
             cwd=ROOT,
             env=dict(os.environ),
+            # A file, not a pipe: a pipe nobody reads fills up and stalls the server's shutdown.
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log.open("wb"),
         )
     try:
         deadline = time.monotonic() + 90
@@ -52,7 +53,7 @@ def webserver(new_database, tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.5)
         else:
-            pytest.fail("webserver did not start: " + process.stderr.read1().decode()[-2000:])
+            pytest.fail("webserver did not start: " + log.read_text()[-2000:])
         yield port
     finally:
         process.terminate()
