@@ -236,20 +236,30 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
     seen = {r.run_key for r in requests}
     assert sorted(r.partition_key for r in requests) == list(days)
 
+    def asks_nothing_before(deadline: float) -> None:
+        """A tick never asks for the retried or canceled partition's files again, nor, if it
+        was over before `deadline`, for the failed one's (a slow tick may end past it)."""
+        asked = [r.partition_key for r in tick(landing_sensor, instance, resources, cursor)[0]]
+        assert "2026-02-02" not in asked and "2026-02-03" not in asked
+        if time.time() < deadline:
+            assert asked == []
+
     first, second, third = sorted(requests, key=lambda r: r.partition_key)
+    failed_at = time.time()  # at most the run's end time, which the wait counts from
     ended_run(instance, "ingest_partition_job", first)
     ended_run(instance, "ingest_partition_job", second)
     ingest_run(instance, "2026-02-02", dg.DagsterRunStatus.STARTED)  # its retry
     ended_run(instance, "ingest_partition_job", third, dg.DagsterRunStatus.CANCELED)
     for wait in (2, 4):
-        assert tick(landing_sensor, instance, resources, cursor)[0] == []
-        time.sleep(wait / 2)
-        assert tick(landing_sensor, instance, resources, cursor)[0] == []  # not yet
-        time.sleep(wait / 2 + 0.3)
+        asks_nothing_before(failed_at + wait)
+        time.sleep(max(0.0, failed_at + wait / 2 - time.time()))
+        asks_nothing_before(failed_at + wait)  # not yet
+        time.sleep(max(0.0, failed_at + wait + 0.3 - time.time()))
         [again], cursor = tick(landing_sensor, instance, resources, cursor)
         assert again.partition_key == "2026-02-01" and again.run_key not in seen
         seen.add(again.run_key)
         assert tick(landing_sensor, instance, resources, cursor)[0] == []
+        failed_at = time.time()
         ended_run(instance, "ingest_partition_job", again)  # and again: the wait doubles
     # The sensor's memory lost (a reset cursor): the run history still tells the last key.
     assert [r.run_key for r in tick(landing_sensor, instance, resources)[0] if r.partition_key == "2026-02-01"] == [
