@@ -4,7 +4,7 @@ and (b) a keyed COPY of the same events into the event-id ledger and the events 
 
 The run is the command a user types, in a process of its own, on fresh databases; the time
 each job and step took comes from the Dagster instance it recorded them in. The machine's
-busy core-seconds during each (the run's processes, dbt's and PostgreSQL's) tell the least
+busy core-seconds during each (the run's process, dbt in it, and PostgreSQL's) tell the least
 time any schedule of that work could take on this machine's cores."""
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def measure(env, work: Path, orgs: int, learners: int, days: int, seed: int) -> 
     ]
     print("\n".join(f"  {name:<70}{seconds:>8.2f} s" for name, seconds in spent.items()), flush=True)
     cores = os.cpu_count() or 1
-    # Python's share: the run's processes (Dagster, and dbt's commands), or the ingest's own.
+    # Python's share: the run's process (Dagster, and dbt in it), or the ingest's own.
     python = {"whole `run`": run_cpu["children"], "ingest alone": ingest_cpu["self"]}
     for name, seconds, cpu in (("whole `run`", run_seconds, run_cpu), ("ingest alone", ingest_seconds, ingest_cpu)):
         busy = cpu["busy"]

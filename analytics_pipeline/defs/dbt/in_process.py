@@ -13,14 +13,14 @@ import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from dbt.adapters.factory import FACTORY
-from dbt.cli.main import dbtRunner
-from dbt_common.events.base_types import EventMsg
-from dbt_common.events.functions import msg_to_json
 
 from analytics_pipeline.env_vars import variables_set
+
+if TYPE_CHECKING:
+    from dbt_common.events.base_types import EventMsg
 
 # dbt prints nothing itself: dagster-dbt echoes each event it reads, and the file log
 # (dbt.log in the command's target folder) keeps everything, debug included.
@@ -69,6 +69,10 @@ class DbtCommand:
         self._thread.start()
 
     def _run(self, env: dict[str, str], cwd: Path) -> None:
+        # dbt's command line is imported by the first command: a process that loads the
+        # definitions without building anything (the code server, a sensor) never needs it.
+        from dbt.cli.main import dbtRunner
+
         code, before = 2, os.getcwd()
         try:
             with variables_set(env):
@@ -86,6 +90,8 @@ class DbtCommand:
             self.stdout.put(None)
 
     def _echo(self, msg: EventMsg) -> None:
+        from dbt_common.events.functions import msg_to_json
+
         # What dbt's own log on stdout would show at its default level.
         if msg.info.level != "debug":
             self._logged_error |= msg.info.level == "error"
@@ -101,6 +107,8 @@ class DbtCommand:
         """As dbt takes Ctrl-C: a KeyboardInterrupt in its thread, which stops the command
         and cancels its queries. The thread sees it once it wakes, so the queries it waits on
         are cancelled here first (a driver's cancel request, safe from any thread)."""
+        from dbt.adapters.factory import FACTORY
+
         if not (self._thread.ident and self._thread.is_alive()):
             return
         ctypes.pythonapi.PyThreadState_SetAsyncExc(
