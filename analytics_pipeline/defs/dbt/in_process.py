@@ -56,9 +56,10 @@ class _Lines:
 
 
 class DbtCommand:
-    """`args` (dbt's argv, the executable first) run by dbt in a thread, with `env` as the
-    process environment and `cwd` as the working folder for as long as it runs (dbt reads its
-    profile's variables from the environment and moves into the project folder itself)."""
+    """`args` (dbt's argv, the executable first) run by dbt in a thread, with the variables
+    of `env` set in the process's environment and `cwd` as its working folder for as long as
+    it runs (dbt reads its profile's variables from the environment, and moves into the
+    project folder itself)."""
 
     def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
         self.args = list(args)
