@@ -1,25 +1,31 @@
 """Generate a realistic landing zone: reference CSVs and NDJSON batch files.
 
-Learners enrolled in courses (some in two orgs) move through ordered lessons and drop off
-along the way; videos are watched partly or fully; quizzes are passed and failed; surveys
-carry free text that sometimes names the learner. Clients retry (the same clientEventId
-again, in a later batch or on a later day), a few lines break the contract, a few events
-cannot be attributed to an org, and offline clients deliver events days late.
-Everything derives from the seed: the same arguments write the same files.
+Learners enrolled in courses (some in two orgs) follow their journeys (demo/journeys.py).
+Clients retry (the same clientEventId again, in a later batch or on a later day), a few lines
+break the contract, and offline clients deliver events days late. Everything derives from the
+seed: the same arguments write the same files.
+
+Memory does not grow with the corpus: the events are drawn into a file, then late deliveries
+are drawn over that file, which is rewritten as each learner's lines of each received day; the
+client retries are drawn from the batches' sizes alone, and each day's batch files are written
+from those blocks. The seed's draws are taken in the same order throughout, so the files are
+those of a generator that held every event in memory.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
+import os
 import random
-import uuid
+import tempfile
+from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,91 +33,13 @@ from tqdm import tqdm
 from analytics_pipeline.config import landing_root
 from analytics_pipeline.demo.caliper_corpus import CaliperIds, corrupt_event, to_events
 from analytics_pipeline.demo.formats import FORMATS
+from analytics_pipeline.demo.journeys import Journeys, timestamp, to_line, uuid4_text
+from analytics_pipeline.demo.population import Population
 from analytics_pipeline.demo.xapi_corpus import XapiIds, corrupt_statement, to_statements
 from analytics_pipeline.ingestion.landing import CALIPER_MARK, XAPI_MARK, batch_file_path, write_batch_file
 
-FIRST_NAMES = [
-    "Adaline",
-    "Bertrand",
-    "Cosima",
-    "Dorian",
-    "Evangeline",
-    "Fitzgerald",
-    "Gwendolyn",
-    "Horatio",
-    "Isolde",
-    "Jericho",
-    "Katarina",
-    "Leopold",
-    "Marisol",
-    "Nikolai",
-    "Ottoline",
-    "Peregrine",
-    "Quintessa",
-    "Rosalind",
-    "Sebastiano",
-    "Thaddeus",
-]
-LAST_NAMES = [
-    "Abernathy",
-    "Blackwood",
-    "Castellano",
-    "Delacroix",
-    "Everhart",
-    "Fairweather",
-    "Galbraith",
-    "Hawthorne",
-    "Ingleby",
-    "Jablonski",
-    "Kowalczyk",
-    "Lindqvist",
-    "Montgomery",
-    "Nightingale",
-    "Oyelaran",
-    "Pemberton",
-    "Quarrington",
-    "Rutherford",
-]
-ORG_NAMES = [
-    "Northwind Academy",
-    "Bluebird Health",
-    "Summit Logistics",
-    "Harbor Retail",
-    "Evergreen Bank",
-    "Copperline Energy",
-    "Lighthouse Schools",
-    "Meridian Labs",
-]
-TOPICS = [
-    "Workplace Safety",
-    "Data Privacy Basics",
-    "Customer Care",
-    "Leadership 101",
-    "Intro to SQL",
-    "Effective Meetings",
-    "First Aid",
-    "Negotiation",
-    "Time Management",
-]
-SURVEY_TEXTS = [
-    "Great course, very practical.",
-    "Too long, the videos drag on.",
-    "Loved the quizzes!",
-    "Could use more examples.",
-    "Clear and concise.",
-]
-LESSON_KINDS = ["video", "video", "quiz", "reading"]
-# Chance of a right first answer per question: q1 is too easy, q3 too hard (or keyed wrong).
-QUESTION_CHANCES = {"q1": 0.97, "q2": 0.7, "q3": 0.25}
-SESSION_BREAK = timedelta(minutes=30)
-
-
-@dataclass
-class Learner:
-    user_id: str
-    name: str
-    email: str
-    home_org: str
+# A client batch: one learner's events of one received day, up to this many at a time.
+BATCH_SIZE = 40
 
 
 @dataclass
@@ -123,218 +51,6 @@ class GenerationSummary:
     invalid_lines: int = 0
     late_events: int = 0
     counts_by_day: dict[str, int] = field(default_factory=dict)
-
-
-class _Generator:
-    def __init__(self, rng: random.Random, orgs: int, learners: int, start: datetime, end: datetime):
-        self.rng, self.start, self.end = rng, start, end
-        self.orgs = [f"org_{i + 1}" for i in range(orgs)]
-        self.courses: dict[str, list[dict]] = {}
-        for index in range(max(3, orgs + 2)):
-            course_id = f"course_{index + 1}"
-            self.courses[course_id] = [
-                {
-                    "lesson_id": f"{course_id}_lesson_{position}",
-                    "course_id": course_id,
-                    "position": position,
-                    "title": f"Part {position}",
-                    "kind": rng.choice(LESSON_KINDS),
-                    "duration_seconds": rng.choice([180, 300, 420, 600]),
-                }
-                for position in range(1, rng.randint(4, 7) + 1)
-            ]
-            for lesson in self.courses[course_id]:
-                if lesson["kind"] == "video" and rng.random() < 0.1:  # the snapshot lacks its duration
-                    lesson["duration_seconds"] = None
-        course_ids = list(self.courses)
-        self.org_courses = {org: sorted(rng.sample(course_ids, k=min(3, len(course_ids)))) for org in self.orgs}
-        self.learners = []
-        for index in range(learners):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            self.learners.append(
-                Learner(
-                    user_id=f"u_{index + 1:05d}",
-                    name=f"{first} {last}",
-                    email=f"{first}.{last}{index}@example.org".lower(),
-                    home_org=rng.choice(self.orgs),
-                )
-            )
-        self.enrollments: list[tuple[str, str, str]] = []  # (org, user, course)
-        for learner in self.learners:
-            for course_id in rng.sample(self.org_courses[learner.home_org], k=rng.randint(1, 2)):
-                self.enrollments.append((learner.home_org, learner.user_id, course_id))
-                # Some learners take the same course in a second org that assigns it too.
-                others = [o for o in self.orgs if o != learner.home_org and course_id in self.org_courses[o]]
-                if others and rng.random() < 0.08:
-                    self.enrollments.append((rng.choice(others), learner.user_id, course_id))
-        # (assigned_at, due_at): assigned up to three weeks before the data starts, due one to
-        # seven weeks later, so some are overdue.
-        self.due = {enrollment: self._schedule() for enrollment in self.enrollments}
-
-    def _schedule(self) -> tuple[datetime, datetime]:
-        assigned = self.start - timedelta(days=self.rng.randint(0, 21))
-        return assigned, assigned + timedelta(days=self.rng.randint(7, 49))
-
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def _event(
-        self,
-        learner: Learner,
-        org: str | None,
-        course_id: str,
-        at: datetime,
-        event_type: str,
-        session_id: str,
-        lesson_id: str | None = None,
-        properties: dict | None = None,
-    ) -> dict:
-        event = {
-            "clientEventId": self._uuid(),
-            "eventType": event_type,
-            "occurredAt": at.isoformat().replace("+00:00", "Z"),
-            "receivedAt": (at + timedelta(seconds=self.rng.randint(1, 20))).isoformat().replace("+00:00", "Z"),
-            "userId": learner.user_id,
-            "courseId": course_id,
-            "sessionId": session_id,
-            "user": {"email": learner.email, "name": learner.name},
-        }
-        if org:
-            event["orgId"] = org
-        if lesson_id:
-            event["lessonId"] = lesson_id
-        if properties:
-            event["properties"] = properties
-        return event
-
-    def _watch(self, lesson: dict, emit) -> None:
-        """A video watched as players report it: play, progress every quarter at the pace of
-        playback, now and then a seek forward (a skip) or back (a re-watch), then a pause where
-        the learner stopped or the end."""
-        # A video the snapshot has no duration for: its player still reports one.
-        duration = lesson["duration_seconds"] or 240
-
-        def props(position: int) -> dict:
-            return {"positionSeconds": position, "durationSeconds": duration}
-
-        stop = duration if self.rng.random() < 0.65 else self.rng.randint(10, duration - 1)
-        position, rewatched = 0, False
-        emit("video_played", lesson["lesson_id"], props(0))
-        while position < stop:
-            roll = self.rng.random()
-            if roll < 0.08 and position + duration // 4 < stop:  # seek forward: a skip
-                position += duration // 4
-                emit("video_played", lesson["lesson_id"], props(position), after=timedelta(seconds=2))
-                continue
-            if roll < 0.16 and not rewatched and position > duration // 4:  # seek back: a re-watch
-                rewatched, position = True, position - duration // 4
-                emit("video_played", lesson["lesson_id"], props(position), after=timedelta(seconds=2))
-                continue
-            target = min(stop, (position // (duration // 4) + 1) * (duration // 4))
-            kind = "video_progress" if target < stop else ("video_completed" if stop == duration else "video_paused")
-            emit(
-                kind,
-                lesson["lesson_id"],
-                props(target),
-                after=timedelta(seconds=target - position + self.rng.randint(0, 2)),
-            )
-            position = target
-
-    def _take_quiz(self, lesson_id: str, emit) -> None:
-        """Three questions of fixed difficulty (q1 easy, q3 hard), a retry after a wrong answer
-        now and then; a failed quiz is sometimes taken again."""
-        for _attempt in range(2):
-            emit("quiz_started", lesson_id)
-            correct = 0
-            for question, chance in QUESTION_CHANCES.items():
-                is_correct = self.rng.random() < chance
-                emit("quiz_answered", lesson_id, {"questionId": question, "correct": is_correct})
-                if not is_correct and self.rng.random() < 0.4:
-                    is_correct = self.rng.random() < chance + 0.2
-                    emit("quiz_answered", lesson_id, {"questionId": question, "correct": is_correct})
-                correct += is_correct
-            passed = correct >= 2
-            emit("quiz_submitted", lesson_id, {"score": correct, "maxScore": 3, "passed": passed})
-            if passed or self.rng.random() < 0.5:
-                return
-
-    def journeys(self) -> list[dict]:
-        by_user = {learner.user_id: learner for learner in self.learners}
-        orgs_per_course = defaultdict(int)
-        for _, user, course in self.enrollments:
-            orgs_per_course[(user, course)] += 1
-        events = []
-        window = (self.end - self.start).total_seconds()
-        for org, user_id, course_id in self.enrollments:
-            learner = by_user[user_id]
-            if self.rng.random() < 0.1:  # assigned, never started
-                continue
-            # Learners enrolled in two orgs usually say which one; without orgId such an
-            # event cannot be attributed. Others omit orgId now and then: it is resolvable.
-            claim_probability = 0.93 if orgs_per_course[(user_id, course_id)] > 1 else 0.8
-            at = self.start + timedelta(seconds=self.rng.uniform(0, window * 0.7))
-
-            session = 0
-
-            def emit(event_type, lesson_id=None, properties=None, after=None):
-                """One event, `after` (default: 1-15 minutes) after the previous one; a pause of
-                over half an hour starts a new session."""
-                nonlocal at, session
-                step = after if after is not None else timedelta(minutes=self.rng.randint(1, 15))
-                at += step
-                session += step > SESSION_BREAK
-                claimed = org if self.rng.random() < claim_probability else None
-                session_id = f"s_{learner.user_id}_{course_id}_{session}"
-                events.append(
-                    self._event(learner, claimed, course_id, at, event_type, session_id, lesson_id, properties)
-                )
-
-            emit("course_started")
-            lessons = self.courses[course_id]
-            finished_all = True
-            for lesson in lessons:
-                lesson_id = lesson["lesson_id"]
-                emit("lesson_started", lesson_id)
-                if lesson["kind"] == "video":
-                    self._watch(lesson, emit)
-                elif lesson["kind"] == "quiz":
-                    self._take_quiz(lesson_id, emit)
-                else:
-                    emit("page_viewed", lesson_id)
-                if self.rng.random() < 0.08:  # left in the middle of the lesson
-                    finished_all = False
-                    break
-                emit("lesson_completed", lesson_id)
-                if self.rng.random() < 0.06 + 0.03 * lesson["position"]:
-                    finished_all = False
-                    break
-                at += timedelta(hours=self.rng.uniform(2, 30))
-            if finished_all:
-                if self.rng.random() < 0.85:
-                    emit("course_completed")
-                if self.rng.random() < 0.6:
-                    text = self.rng.choice(SURVEY_TEXTS)
-                    if self.rng.random() < 0.3:
-                        text += f" I'm {learner.name}, write to me at {learner.email}."
-                    emit(
-                        "survey_submitted",
-                        None,
-                        {"rating": self.rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 4])[0], "freeText": text},
-                    )
-            if self.rng.random() < 0.05:  # browsing a course the learner is not enrolled in
-                stray = self.rng.choice([c for c in self.courses if c != course_id])
-                browsed = at + timedelta(minutes=5)
-                events.append(self._event(learner, org, stray, browsed, "page_viewed", f"s_{user_id}_{browsed:%Y%m%d}"))
-        return [e for e in events if e["receivedAt"] <= self.end.isoformat().replace("+00:00", "Z")]
-
-    def make_late(self, events: list[dict], summary: GenerationSummary) -> None:
-        """Offline clients: some events are delivered one to five days after they happened."""
-        for event in events:
-            if self.rng.random() < 0.03:
-                received = datetime.fromisoformat(event["occurredAt"]) + timedelta(days=self.rng.randint(1, 5))
-                if received <= self.end:
-                    event["receivedAt"] = received.isoformat().replace("+00:00", "Z")
-                    summary.late_events += 1
 
 
 CORRUPTIONS = ("truncated", "missing_user", "unknown_type", "bad_rating", "bad_time", "no_lesson")
@@ -392,39 +108,134 @@ def _format(format: str, courses: dict[str, list[dict]]) -> tuple[Callable, Call
     )
 
 
-def _write_reference(root: Path, gen: _Generator, rename) -> None:
-    ref = root / "reference"
-    tables = {
-        "organizations": (["org_id", "name"], [[o, ORG_NAMES[i % len(ORG_NAMES)]] for i, o in enumerate(gen.orgs)]),
-        "courses": (["course_id", "title"], [[rename(c), TOPICS[i % len(TOPICS)]] for i, c in enumerate(gen.courses)]),
-        "lessons": (
-            ["lesson_id", "course_id", "position", "title", "kind", "duration_seconds"],
-            [
-                [rename(lesson["lesson_id"]), rename(lesson["course_id"])]
-                + [lesson[k] for k in ("position", "title", "kind", "duration_seconds")]
-                for lessons in gen.courses.values()
-                for lesson in lessons
-            ],
-        ),
-        "enrollments": (
-            ["org_id", "user_id", "course_id", "assigned_at", "due_at"],
-            [
-                [org, user, rename(course), *(when.isoformat() for when in gen.due[org, user, course])]
-                for org, user, course in gen.enrollments
-            ],
-        ),
-    }
-    # The LMS's own record of its learners, for the learner directory (the LMS sends each
-    # learner's name and e-mail with their events too).
-    learners = [[learner.user_id, learner.name, learner.email] for learner in gen.learners]
-    tables["learners"] = (["user_id", "name", "email"], learners)
-    for name, (header, rows) in tables.items():
-        text = io.StringIO(newline="")
-        writer = csv.writer(text)
-        writer.writerow(header)
-        writer.writerows(rows)
-        # A snapshot appears whole, as a batch file does (and on an object store too).
-        write_batch_file(ref / f"{name}.csv", text.getvalue().encode())
+class _DayBlocks:
+    """Each learner's lines of each received day, in batch order, kept in a file: only the
+    block being written or read is in memory."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "w+b")  # noqa: SIM115 - closed with the generator's work folder
+        self._end = 0
+        # received day -> (learner, offset, length, line count) of each block, in arrays
+        self._index: dict[str, tuple[array, array, array, array]] = {}
+
+    def add(self, day: str, learner: int, lines: list[str]) -> None:
+        data = ("\n".join(lines) + "\n").encode()
+        self._file.write(data)
+        index = self._index.setdefault(day, (array("I"), array("q"), array("I"), array("I")))
+        for column, value in zip(index, (learner, self._end, len(data), len(lines)), strict=True):
+            column.append(value)
+        self._end += len(data)
+
+    def days(self) -> list[str]:
+        self._file.flush()
+        return sorted(self._index)
+
+    def learners(self, day: str) -> array:
+        return self._index[day][0]
+
+    def counts(self, day: str) -> array:
+        return self._index[day][3]
+
+    def lines(self, day: str, block: int) -> list[str]:
+        _, offsets, lengths, _ = self._index[day]
+        return os.pread(self._file.fileno(), lengths[block], offsets[block]).decode().split("\n")[:-1]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _BatchPlan:
+    """The client batches of each received day, as (block, chunk) pairs: one learner's lines
+    of the day, up to BATCH_SIZE at a time, learners in the order of their user ids."""
+
+    def __init__(self, blocks: _DayBlocks, user_order: list[int]):
+        self.blocks, self.days = blocks, blocks.days()
+        rank = array("I", bytes(4 * len(user_order)))
+        for position, learner in enumerate(user_order):
+            rank[learner] = position
+        self._batches: list[tuple[array, array]] = []
+        for day in self.days:
+            learners, counts = blocks.learners(day), blocks.counts(day)
+            in_order, chunks = array("I"), array("I")
+            for block in sorted(range(len(learners)), key=lambda b: rank[learners[b]]):
+                for chunk in range(-(-counts[block] // BATCH_SIZE)):
+                    in_order.append(block)
+                    chunks.append(chunk)
+            self._batches.append((in_order, chunks))
+        self._cached: tuple[tuple[int, int], list[str]] = ((-1, -1), [])
+
+    def batch_count(self, day: int) -> int:
+        return len(self._batches[day][0])
+
+    def size(self, day: int, batch: int) -> int:
+        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        return min(BATCH_SIZE, self.blocks.counts(self.days[day])[block] - chunk * BATCH_SIZE)
+
+    def lines(self, day: int, batch: int) -> list[str]:
+        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        if self._cached[0] != (day, block):  # a learner's batches follow each other
+            self._cached = ((day, block), self.blocks.lines(self.days[day], block))
+        return self._cached[1][chunk * BATCH_SIZE : (chunk + 1) * BATCH_SIZE]
+
+    def line(self, day: int, batch: int, position: int) -> str:
+        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        return self.blocks.lines(self.days[day], block)[chunk * BATCH_SIZE + position]
+
+
+def _spill_journeys(journeys: Journeys, population: Population, path: Path) -> int:
+    """Every learner's events in the order they are drawn, one record per line: learner,
+    receivedAt, clientEventId, occurredAt and the batch line. Returns how many."""
+    count = 0
+    with open(path, "w", encoding="ascii") as spill:
+        for learner, enrolled in population.by_learner():
+            for event in journeys.of(learner, enrolled):
+                fields = (str(learner.index), event["receivedAt"], event["clientEventId"], event["occurredAt"])
+                spill.write("\t".join(fields) + f"\t{to_line(event)}\n")
+                count += 1
+    return count
+
+
+def _deliver(rng: random.Random, spill: Path, end: datetime, blocks: _DayBlocks) -> int:
+    """Offline clients: some events are delivered one to five days after they happened. Each
+    learner's lines of each received day then go to `blocks`, in the order they are batched
+    (by receivedAt, then clientEventId). Returns how many events came late."""
+    late_events = 0
+    with open(spill, encoding="ascii") as records:
+        rows = (record.rstrip("\n").split("\t", 4) for record in records)
+        for learner, events in groupby(rows, key=itemgetter(0)):
+            by_day = defaultdict(list)
+            for _, received, event_id, occurred, line in events:
+                if rng.random() < 0.03:
+                    late = datetime.fromisoformat(occurred) + timedelta(days=rng.randint(1, 5))
+                    if late <= end:
+                        event = json.loads(line)
+                        event["receivedAt"] = received = timestamp(late)
+                        line = to_line(event)
+                        late_events += 1
+                by_day[received[:10]].append((received, event_id, line))
+            for day, lines in by_day.items():
+                lines.sort(key=itemgetter(0, 1))
+                blocks.add(day, int(learner), [line for *_, line in lines])
+    return late_events
+
+
+def _retries(rng: random.Random, plan: _BatchPlan) -> Iterator[tuple[int, dict[int, list[tuple[int, int, int]]]]]:
+    """Client retries: a line sent again in a batch of the same day or the next, which may be
+    retried again in turn. Yields each day's index, once no more lines can be added to it,
+    with the lines added to its batches: {batch: [(day, batch, position) of the original]}."""
+    pending: dict[int, dict[int, list[tuple[int, int, int]]]] = defaultdict(dict)
+    last = len(plan.days) - 1
+    for day in range(len(plan.days)):
+        added = pending.pop(day, {})
+        for batch in range(plan.batch_count(day)):
+            size, copies = plan.size(day, batch), list(added.get(batch, ()))
+            for position in range(size + len(copies)):
+                if rng.random() < 0.03:
+                    target = day if day == last or rng.random() < 0.5 else day + 1
+                    into = added if target == day else pending[target]
+                    original = (day, batch, position) if position < size else copies[position - size]
+                    into.setdefault(rng.choice(range(plan.batch_count(target))), []).append(original)
+        yield day, added
 
 
 def generate(
@@ -441,53 +252,51 @@ def generate(
     received date; the data covers `days` days up to it. `format` "xapi" writes the same
     events as xAPI statements (`<batch>.xapi.ndjson`), with Open edX keys for the course and
     lesson ids in the statements and the reference snapshots alike; "caliper" as Caliper
-    events (`<batch>.caliper.ndjson`), with a Canvas-like LMS's ids (demo/caliper_corpus.py)."""
+    events (`<batch>.caliper.ndjson`), with a Canvas-like LMS's ids (demo/caliper_corpus.py).
+    The work files go to the temporary folder (TMPDIR), about twice the corpus's size."""
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
     start = datetime.combine(end_date - timedelta(days=days - 1), time(), UTC)
     end = datetime.combine(end_date, time(23, 59, 59), UTC)
     rng = random.Random(seed)
-    gen = _Generator(rng, orgs, learners, start, end)
+    population = Population(rng, orgs, learners, start)
     summary = GenerationSummary()
-    events = gen.journeys()
-    gen.make_late(events, summary)
-    summary.events = len(events)
-    rename, to_lines = _format(format, gen.courses)
+    rename, to_lines = _format(format, population.courses)
     root = landing_root(landing)
-    _write_reference(root, gen, rename)
+    population.write_reference(root, rename)
 
-    # A client batch: one learner's events of one received day, up to 40 at a time.
-    per_client_day: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for event in sorted(events, key=lambda e: (e["receivedAt"], e["clientEventId"])):
-        per_client_day[(event["receivedAt"][:10], event["userId"])].append(event)
-    batches: dict[str, list[list[str]]] = defaultdict(list)
-    for (day, _), day_events in sorted(per_client_day.items()):
-        for i in range(0, len(day_events), 40):
-            batches[day].append([json.dumps(e, separators=(",", ":")) for e in day_events[i : i + 40]])
-
-    days_sorted = sorted(batches)
-    for index, day in enumerate(days_sorted):
-        for lines in batches[day]:
-            # Client retries: the same event again in another batch, same day or the next.
-            for line in list(lines):
-                if rng.random() < 0.03:
-                    target_day = day if index + 1 == len(days_sorted) or rng.random() < 0.5 else days_sorted[index + 1]
-                    rng.choice(batches[target_day]).append(line)
-                    summary.retried_lines += 1
-    # The bar draws only on a terminal (disable=None), never into logs or pipes.
-    for day in tqdm(days_sorted, desc="writing batch files", unit="day", disable=None):
-        for native in batches[day]:
-            lines = []
-            for line in native:
-                corruption = rng.choice(CORRUPTIONS) if rng.random() < 0.01 else None
-                lines += to_lines(line, corruption)
-                summary.invalid_lines += corruption is not None
-            batch_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            compress = rng.random() < 0.2
-            path = batch_file_path(root, day, f"{batch_id}{MARKS[format]}", compressed=compress)
-            write_batch_lines(path, lines, compress)
-            summary.batch_files += 1
-            summary.lines += len(lines)
-            summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)
+    with tempfile.TemporaryDirectory(prefix="analytics-generate-") as work:
+        spill = Path(work) / "journeys.tsv"
+        summary.events = _spill_journeys(Journeys(rng, population, start, end), population, spill)
+        blocks = _DayBlocks(Path(work) / "days.ndjson")
+        summary.late_events = _deliver(rng, spill, end, blocks)
+        spill.unlink()
+        plan = _BatchPlan(blocks, population.user_order())
+        # The retries are drawn once to count them and to reach the draws that follow, then
+        # again, from the same state, day by day as the files are written.
+        replay = random.Random()
+        replay.setstate(rng.getstate())
+        summary.retried_lines = sum(len(copies) for _, added in _retries(rng, plan) for copies in added.values())
+        # The bar draws only on a terminal (disable=None), never into logs or pipes.
+        days_written = tqdm(
+            _retries(replay, plan), total=len(plan.days), desc="writing batch files", unit="day", disable=None
+        )
+        for index, added in days_written:
+            day = plan.days[index]
+            for batch in range(plan.batch_count(index)):
+                native = plan.lines(index, batch) + [plan.line(*original) for original in added.get(batch, ())]
+                lines = []
+                for line in native:
+                    corruption = rng.choice(CORRUPTIONS) if rng.random() < 0.01 else None
+                    lines += to_lines(line, corruption)
+                    summary.invalid_lines += corruption is not None
+                batch_id = uuid4_text(rng.getrandbits(128))
+                compress = rng.random() < 0.2
+                path = batch_file_path(root, day, f"{batch_id}{MARKS[format]}", compressed=compress)
+                write_batch_lines(path, lines, compress)
+                summary.batch_files += 1
+                summary.lines += len(lines)
+                summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)
+        blocks.close()
     return summary
