@@ -1,8 +1,8 @@
 """Throughput benchmarks, each figure beside its baseline measured in the same run on the same
-embedded PostgreSQL: ingest, the whole loop, incremental cost, the marts at 10 M events, the
+embedded PostgreSQL: the demo generator, ingest, the whole loop, incremental cost, the marts at 10 M events, the
 admin API on those marts, export.
 
-    .venv/bin/python -m bench.run [--only ingest,loop,incremental,marts,admin_api,export] [--events N] ...
+    .venv/bin/python -m bench.run [--only generate,ingest,loop,incremental,marts,admin_api,export] [--events N] ...
 
 Prints a table and writes bench/results/latest.json. Exit status 1 when a target is missed.
 """
@@ -12,15 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import admin_api, export, incremental, ingest, loop, marts
+from bench import admin_api, export, generate, incremental, ingest, loop, marts
 from bench.common import bench_environment, report, work_dir
 
-PARTS = ("ingest", "loop", "incremental", "marts", "admin_api", "export")
+PARTS = ("generate", "ingest", "loop", "incremental", "marts", "admin_api", "export")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts to run")
+    # The corpus of `generate --orgs 20 --learners 200000 --days 3`: about 5 M lines.
+    parser.add_argument("--generate-learners", type=int, default=200_000, help="generate: learners (20 orgs, 3 days)")
     parser.add_argument("--events", type=int, default=1_000_000, help="ingest: events to generate")
     parser.add_argument(
         "--to-sql-rows", type=int, default=20_000, help="ingest: rows for the to_sql baseline (it runs at ~2 k rows/s)"
@@ -47,7 +49,9 @@ def main() -> int:
     figures, notes = [], {}
     for part in parts:
         print(f"running {part} …", flush=True)
-        if part == "ingest":
+        if part == "generate":
+            found = generate.measure(work, orgs=20, learners=args.generate_learners, days=3)
+        elif part == "ingest":
             found = ingest.measure(env, work, args.events, args.to_sql_rows)
         elif part == "loop":
             found = loop.measure(env, work, orgs=20, learners=args.loop_learners, days=3, seed=3)
