@@ -54,3 +54,30 @@ def test_an_interrupt_stops_the_command_and_its_query(migrated_db, tmp_path):
     assert time.monotonic() - started < 60
     assert not invocation.is_successful()
     assert sleeping() == 0
+
+
+def test_each_database_keeps_its_own_parse_state(new_database, tmp_path, monkeypatch):
+    """dbt parses the whole project again when its state was made on another connection: a
+    command on one database, after another database's, still starts from its own state."""
+    from analytics_pipeline.defs.dbt import project
+
+    monkeypatch.setattr(project, "PARSE_STATES", tmp_path / "states")
+    first, second = new_database(migrated=True), new_database(migrated=True)
+    state = project.parse_state
+    assert state("postgresql://u:one@h:5432/db") == state("postgresql://u:two@h:5432/db")  # no password in it
+    assert state("postgresql://u:one@h:5432/db") != state("postgresql://u:one@h:5432/other") != state(first)
+
+    def listing(url: str, folder: str) -> str:
+        target = tmp_path / folder
+        dbt_resource(url).cli(["ls", "--select", "stg_courses"], target_path=target).wait()
+        project.keep_parse_state(target / project.PARSE_STATE.name, url)
+        return (target / "dbt.log").read_text()
+
+    listing(first, "first")
+    listing(second, "second")
+    again = listing(first, "first-again")
+    assert "Partial parsing enabled: 0 files deleted" in again and "Unable to do partial parsing" not in again
+
+    for n in range(project.KEEP_PARSE_STATES + 3):
+        project.keep_parse_state(tmp_path / "first" / project.PARSE_STATE.name, f"postgresql://u@h/db{n}")
+    assert len(list(project.PARSE_STATES.glob("*.msgpack"))) == project.KEEP_PARSE_STATES

@@ -393,7 +393,7 @@ def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_
     """dagster-dbt gives each dbt command a target folder of its own: the run's builds
     removed theirs, and a later command in this database, a partition's window in its
     environment, starts from their parse state instead of parsing the project again."""
-    from analytics_pipeline.defs.dbt.project import PARSE_STATE, dbt_resource
+    from analytics_pipeline.defs.dbt.project import PARSE_STATE, dbt_resource, parse_state
 
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
         from analytics_pipeline.environment import bootstrap
@@ -407,7 +407,7 @@ def test_dbt_builds_leave_no_folder_and_hand_on_their_parse_state(pipeline, tmp_
     window = {"ANALYTICS_DBT_MIN_RECEIVED_DATE": "2026-03-02", "ANALYTICS_DBT_MAX_RECEIVED_DATE": "2026-03-02"}
     target = tmp_path / "target"
     target.mkdir()
-    shutil.copyfile(PARSE_STATE, target / PARSE_STATE.name)  # as dagster-dbt seeds a command's folder
+    shutil.copyfile(parse_state(pipeline["url"]), target / PARSE_STATE.name)  # as a command's folder is seeded
     invocation = dbt_resource(pipeline["url"]).cli(
         ["ls", "--select", "org_engagement_daily"], env=window, target_path=target
     )

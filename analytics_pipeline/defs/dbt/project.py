@@ -2,6 +2,9 @@
 (`dbt parse`, with the dbt beside this Python), which every CLI entry point runs first, and
 by `make`, so it exists in CI and under `dagster dev` alike."""
 
+import contextlib
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,10 +26,41 @@ from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# dagster-dbt starts each command in a target folder of its own, seeded with this file when
-# it exists: dbt's partial-parse state, without which every command parses the whole
-# project again.
+# dagster-dbt starts each command in a target folder of its own, seeded with dbt's
+# partial-parse state, without which every command parses the whole project again. dbt also
+# parses it all again when the state was made on another connection (its hash covers host,
+# port, user and database), so each database dbt works in keeps its own, the last few of
+# them; this one, written by `prepare`, seeds the first command on a database.
 PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
+PARSE_STATES = PARSE_STATE.parent / "parse_states"
+KEEP_PARSE_STATES = 32
+
+
+def parse_state(database_url: str | None) -> Path:
+    """Where the parse state of dbt commands on `database_url` is kept."""
+    if not database_url:
+        return PARSE_STATE
+    connection = {k: v for k, v in dbt_env(database_url).items() if k != "ANALYTICS_DBT_PASSWORD"}
+    return PARSE_STATES / f"{hashlib.sha256(json.dumps(connection, sort_keys=True).encode()).hexdigest()[:16]}.msgpack"
+
+
+def keep_parse_state(made: Path, database_url: str | None) -> None:
+    """Hand the state a command made on to the next command on its database (replaced whole,
+    as other processes may be reading it), and forget the databases not used for longest."""
+    kept = parse_state(database_url)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    staged = kept.with_name(f"{kept.name}.{os.getpid()}")
+    shutil.copyfile(made, staged)
+    staged.replace(kept)
+    for stale in sorted(PARSE_STATES.glob("*.msgpack"), key=_modified)[:-KEEP_PARSE_STATES]:
+        stale.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # forgotten meanwhile by another process
+        return 0.0
 
 
 class AnalyticsDbtResource(DbtCliResource):
@@ -59,9 +93,12 @@ class AnalyticsDbtResource(DbtCliResource):
         )
         project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
         target = project_dir / (target_path or self._get_unique_target_path(context=context))
-        if PARSE_STATE.exists() and target != PARSE_STATE.parent:
+        if target != PARSE_STATE.parent:
             target.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(PARSE_STATE, target / PARSE_STATE.name)
+            for state in (parse_state(self.database_url), PARSE_STATE):
+                with contextlib.suppress(FileNotFoundError):  # none yet, or just forgotten
+                    shutil.copyfile(state, target / PARSE_STATE.name)
+                    break
         variables = {
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_LOG_FORMAT": "json",
@@ -90,6 +127,8 @@ class AnalyticsDbtResource(DbtCliResource):
         """`dbt parse` into the project's own target folder: the manifest the definitions
         load, and the parse state every later command starts from."""
         self.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        if self.database_url:
+            keep_parse_state(PARSE_STATE, self.database_url)
 
     def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> Iterator:
         """`dbt build` of the context's selection, its results streamed to Dagster. A build
@@ -99,9 +138,7 @@ class AnalyticsDbtResource(DbtCliResource):
         yield from invocation.stream()
         state = invocation.target_path / PARSE_STATE.name
         if state.exists():
-            staged = PARSE_STATE.with_name(f"{PARSE_STATE.name}.{os.getpid()}")
-            shutil.copyfile(state, staged)
-            staged.replace(PARSE_STATE)
+            keep_parse_state(state, self.database_url)
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
