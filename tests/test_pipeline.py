@@ -14,7 +14,8 @@ import pytest
 
 from analytics_pipeline.defs.ingestion.assets import LEDGER_ROWS_SHOWN
 from analytics_pipeline.defs.keys import BATCHES_KEY
-from analytics_pipeline.demo.generator import FIRST_NAMES, LAST_NAMES, generate
+from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.demo.population import FIRST_NAMES, LAST_NAMES
 from analytics_pipeline.marts import MARTS
 from tests.conftest import pipeline_environment, run_cli
 from tests.db_helpers import table_digests
