@@ -28,6 +28,7 @@ from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 
+import msgspec
 from tqdm import tqdm
 
 from analytics_pipeline.config import landing_root
@@ -196,7 +197,8 @@ def _spill_journeys(journeys: Journeys, population: Population, path: Path) -> i
 
 
 def _deliver(rng: random.Random, spill: Path, end: datetime, blocks: _DayBlocks) -> int:
-    """Offline clients: some events are delivered one to five days after they happened. Each
+    """Offline clients: some events are delivered one to five days after they happened (by
+    `end`, a naive UTC time, at the latest). Each
     learner's lines of each received day then go to `blocks`, in the order they are batched
     (by receivedAt, then clientEventId). Returns how many events came late."""
     late_events = 0
@@ -206,9 +208,9 @@ def _deliver(rng: random.Random, spill: Path, end: datetime, blocks: _DayBlocks)
             by_day = defaultdict(list)
             for _, received, event_id, occurred, line in events:
                 if rng.random() < 0.03:
-                    late = datetime.fromisoformat(occurred) + timedelta(days=rng.randint(1, 5))
+                    late = datetime.fromisoformat(occurred.removesuffix("Z")) + timedelta(days=rng.randint(1, 5))
                     if late <= end:
-                        event = json.loads(line)
+                        event = msgspec.json.decode(line)
                         event["receivedAt"] = received = timestamp(late)
                         line = to_line(event)
                         late_events += 1
@@ -270,7 +272,7 @@ def generate(
         spill = Path(work) / "journeys.tsv"
         summary.events = _spill_journeys(Journeys(rng, population, start, end), population, spill)
         blocks = _DayBlocks(Path(work) / "days.ndjson")
-        summary.late_events = _deliver(rng, spill, end, blocks)
+        summary.late_events = _deliver(rng, spill, end.replace(tzinfo=None), blocks)
         spill.unlink()
         plan = _BatchPlan(blocks, population.user_order())
         # The retries are drawn once to count them and to reach the draws that follow, then

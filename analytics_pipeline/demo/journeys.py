@@ -7,10 +7,11 @@ A few events cannot be attributed to an org.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+
+import msgspec
 
 from analytics_pipeline.demo.population import Learner, Population
 
@@ -24,12 +25,18 @@ SURVEY_TEXTS = [
 # Chance of a right first answer per question: q1 is too easy, q3 too hard (or keyed wrong).
 QUESTION_CHANCES = {"q1": 0.97, "q2": 0.7, "q3": 0.25}
 SESSION_BREAK = timedelta(minutes=30)
-# A batch line: an event as compact JSON.
-to_line = json.JSONEncoder(separators=(",", ":")).encode
+_encode = msgspec.json.Encoder().encode
+
+
+def to_line(event: dict) -> str:
+    """A batch line: the event as compact JSON. msgspec writes the demo's values (all ASCII)
+    exactly as json.dumps(separators=(",", ":")) does, several times faster."""
+    return _encode(event).decode()
 
 
 def timestamp(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
+    """A UTC time as events carry it. The journeys keep UTC times naive, which format faster."""
+    return at.isoformat() + "Z"
 
 
 def uuid4_text(bits: int) -> str:
@@ -41,8 +48,9 @@ def uuid4_text(bits: int) -> str:
 
 class Journeys:
     def __init__(self, rng: random.Random, population: Population, start: datetime, end: datetime):
-        self.rng, self.courses, self.start, self.end = rng, population.courses, start, end
-        self.last_received = timestamp(end)
+        self.rng, self.courses = rng, population.courses
+        self.start, self.end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+        self.last_received = timestamp(self.end)
 
     def of(self, learner: Learner, enrolled: list[tuple[str, str]]) -> list[dict]:
         """The events of one learner's (org, course) enrollments, in the order they were
