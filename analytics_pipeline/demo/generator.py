@@ -22,6 +22,7 @@ import tempfile
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
@@ -114,7 +115,7 @@ class _DayBlocks:
     block being written or read is in memory."""
 
     def __init__(self, path: Path):
-        self._file = open(path, "w+b")  # noqa: SIM115 - closed with the generator's work folder
+        self._file = open(path, "w+b")  # noqa: SIM115 - closed by close(), as contextlib.closing calls it
         self._end = 0
         # received day -> (learner, offset, length, line count) of each block, in arrays
         self._index: dict[str, tuple[array, array, array, array]] = {}
@@ -198,9 +199,9 @@ def _spill_journeys(journeys: Journeys, population: Population, path: Path) -> i
 
 def _deliver(rng: random.Random, spill: Path, end: datetime, blocks: _DayBlocks) -> int:
     """Offline clients: some events are delivered one to five days after they happened (by
-    `end`, a naive UTC time, at the latest). Each
-    learner's lines of each received day then go to `blocks`, in the order they are batched
-    (by receivedAt, then clientEventId). Returns how many events came late."""
+    `end`, a naive UTC time, at the latest). Each learner's lines of each received day then go
+    to `blocks`, in the order they are batched (by receivedAt, then clientEventId). Returns how
+    many events came late."""
     late_events = 0
     with open(spill, encoding="ascii") as records:
         rows = (record.rstrip("\n").split("\t", 4) for record in records)
@@ -268,10 +269,11 @@ def generate(
     root = landing_root(landing)
     population.write_reference(root, rename)
 
-    with tempfile.TemporaryDirectory(prefix="analytics-generate-") as work:
+    with ExitStack() as stack:
+        work = stack.enter_context(tempfile.TemporaryDirectory(prefix="analytics-generate-"))
         spill = Path(work) / "journeys.tsv"
         summary.events = _spill_journeys(Journeys(rng, population, start, end), population, spill)
-        blocks = _DayBlocks(Path(work) / "days.ndjson")
+        blocks = stack.enter_context(closing(_DayBlocks(Path(work) / "days.ndjson")))
         summary.late_events = _deliver(rng, spill, end.replace(tzinfo=None), blocks)
         spill.unlink()
         plan = _BatchPlan(blocks, population.user_order())
@@ -300,5 +302,4 @@ def generate(
                 summary.batch_files += 1
                 summary.lines += len(lines)
                 summary.counts_by_day[day] = summary.counts_by_day.get(day, 0) + len(lines)
-        blocks.close()
     return summary
