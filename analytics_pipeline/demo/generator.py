@@ -169,18 +169,22 @@ class _BatchPlan:
     def batch_count(self, day: int) -> int:
         return len(self._batches[day][0])
 
+    def _at(self, day: int, batch: int) -> tuple[int, int]:
+        """The (block, chunk) a batch is made of."""
+        return self._batches[day][0][batch], self._batches[day][1][batch]
+
     def size(self, day: int, batch: int) -> int:
-        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        block, chunk = self._at(day, batch)
         return min(BATCH_SIZE, self.blocks.counts(self.days[day])[block] - chunk * BATCH_SIZE)
 
     def lines(self, day: int, batch: int) -> list[str]:
-        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        block, chunk = self._at(day, batch)
         if self._cached[0] != (day, block):  # a learner's batches follow each other
             self._cached = ((day, block), self.blocks.lines(self.days[day], block))
         return self._cached[1][chunk * BATCH_SIZE : (chunk + 1) * BATCH_SIZE]
 
     def line(self, day: int, batch: int, position: int) -> str:
-        block, chunk = self._batches[day][0][batch], self._batches[day][1][batch]
+        block, chunk = self._at(day, batch)
         return self.blocks.lines(self.days[day], block)[chunk * BATCH_SIZE + position]
 
 

@@ -50,6 +50,7 @@ class Journeys:
     def __init__(self, rng: random.Random, population: Population, start: datetime, end: datetime):
         self.rng, self.courses = rng, population.courses
         self.start, self.end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+        self.window_seconds = (self.end - self.start).total_seconds()
         self.last_received = timestamp(self.end)
 
     def of(self, learner: Learner, enrolled: list[tuple[str, str]]) -> list[dict]:
@@ -66,8 +67,7 @@ class Journeys:
         return [e for e in events if e["receivedAt"] <= self.last_received]
 
     def _take_course(self, learner: Learner, org: str, course_id: str, claim_probability: float, events: list) -> None:
-        window = (self.end - self.start).total_seconds()
-        at = self.start + timedelta(seconds=self.rng.uniform(0, window * 0.7))
+        at = self.start + timedelta(seconds=self.rng.uniform(0, self.window_seconds * 0.7))
         session = 0
 
         def emit(event_type, lesson_id=None, properties=None, after=None):
