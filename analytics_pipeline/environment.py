@@ -40,11 +40,12 @@ concurrency:
     granularity: run
 # The local launcher cannot tell that a run worker died: such a run fails once it exceeds the
 # start timeout or the maximum run time, and frees its slot, instead of holding it forever.
+# Runs are checked often enough that one is failed within a fifth of its timeout past it.
 run_monitoring:
   enabled: true
   start_timeout_seconds: {start_timeout_seconds}
   max_runtime_seconds: {max_runtime_seconds}
-  poll_interval_seconds: 10
+  poll_interval_seconds: {poll_interval_seconds}
 # A run that failed on a passing fault (the database restarting) is run again.
 run_retries:
   enabled: true
@@ -67,8 +68,11 @@ def ensure_dagster_home(config: Config) -> Path:
     home = config.state_dir() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
+    timeouts = (config.run_start_timeout_seconds, config.run_max_runtime_seconds)
     text = DAGSTER_YAML.format(
-        start_timeout_seconds=config.run_start_timeout_seconds, max_runtime_seconds=config.run_max_runtime_seconds
+        start_timeout_seconds=timeouts[0],
+        max_runtime_seconds=timeouts[1],
+        poll_interval_seconds=max(1, min(10, min(timeouts) // 5)),
     )
     if not path.exists() or path.read_text() != text:
         path.write_text(text)

@@ -3,6 +3,8 @@ set) and a fresh database per use, so tests never see each other's data."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -10,7 +12,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
 
@@ -155,6 +157,18 @@ def cli_command(*args: str) -> list[str]:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The installed console script, as a user runs it, with the current environment."""
     return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def run_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The same command through the console script's entry point, in this process, for tests
+    about what a command does rather than the process it runs in: a new interpreter would
+    import Dagster and dbt again for each one. Its output and status as `run_cli` gives them."""
+    from analytics_pipeline.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), contextlib.chdir(cwd or Path.cwd()):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["analytics-pipeline", *args], code, out.getvalue(), err.getvalue())
 
 
 def run_pipeline_over(landing: Path, home: Path, new_database) -> str:

@@ -20,7 +20,7 @@ from analytics_pipeline.access.credentials import create_token
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.demo.generator import generate, write_batch_lines
 from analytics_pipeline.ingestion.pii import Tokenizer
-from tests.conftest import TEST_PII_KEY, pipeline_environment, run_cli
+from tests.conftest import TEST_PII_KEY, pipeline_environment, run_command
 from tests.db_helpers import published_marts
 from tests.web_helpers import bearer, web_server
 
@@ -70,7 +70,7 @@ def without_learner(source, target, user: str) -> None:
 
 def pipeline(url: str, dagster_url: str, home, landing, *args: str) -> str:
     with pipeline_environment(url, dagster_url, home):
-        done = run_cli(*args, "--landing", str(landing))
+        done = run_command(*args, "--landing", str(landing))
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -107,7 +107,7 @@ def erased(new_database, tmp_path_factory):
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
     with pipeline_environment(url, dagster_url, root / "home"):
-        forgotten = run_cli("forget", "--user", user, cwd=elsewhere)
+        forgotten = run_command("forget", "--user", user, cwd=elsewhere)
     assert forgotten.returncode == 0, forgotten.stdout + forgotten.stderr
     output = forgotten.stdout
     return {

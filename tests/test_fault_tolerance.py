@@ -20,7 +20,7 @@ from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from tests.conftest import TEST_PII_KEY, cli_command, pipeline_environment, run_cli
+from tests.conftest import TEST_PII_KEY, cli_command, pipeline_environment, run_command
 from tests.db_helpers import table_digests
 from tests.landing_helpers import event, write_batch, write_reference
 
@@ -47,7 +47,7 @@ def corpus(tmp_path_factory):
 def clean_run(corpus, new_database, tmp_path_factory):
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path_factory.mktemp("home")):
-        done = run_cli("run", "--landing", str(corpus))
+        done = run_command("run", "--landing", str(corpus))
     assert done.returncode == 0, done.stderr[-2000:]
     return url
 
@@ -72,7 +72,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new
                 ).fetchone()[0]
                 == 0
             )
-        done = run_cli("run", "--landing", str(corpus))
+        done = run_command("run", "--landing", str(corpus))
         assert done.returncode == 0, done.stderr[-2000:]
     assert table_digests(url) == table_digests(clean_run)
 
@@ -312,7 +312,7 @@ def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_d
     with pipeline_environment(url, new_database(), tmp_path / "home"):
         os.environ.update(
             ANALYTICS_LANDING_SENSOR_SECONDS="5",
-            ANALYTICS_RUN_START_TIMEOUT_SECONDS="30",
+            ANALYTICS_RUN_START_TIMEOUT_SECONDS="20",
             ANALYTICS_RUN_MAX_RUNTIME_SECONDS="25",  # well above what a run of this corpus takes
             ANALYTICS_REQUEST_AGAIN_SECONDS="20",
         )

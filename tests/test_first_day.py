@@ -8,7 +8,7 @@ import psycopg
 
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.marts import MARTS
-from tests.conftest import pipeline_environment, run_cli
+from tests.conftest import pipeline_environment, run_command
 from tests.landing_helpers import write_batch
 
 # Marts whose rows come from the snapshots alone: every enrolled learner's course, every lesson.
@@ -24,7 +24,7 @@ FROM_SNAPSHOTS = {
 def first_run(new_database, tmp_path, landing) -> tuple[str, str]:
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path / "home"):
-        done = run_cli("run", "--landing", str(landing))
+        done = run_command("run", "--landing", str(landing))
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     return url, done.stdout
 

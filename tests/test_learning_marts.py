@@ -18,7 +18,7 @@ import pytest
 from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.demo.generator import generate, write_batch_lines
 from analytics_pipeline.ingestion.pii import Tokenizer
-from tests.conftest import TEST_PII_KEY, pipeline_environment, run_cli
+from tests.conftest import TEST_PII_KEY, pipeline_environment, run_command
 from tests.expected_learning import (
     expected_at_risk,
     expected_course_time_on_task,
@@ -159,7 +159,7 @@ def marts(new_database, tmp_path_factory):
         for part in (days[:-3], days[-3:]):  # the second run is incremental, with late events for earlier days
             for day in part:
                 shutil.copytree(day, landing / "events" / day.name)
-            done = run_cli("run", "--landing", str(landing))
+            done = run_command("run", "--landing", str(landing))
             assert done.returncode == 0, done.stderr[-3000:]
     late = [d.name.removeprefix("received_date=") for d in days[-3:]]
     events = resolved_events(generated)

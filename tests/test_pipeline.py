@@ -17,7 +17,7 @@ from analytics_pipeline.defs.keys import BATCHES_KEY
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.demo.population import FIRST_NAMES, LAST_NAMES
 from analytics_pipeline.marts import MARTS
-from tests.conftest import pipeline_environment, run_cli
+from tests.conftest import pipeline_environment, run_command
 from tests.db_helpers import table_digests
 from tests.expected_metrics import expected_marts, read_landing
 
@@ -29,7 +29,7 @@ def pipeline(new_database, tmp_path_factory):
     generate(landing, orgs=3, learners=120, days=5, seed=11, end_date=date(2026, 3, 5))
     database_url, dagster_url = new_database(), new_database()
     with pipeline_environment(database_url, dagster_url, home):
-        first = run_cli("run", "--landing", str(landing))
+        first = run_command("run", "--landing", str(landing))
         assert first.returncode == 0, first.stderr[-3000:]
         yield {
             "landing": landing,
@@ -133,7 +133,7 @@ def test_no_clear_personal_data_anywhere_in_the_database(pipeline):
 def test_rerun_with_nothing_new_changes_nothing(pipeline):
     before = table_digests(pipeline["url"])
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
-        again = run_cli("run", "--landing", str(pipeline["landing"]))
+        again = run_command("run", "--landing", str(pipeline["landing"]))
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing new landed" in again.stdout
     assert table_digests(pipeline["url"]) == before
@@ -459,8 +459,8 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
     org = sorted(expected.org_id)[0]
     out = tmp_path / "report.html"
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
-        done = run_cli("report", "--org", org, "--out", str(out))
-        missing = run_cli("report", "--org", "no_such_org", "--out", str(tmp_path / "none.html"))
+        done = run_command("report", "--org", org, "--out", str(out))
+        missing = run_command("report", "--org", "no_such_org", "--out", str(tmp_path / "none.html"))
     assert done.returncode == 0, done.stderr[-2000:]
     page = out.read_text()
     assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -495,7 +495,7 @@ def test_report_and_ui_charts_show_the_marts_figures(pipeline, tmp_path):
 
 def test_dbt_docs_generate_documents_every_model_and_column(pipeline, tmp_path):
     with pipeline_environment(pipeline["url"], pipeline["dagster_url"], pipeline["home"]):
-        done = run_cli("docs", "--out", str(tmp_path / "docs"))
+        done = run_command("docs", "--out", str(tmp_path / "docs"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text())
     manifest = json.loads((tmp_path / "docs" / "manifest.json").read_text())

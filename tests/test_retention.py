@@ -15,7 +15,7 @@ import pytest
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.demo.generator import generate, write_batch_lines
-from tests.conftest import pipeline_environment, run_cli
+from tests.conftest import pipeline_environment, run_command
 from tests.db_helpers import published_marts
 
 END = date(2026, 3, 12)  # months before any day these tests run: every day is past a 35-day window
@@ -31,7 +31,7 @@ WINDOWS = {
 def cli(env: dict, *args: str) -> str:
     with pipeline_environment(env["url"], env["dagster_url"], env["home"]):
         os.environ.update(WINDOWS)
-        done = run_cli(*args, "--landing", str(env["landing"]))
+        done = run_command(*args, "--landing", str(env["landing"]))
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
