@@ -128,7 +128,7 @@ def test_the_production_topology_runs_as_separate_processes(s3, new_database, tm
     done = subprocess.run(cli_command("db", "migrate"), env=analytics_env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     done = subprocess.run(
-        cli_command("generate", "--landing", landing, "--orgs", "2", "--learners", "30", "--days", "2"),
+        cli_command("generate", "--landing", landing, "--orgs", "2", "--learners", "30", "--days", "1"),
         env=analytics_env,
         capture_output=True,
         text=True,
