@@ -57,18 +57,13 @@ def _cmd_generate(args) -> int:
 def _executor(args):
     """The in-process executor on the Dagster instance; without --verbose, dbt's output and
     Dagster's logs go to a log file (they are in the instance too), not the terminal."""
-    import dagster as dg
-
     # After bootstrap: the definitions read the dbt manifest.
     from analytics_pipeline.definitions import defs
-    from analytics_pipeline.in_process_run import Executor
+    from analytics_pipeline.in_process_run import Executor, local_instance
 
     log_path = load_config().state_dir() / "logs" / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance, log_path.open("a") as log:
-        # One pooled connection to Dagster's storage instead of a new one per event (the
-        # storage's default): a run records hundreds of events.
-        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
+    with local_instance() as instance, log_path.open("a") as log:
         yield Executor(defs, instance, None if args.verbose else log)
     if not args.verbose:
         print(f"dbt and Dagster logs: {log_path} (or run with --verbose)")

@@ -173,17 +173,16 @@ def run_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
 
 def run_pipeline_over(landing: Path, home: Path, new_database) -> str:
     """The whole pipeline, in process, over a landing zone, into a new database; its URL."""
-    import dagster as dg
 
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import Executor, run_pipeline
+    from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline
 
     url = new_database()
     with pipeline_environment(url, new_database(), home):
         env = bootstrap(landing)
         from analytics_pipeline.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             run_pipeline(env.database_url, env.landing, Executor(defs, instance))
     return url
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
@@ -91,12 +90,13 @@ def test_free_text_only_with_the_org_admin_grant(platform):
 
 def test_policies_survive_a_dbt_rebuild(platform):
     from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.in_process_run import local_instance
 
     with pipeline_environment(platform["url"], platform["url"], platform["home"]):
         bootstrap(platform["landing"])
         from analytics_pipeline.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             assert defs.resolve_job_def("marts_job").execute_in_process(instance=instance).success
             assert (
                 defs.resolve_job_def("rollup_partition_job")

@@ -32,6 +32,7 @@ from analytics_pipeline.defs.rollups.assets import (
     user_course_progress,
     user_lesson_progress,
 )
+from analytics_pipeline.in_process_run import pool_storage_connections
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
@@ -45,7 +46,7 @@ from tests.landing_helpers import event, write_batch, write_reference
 def instance(new_database):
     storage = {"postgres": {"postgres_url": sqlalchemy_psycopg2_url(new_database())}}
     with dg.instance_for_test(overrides={"storage": storage}) as test_instance:
-        yield test_instance
+        yield pool_storage_connections(test_instance)
 
 
 @pytest.fixture

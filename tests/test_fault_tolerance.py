@@ -158,7 +158,7 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
     """Received on 05-03 about 05-01: today's partition ingests it, 05-01's figures change."""
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import Executor, run_pipeline
+    from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline
 
     write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1")])
     write_batch(tmp_path, "2026-05-01", [event("u1", "c1", day="2026-05-01")])
@@ -175,7 +175,7 @@ def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
         env = bootstrap(tmp_path)
         from analytics_pipeline.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             run_pipeline(env.database_url, env.landing, Executor(defs, instance))
             assert day_row(date(2026, 5, 1)) == (1, 1)
             late = event("u2", "c1", "lesson_completed", day="2026-05-01")
@@ -189,6 +189,7 @@ def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
 
 def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_completes(tmp_path, new_database, monkeypatch):
     from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.in_process_run import local_instance
 
     # Small groups of files per transaction, so the cut falls between two commits of the step.
     monkeypatch.setattr("analytics_pipeline.ingestion.partition.GROUP_LINES", 50)
@@ -210,7 +211,7 @@ def test_a_database_that_goes_away_fails_the_step_clearly_and_the_retry_complete
         bootstrap(tmp_path)
         from analytics_pipeline.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
             cutter = threading.Thread(target=cut_connections_mid_ingest)
             cutter.start()

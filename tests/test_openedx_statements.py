@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 import pytest
 import requests
@@ -22,7 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from analytics_pipeline.access.credentials import create_token, create_write_key
 from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.environment import bootstrap
-from analytics_pipeline.in_process_run import Executor, run_pipeline
+from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
@@ -292,7 +291,7 @@ def test_a_learner_who_passes_an_open_edx_course_is_completed_and_no_longer_at_r
             grant(conn, role, "org_a")
             token = create_token(conn, role).token
         learner = TOKENIZER.token(LEARNER)
-        with web_server(landing, url) as base, dg.DagsterInstance.get() as instance:
+        with web_server(landing, url) as base, local_instance() as instance:
             lrs = {"base": base, "key": key}
             for name in sorted(set(all_files()) - GRADE_FILES):
                 assert post(lrs, fixture_statements(name)).status_code in (200, 409)

@@ -218,8 +218,9 @@ def test_rematerializing_a_partition_or_backfilling_a_range_gives_identical_tabl
             user_course_progress,
             user_lesson_progress,
         )
+        from analytics_pipeline.in_process_run import local_instance
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             result = dg.materialize(
                 [raw_analytics_events, user_lesson_progress, user_course_progress],
                 partition_key="2026-03-03",

@@ -3,7 +3,6 @@ and every batch still adds up."""
 
 from __future__ import annotations
 
-import dagster as dg
 import psycopg
 
 from analytics_pipeline.defs.checks.asset_checks import batch_conservation_check
@@ -16,7 +15,7 @@ DAY = "2026-06-01"
 
 def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
     from analytics_pipeline.environment import bootstrap
-    from analytics_pipeline.in_process_run import Executor, run_pipeline, run_replay
+    from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline, run_replay
 
     # The LMS snapshot lags: course c2 and two enrollments are not in it yet.
     write_reference(tmp_path, [("org_a", "u1", "c1")])
@@ -39,7 +38,7 @@ def test_replay_after_the_snapshots_catch_up(tmp_path, new_database):
         env = bootstrap(tmp_path)
         from analytics_pipeline.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
+        with local_instance() as instance:
             run_pipeline(env.database_url, env.landing, Executor(defs, instance))
             # u2/c2 lines: unknown course (3 lines); u3 is enrolled nowhere: kept without org.
             assert figures() == (6, 2, 0, 4, 1, 1, 0, 4)
