@@ -15,11 +15,15 @@ from analytics_pipeline.db.embedded import resolve_urls
 from analytics_pipeline.db.migrations import migrate
 
 DAGSTER_YAML = """\
-# Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL.
+# Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL, each
+# process keeping a connection open (analytics_pipeline/db/dagster_storage.py).
 storage:
-  postgres:
-    postgres_url:
-      env: ANALYTICS_DAGSTER_STORAGE_URL
+  custom:
+    module: analytics_pipeline.db.dagster_storage
+    class: PooledPostgresStorage
+    config:
+      postgres_url:
+        env: ANALYTICS_DAGSTER_STORAGE_URL
 # Freshness is measured in seconds here: dequeue runs every second and evaluate sensors
 # side by side rather than one after another.
 run_coordinator:

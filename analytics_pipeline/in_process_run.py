@@ -21,6 +21,7 @@ import dagster as dg
 from psycopg.rows import dict_row
 
 from analytics_pipeline.db.connection import connect
+from analytics_pipeline.db.dagster_storage import keep_connections
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.defs.automation.rules import (
     marts_behind,
@@ -54,9 +55,10 @@ class RunSummary:
 
 
 def pool_storage_connections(instance: dg.DagsterInstance) -> dg.DagsterInstance:
-    """`instance` holding a pooled connection to Dagster's storage instead of opening a new
-    one for each event (the storage's default): a run in this process records hundreds."""
-    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
+    """`instance` keeping a connection to Dagster's storage open, whatever its dagster.yaml
+    says (an operator's DAGSTER_HOME included): a run in this process records hundreds of
+    events, each over a new connection otherwise."""
+    keep_connections(instance.run_storage, instance.event_log_storage, instance.schedule_storage)
     return instance
 
 

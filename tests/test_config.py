@@ -104,3 +104,31 @@ def test_run_monitoring_fails_a_dead_run_within_a_fifth_of_its_timeout(
     assert instance.run_monitoring_start_timeout_seconds == int(start)
     assert instance.run_monitoring_max_runtime_seconds == int(runtime)
     assert instance.run_monitoring_poll_interval_seconds == poll
+
+
+def test_the_local_instance_records_events_over_a_kept_connection(new_database, monkeypatch, tmp_path):
+    """Dagster's storage opens a connection per statement unless asked for a pool: a run
+    worker would open hundreds. The local instance's storage keeps one open."""
+    import dagster as dg
+    import psycopg
+
+    from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+    from analytics_pipeline.environment import ensure_dagster_home
+
+    storage_url = new_database()
+    monkeypatch.setenv("ANALYTICS_DAGSTER_STORAGE_URL", sqlalchemy_psycopg2_url(storage_url))
+    instance = dg.DagsterInstance.from_config(str(ensure_dagster_home(load_config({"ANALYTICS_HOME": str(tmp_path)}))))
+
+    def sessions() -> int:
+        with psycopg.connect(storage_url) as conn:
+            (count,) = conn.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+        return count
+
+    instance.report_runless_asset_event(dg.AssetMaterialization("warm_up"))
+    before = sessions()
+    for n in range(20):
+        instance.report_runless_asset_event(dg.AssetMaterialization(f"asset_{n}"))
+    assert sessions() - before <= 2  # the probe's own sessions
+    instance.dispose()

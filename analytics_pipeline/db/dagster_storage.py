@@ -1,0 +1,32 @@
+"""Dagster's PostgreSQL storage, keeping a connection open instead of opening one per statement.
+
+dagster-postgres opens a new connection for every statement unless the process asks for a
+pool, which only the webserver does: a run worker would record each of its hundreds of events
+over connections of their own. The local instance's storage keeps one open in every process
+that loads it (run workers, the daemon, the code server, `analytics-pipeline run`) and opens
+more, closed again after use, only while several threads write at once.
+"""
+
+from __future__ import annotations
+
+from dagster_postgres import DagsterPostgresStorage
+
+# More threads at once than this, beyond the kept connection, would wait for one: the daemon
+# runs sensors, schedules and run dequeues in threads of their own.
+OVERFLOW = 16
+
+
+def keep_connections(*storages) -> None:
+    """Each of Dagster's `storages` (run, event log, schedule; None is skipped) keeps a
+    connection open. No statement timeout: a run's writes may wait on a lock as they need."""
+    for storage in storages:
+        if storage is not None:
+            storage.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=OVERFLOW)
+
+
+class PooledPostgresStorage(DagsterPostgresStorage):
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> DagsterPostgresStorage:
+        storage = super().from_config_value(inst_data, config_value)
+        keep_connections(storage.run_storage, storage.event_log_storage, storage.schedule_storage)
+        return storage
