@@ -72,11 +72,15 @@ def pytest_collection_modifyitems(items) -> None:
         raise pytest.UsageError(f"tests sharing a node id: {', '.join(shared)}")
 
 
+# A server named by ANALYTICS_DATABASE_URL outlives the session; the embedded one does not.
+EXTERNAL_SERVER_URL = os.environ.get("ANALYTICS_DATABASE_URL")
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory) -> Iterator[str]:
     """A maintenance URL on the test server (needs CREATEDB when it comes from the env)."""
-    if os.environ.get("ANALYTICS_DATABASE_URL"):
-        yield libpq_url(os.environ["ANALYTICS_DATABASE_URL"])
+    if EXTERNAL_SERVER_URL:
+        yield libpq_url(EXTERNAL_SERVER_URL)
         return
     import pgserver
 
@@ -88,9 +92,10 @@ def server_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def new_database(server_url):
-    """Call to create a database; returns its URL. Dropped at the end of the session. With
-    `migrated=True` it is a copy of a database migrated once per session (CREATE DATABASE …
-    TEMPLATE): every migration and routine in place, none of them run again."""
+    """Call to create a database; returns its URL. Dropped at the end of the session, on a
+    server that outlives it (the embedded one is deleted whole). With `migrated=True` it is a
+    copy of a database migrated once per session (CREATE DATABASE … TEMPLATE): every
+    migration and routine in place, none of them run again."""
     created = []
     template = f"t_template_{uuid.uuid4().hex[:8]}"
 
@@ -106,6 +111,8 @@ def new_database(server_url):
         return with_database(server_url, name)
 
     yield create
+    if not EXTERNAL_SERVER_URL:
+        return
     with psycopg.connect(server_url, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
