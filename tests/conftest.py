@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from analytics_pipeline.db.embedded import configure_server
 from analytics_pipeline.db.migrations import migrate
@@ -76,6 +80,26 @@ def pytest_collection_modifyitems(items) -> None:
 EXTERNAL_SERVER_URL = os.environ.get("ANALYTICS_DATABASE_URL")
 
 
+# The embedded test server is thrown away with the session, so its data lives in memory when
+# the machine has room (each database created is hundreds of files) and it skips the flushes
+# that only make data survive a crash of the server (PostgreSQL's "non-durable settings").
+IN_MEMORY = Path("/dev/shm")
+IN_MEMORY_ROOM = 8 * 2**30
+IN_MEMORY_PREFIX = "analytics-pipeline-tests-"
+NON_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def throwaway_folder(tmp_path_factory) -> Path:
+    """Where the test server keeps its data: in memory if there is room, else on disk."""
+    if not (IN_MEMORY.is_dir() and shutil.disk_usage(IN_MEMORY).free >= IN_MEMORY_ROOM):
+        return tmp_path_factory.mktemp("pg")
+    # What a killed session left in memory stays there until the machine restarts.
+    for stale in IN_MEMORY.glob(f"{IN_MEMORY_PREFIX}*"):
+        if not (stale / "data" / "postmaster.pid").exists() and time.time() - stale.stat().st_mtime > 600:
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=IN_MEMORY_PREFIX, dir=IN_MEMORY))
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory) -> Iterator[str]:
     """A maintenance URL on the test server (needs CREATEDB when it comes from the env)."""
@@ -84,10 +108,16 @@ def server_url(tmp_path_factory) -> Iterator[str]:
         return
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    folder = throwaway_folder(tmp_path_factory)
+    server = pgserver.get_server(folder / "data", cleanup_mode="delete")
     configure_server(server.get_uri())  # as the project's own embedded server
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        for name, value in NON_DURABLE.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +136,10 @@ def new_database(server_url):
                 conn.execute(f'CREATE DATABASE "{template}"')
                 created.append(template)
                 migrate(with_database(server_url, template))
-            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if migrated else ""))
+            source = f' TEMPLATE "{template}"' if migrated else ""
+            # The embedded server copies the template's files as they are, not through its WAL.
+            strategy = "" if EXTERNAL_SERVER_URL else " STRATEGY FILE_COPY"
+            conn.execute(f'CREATE DATABASE "{name}"{source}{strategy}')
         created.append(name)
         return with_database(server_url, name)
 
