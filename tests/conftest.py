@@ -213,7 +213,6 @@ def run_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
 
 def run_pipeline_over(landing: Path, home: Path, new_database) -> str:
     """The whole pipeline, in process, over a landing zone, into a new database; its URL."""
-
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline
 

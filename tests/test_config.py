@@ -81,26 +81,30 @@ def test_production_brings_its_own_keys_and_dev_generates_two_distinct_ones(tmp_
     assert given.directory_key() == b"from-the-vault"
 
 
-@pytest.mark.parametrize(("start", "runtime", "poll"), [("120", "900", 10), ("20", "25", 4), ("3", "600", 1)])
-def test_run_monitoring_fails_a_dead_run_within_a_fifth_of_its_timeout(
-    new_database, monkeypatch, tmp_path, start, runtime, poll
-):
-    """The local instance polls its runs every 10 s, or more often when a timeout is short."""
+def local_instance_on(storage_url: str, monkeypatch, tmp_path, **env: str):
+    """The Dagster instance the local dagster.yaml describes for `env`, storing in `storage_url`."""
     import dagster as dg
 
     from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
     from analytics_pipeline.environment import ensure_dagster_home
 
-    monkeypatch.setenv("ANALYTICS_DAGSTER_STORAGE_URL", sqlalchemy_psycopg2_url(new_database()))
+    monkeypatch.setenv("ANALYTICS_DAGSTER_STORAGE_URL", sqlalchemy_psycopg2_url(storage_url))
+    config = load_config({"ANALYTICS_HOME": str(tmp_path), **env})
+    return dg.DagsterInstance.from_config(str(ensure_dagster_home(config)))
 
-    config = load_config(
-        {
-            "ANALYTICS_HOME": str(tmp_path),
-            "ANALYTICS_RUN_START_TIMEOUT_SECONDS": start,
-            "ANALYTICS_RUN_MAX_RUNTIME_SECONDS": runtime,
-        }
+
+@pytest.mark.parametrize(("start", "runtime", "poll"), [("120", "900", 10), ("20", "25", 4), ("3", "600", 1)])
+def test_run_monitoring_fails_a_dead_run_within_a_fifth_of_its_timeout(
+    new_database, monkeypatch, tmp_path, start, runtime, poll
+):
+    """The local instance polls its runs every 10 s, or more often when a timeout is short."""
+    instance = local_instance_on(
+        new_database(),
+        monkeypatch,
+        tmp_path,
+        ANALYTICS_RUN_START_TIMEOUT_SECONDS=start,
+        ANALYTICS_RUN_MAX_RUNTIME_SECONDS=runtime,
     )
-    instance = dg.DagsterInstance.from_config(str(ensure_dagster_home(config)))
     assert instance.run_monitoring_start_timeout_seconds == int(start)
     assert instance.run_monitoring_max_runtime_seconds == int(runtime)
     assert instance.run_monitoring_poll_interval_seconds == poll
@@ -112,12 +116,8 @@ def test_the_local_instance_records_events_over_a_kept_connection(new_database, 
     import dagster as dg
     import psycopg
 
-    from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
-    from analytics_pipeline.environment import ensure_dagster_home
-
     storage_url = new_database()
-    monkeypatch.setenv("ANALYTICS_DAGSTER_STORAGE_URL", sqlalchemy_psycopg2_url(storage_url))
-    instance = dg.DagsterInstance.from_config(str(ensure_dagster_home(load_config({"ANALYTICS_HOME": str(tmp_path)}))))
+    instance = local_instance_on(storage_url, monkeypatch, tmp_path)
 
     def sessions() -> int:
         with psycopg.connect(storage_url) as conn:
