@@ -133,8 +133,10 @@ class AnalyticsDbtResource(DbtCliResource):
     def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> Iterator:
         """`dbt build` of the context's selection, its results streamed to Dagster. A build
         that succeeded hands its parse state on to the next command and leaves no folder
-        behind (every run would add 4 MB); a failed one keeps its folder, dbt.log included."""
-        invocation = self.cli(["build"], context=context, env=env)
+        behind (every run would add 4 MB); a failed one keeps its folder, dbt.log included.
+        dbt writes no manifest.json or run_results.json: the results reach Dagster as events
+        and the log keeps them, so the artifacts would only be written to be deleted."""
+        invocation = self.cli(["build", "--no-write-json"], context=context, env=env)
         yield from invocation.stream()
         state = invocation.target_path / PARSE_STATE.name
         if state.exists():
