@@ -9,6 +9,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
@@ -62,8 +63,9 @@ def record_event_users(conn: psycopg.Connection, sealed: dict[str, tuple[bytes |
     (sealed at parsing: token -> (name, e-mail))."""
     if not sealed:
         return
-    tokens = list(sealed)
-    conn.execute(
-        load_sql("directory/record_event_users"),
-        {"tokens": tokens, "names": [sealed[t][0] for t in tokens], "emails": [sealed[t][1] for t in tokens]},
-    )
+    learners = [(token, _hex(name), _hex(email)) for token, (name, email) in sealed.items()]
+    conn.execute(load_sql("directory/record_event_users"), {"learners": orjson.dumps(learners).decode()})
+
+
+def _hex(sealed: bytes | None) -> str | None:
+    return None if sealed is None else sealed.hex()

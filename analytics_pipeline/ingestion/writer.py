@@ -21,6 +21,7 @@ from datetime import date
 from operator import itemgetter
 from typing import TypeVar
 
+import orjson
 import psycopg
 from psycopg import errors
 from psycopg.types.string import BytesBinaryDumper
@@ -116,11 +117,7 @@ def write_events(
     key_orgs = {event_id: org for batch in parsed for event_id, org in batch.key_orgs.items()}
     claims = [(*_claim(row), row[ID] in key_orgs) for row in new]
     distinct = list(set(claims))
-    learners, courses, claimed, bound = [list(column) for column in zip(*distinct)] or ([], [], [], [])
-    resolved = conn.execute(
-        load_sql("ingest/resolve_orgs"),
-        {"learners": learners, "courses": courses, "claimed": claimed, "bound": bound},
-    ).fetchall()
+    resolved = conn.execute(load_sql("ingest/resolve_orgs"), {"claims": orjson.dumps(distinct).decode()}).fetchall()
     orgs = dict(zip(distinct, resolved, strict=True))
     for row, claim in zip(new, claims):
         row[ORG] = orgs[claim][0]

@@ -2,13 +2,21 @@
 -- the order given, by the one rule (raw.pick_org) over the orgs enrolling that learner in that
 -- course: far fewer lookups than events, as a learner sends many. `bound` events were posted
 -- with a write key bound to the claimed org; `mismatch` is true for such an event that the
--- rule keeps out of every org.
+-- rule keeps out of every org. The claims come as one JSON array of those four values: psycopg
+-- would dump four arrays element by element in Python.
 SELECT
     picked.org_id,
     c.bound AND picked.org_id IS NULL AS mismatch
-FROM unnest(%(learners)b::text[], %(courses)b::text[], %(claimed)b::text[], %(bound)b::boolean[])
-    WITH ORDINALITY AS c (learner, course, claimed, bound, position)
--- LATERAL subqueries per distinct claim: a CTE could not refer to c.
+FROM jsonb_array_elements(%(claims)s::jsonb) WITH ORDINALITY AS claim (value, position)
+-- LATERAL subqueries per distinct claim: a CTE could not refer to it.
+CROSS JOIN
+    LATERAL (  -- noqa: ST05
+        SELECT
+            claim.value ->> 0 AS learner,
+            claim.value ->> 1 AS course,
+            claim.value ->> 2 AS claimed,
+            (claim.value ->> 3)::boolean AS bound
+    ) AS c
 CROSS JOIN
     LATERAL (  -- noqa: ST05
         SELECT array_agg(e.org_id) AS orgs FROM raw.enrollments AS e
@@ -23,4 +31,4 @@ CROSS JOIN
             )
         ) AS org_id
     ) AS picked
-ORDER BY c.position
+ORDER BY claim.position
