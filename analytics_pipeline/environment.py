@@ -37,19 +37,21 @@ concurrency:
     # Two cores: more runs at once only make each of them slower.
     max_concurrent_runs: 4
   # One dbt build of the same models at a time (a pool per kind, defs/dbt/assets.py): they
-  # would collide on dbt's temporary relations. A run waits for its pool in the queue, not
-  # while holding a run slot.
+  # would collide on dbt's temporary relations. The dbt step waits for its pool, not the run:
+  # a run queued behind another starts and ingests meanwhile.
   pools:
     default_limit: 1
-    granularity: run
+    granularity: op
 # The local launcher cannot tell that a run worker died: such a run fails once it exceeds the
-# start timeout or the maximum run time, and frees its slot, instead of holding it forever.
-# Runs are checked often enough that one is failed within a fifth of its timeout past it.
+# start timeout or the maximum run time, and frees its run slot and its pool slot, instead of
+# holding them forever. Runs are checked often enough that one is failed within a fifth of its
+# timeout past it.
 run_monitoring:
   enabled: true
   start_timeout_seconds: {start_timeout_seconds}
   max_runtime_seconds: {max_runtime_seconds}
   poll_interval_seconds: {poll_interval_seconds}
+  free_slots_after_run_end_seconds: {poll_interval_seconds}
 # A run that failed on a passing fault (the database restarting) is run again.
 run_retries:
   enabled: true

@@ -6,10 +6,16 @@ marts if behind.
 Jobs execute in-process against the Dagster instance (DAGSTER_HOME), so every run,
 materialization and dbt-test check is recorded where the Dagster UI shows it. Consecutive
 days are one run (and one dbt invocation) over their range.
+
+A run names the process executing it. A process killed mid-run leaves its run STARTED and,
+in a dbt step, that pool's slot taken, which would keep every later dbt build waiting: the
+next in-process run on the host fails such a run and frees its slots, as the daemon's run
+monitoring does for the runs it launched.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
+import psutil
 from psycopg.rows import dict_row
 
 from analytics_pipeline.db.connection import connect
@@ -37,6 +44,7 @@ from analytics_pipeline.marts import MARTS
 # Runs are recorded in the instance in full; unless asked to be verbose, the console logger
 # (on stderr) shows warnings and errors only.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+PROCESS_TAG = "analytics/process"
 
 
 @dataclass
@@ -69,6 +77,37 @@ def local_instance() -> Iterator[dg.DagsterInstance]:
         yield pool_storage_connections(instance)
 
 
+def this_process() -> str:
+    """This process as no other has been or will be named on this host: its start time
+    tells it from a later process given the same pid."""
+    process = psutil.Process()
+    return f"{socket.gethostname()}/{process.pid}/{process.create_time():.0f}"
+
+
+def _gone(process: str) -> bool:
+    host, pid, started = process.rsplit("/", 2)
+    if host != socket.gethostname():
+        return False  # another host's process: it cannot be seen from here
+    try:
+        return f"{psutil.Process(int(pid)).create_time():.0f}" != started
+    except psutil.NoSuchProcess:
+        return True
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the in-process runs whose process is gone, freeing the pool slots they held;
+    returns their ids."""
+    abandoned = [
+        run
+        for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        if PROCESS_TAG in run.tags and _gone(run.tags[PROCESS_TAG])
+    ]
+    for run in abandoned:
+        instance.report_run_failed(run, f"its process ({run.tags[PROCESS_TAG]}) ended without finishing it")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in abandoned]
+
+
 def day_ranges(keys: set[str]) -> list[tuple[str, str]]:
     """Consecutive days as (first, last) ranges, in order."""
     ranges: list[list[date]] = []
@@ -94,14 +133,16 @@ class Executor:
     def verbose(self) -> bool:
         return self.log is None
 
-    def __call__(self, job_name: str, partition_key: str | None = None, tags: dict | None = None) -> None:
-        run_config = {} if self.verbose else _QUIET
+    def __call__(
+        self, job_name: str, partition_key: str | None = None, tags: dict | None = None, run_config: dict | None = None
+    ) -> dg.ExecuteInProcessResult:
+        release_abandoned_runs(self.instance)
         with redirect_stdout(self.log) if self.log else nullcontext():
-            self.defs.resolve_job_def(job_name).execute_in_process(
+            return self.defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance,
                 partition_key=partition_key,
-                tags=tags,
-                run_config=run_config,
+                tags={**(tags or {}), PROCESS_TAG: this_process()},
+                run_config={**(run_config or {}), **({} if self.verbose else _QUIET)},
                 raise_on_error=True,
             )
 
@@ -170,10 +211,7 @@ def run_replay(
     """Replay dead letters, then roll up again every partition it changed, and rebuild the
     marts. Returns those partitions."""
     config = {"ops": {"replay_dead_letters_op": {"config": {"reason": reason, "since": since}}}}
-    with redirect_stdout(execute.log) if execute.log else nullcontext():
-        result = execute.defs.resolve_job_def("replay_dead_letters_job").execute_in_process(
-            instance=execute.instance, run_config={**config, **({} if execute.verbose else _QUIET)}
-        )
+    result = execute("replay_dead_letters_job", run_config=config)
     partitions = sorted({m.partition for m in result.asset_materializations_for_node("replay_dead_letters_op")})
     execute.roll_up(set(partitions), progress)
     if partitions:

@@ -108,6 +108,41 @@ def test_run_monitoring_fails_a_dead_run_within_a_fifth_of_its_timeout(
     assert instance.run_monitoring_start_timeout_seconds == int(start)
     assert instance.run_monitoring_max_runtime_seconds == int(runtime)
     assert instance.run_monitoring_poll_interval_seconds == poll
+    # The pool slot a dead run's dbt step held is freed by the same poll.
+    assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == poll
+    assert instance.get_concurrency_config().pool_config.pool_granularity.value == "op"
+
+
+def test_an_in_process_run_whose_process_is_gone_is_failed_and_frees_its_pool(new_database, monkeypatch, tmp_path):
+    """A `run` killed in a dbt step leaves its run STARTED holding the pool: every later dbt
+    build would wait for it forever. The next in-process run fails it and frees the slot; runs
+    of a live process, and the daemon's runs (its run monitoring sees to them), stay as they are."""
+    import dagster as dg
+    from dagster._core.utils import make_new_run_id
+
+    from analytics_pipeline.in_process_run import PROCESS_TAG, release_abandoned_runs, this_process
+
+    instance = local_instance_on(new_database(), monkeypatch, tmp_path)
+    code = "from analytics_pipeline.in_process_run import this_process; print(this_process())"
+    dead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots("dbt_incremental", 1)
+    runs = {}
+    for name, tags in (("killed", {PROCESS_TAG: dead}), ("running", {PROCESS_TAG: this_process()}), ("daemon", {})):
+        run = dg.DagsterRun(job_name="ingest_partition_job", run_id=make_new_run_id(), tags=tags)
+        runs[name] = instance.add_run(run.with_status(dg.DagsterRunStatus.STARTED)).run_id
+    storage.claim_concurrency_slot("dbt_incremental", runs["killed"], "analytics_dbt_incremental_models")
+    assert storage.get_concurrency_info("dbt_incremental").active_slot_count == 1
+
+    assert release_abandoned_runs(instance) == [runs["killed"]]
+    assert storage.get_concurrency_info("dbt_incremental").active_slot_count == 0
+    status = {name: instance.get_run_by_id(run_id).status for name, run_id in runs.items()}
+    assert status == {
+        "killed": dg.DagsterRunStatus.FAILURE,
+        "running": dg.DagsterRunStatus.STARTED,
+        "daemon": dg.DagsterRunStatus.STARTED,
+    }
+    instance.dispose()
 
 
 def test_the_local_instance_records_events_over_a_kept_connection(new_database, monkeypatch, tmp_path):

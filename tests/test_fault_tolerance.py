@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from analytics_pipeline.demo.generator import generate
+from analytics_pipeline.in_process_run import PROCESS_TAG
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
@@ -74,6 +75,13 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new
             )
         done = run_command("run", "--landing", str(corpus))
         assert done.returncode == 0, done.stderr[-2000:]
+        # The killed processes left their runs STARTED; the run that followed failed them (a
+        # run killed in a dbt step would otherwise hold that pool for good).
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs()
+        assert all(PROCESS_TAG in run.tags for run in runs)
+        assert [run for run in runs if run.status == dg.DagsterRunStatus.STARTED] == []
+        assert any(run.status == dg.DagsterRunStatus.FAILURE for run in runs)
     assert table_digests(url) == table_digests(clean_run)
 
 
