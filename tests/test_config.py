@@ -117,8 +117,9 @@ def test_an_in_process_run_whose_process_is_gone_is_failed_and_frees_its_pool(ne
     """A `run` killed in a dbt step leaves its run STARTED holding the pool: every later dbt
     build would wait for it forever. The next in-process run fails it and frees the slot; runs
     of a live process, and the daemon's runs (its run monitoring sees to them), stay as they are."""
+    import uuid
+
     import dagster as dg
-    from dagster._core.utils import make_new_run_id
 
     from analytics_pipeline.in_process_run import PROCESS_TAG, release_abandoned_runs, this_process
 
@@ -129,7 +130,7 @@ def test_an_in_process_run_whose_process_is_gone_is_failed_and_frees_its_pool(ne
     storage.set_concurrency_slots("dbt_incremental", 1)
     runs = {}
     for name, tags in (("killed", {PROCESS_TAG: dead}), ("running", {PROCESS_TAG: this_process()}), ("daemon", {})):
-        run = dg.DagsterRun(job_name="ingest_partition_job", run_id=make_new_run_id(), tags=tags)
+        run = dg.DagsterRun(job_name="ingest_partition_job", run_id=str(uuid.uuid4()), tags=tags)
         runs[name] = instance.add_run(run.with_status(dg.DagsterRunStatus.STARTED)).run_id
     storage.claim_concurrency_slot("dbt_incremental", runs["killed"], "analytics_dbt_incremental_models")
     assert storage.get_concurrency_info("dbt_incremental").active_slot_count == 1
