@@ -9,8 +9,8 @@ days are one run (and one dbt invocation) over their range.
 
 A run names the process executing it. A process killed mid-run leaves its run STARTED and,
 in a dbt step, that pool's slot taken, which would keep every later dbt build waiting: the
-next in-process run on the host fails such a run and frees its slots, as the daemon's run
-monitoring does for the runs it launched.
+next executor on the host fails such a run and frees its slots before it runs anything, as
+the daemon's run monitoring does for the runs it launched.
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ class Executor:
     instance: dg.DagsterInstance
     log: TextIO | None = None
 
+    def __post_init__(self) -> None:
+        release_abandoned_runs(self.instance)
+
     @property
     def verbose(self) -> bool:
         return self.log is None
@@ -136,7 +139,6 @@ class Executor:
     def __call__(
         self, job_name: str, partition_key: str | None = None, tags: dict | None = None, run_config: dict | None = None
     ) -> dg.ExecuteInProcessResult:
-        release_abandoned_runs(self.instance)
         with redirect_stdout(self.log) if self.log else nullcontext():
             return self.defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance,
