@@ -37,11 +37,12 @@ concurrency:
     # Two cores: more runs at once only make each of them slower.
     max_concurrent_runs: 4
   # One dbt build of the same models at a time (a pool per kind, defs/dbt/assets.py): they
-  # would collide on dbt's temporary relations. The dbt step waits for its pool, not the run:
-  # a run queued behind another starts and ingests meanwhile.
+  # would collide on dbt's temporary relations. A run waits for its pool in the queue, not
+  # while holding a run slot: ingest runs of different days held at the dbt step would ingest
+  # side by side, and which copy of a client retry is kept would vary from one day to the next.
   pools:
     default_limit: 1
-    granularity: op
+    granularity: run
 # The local launcher cannot tell that a run worker died: such a run fails once it exceeds the
 # start timeout or the maximum run time, and frees its run slot and its pool slot, instead of
 # holding them forever. Runs are checked often enough that one is failed within a fifth of its

@@ -8,9 +8,10 @@ materialization and dbt-test check is recorded where the Dagster UI shows it. Co
 days are one run (and one dbt invocation) over their range.
 
 A run names the process executing it. A process killed mid-run leaves its run STARTED and,
-in a dbt step, that pool's slot taken, which would keep every later dbt build waiting: the
-next executor on the host fails such a run and frees its slots before it runs anything, as
-the daemon's run monitoring does for the runs it launched.
+in a dbt step on an instance whose pools are held at the step (production's), that pool's
+slot taken, which would keep every later dbt build waiting: the next executor on the host
+fails such a run and frees its slots before it runs anything, as the daemon's run
+monitoring does for the runs it launched.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def test_run_monitoring_fails_a_dead_run_within_a_fifth_of_its_timeout(
     assert instance.run_monitoring_poll_interval_seconds == poll
     # The pool slot a dead run's dbt step held is freed by the same poll.
     assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == poll
-    assert instance.get_concurrency_config().pool_config.pool_granularity.value == "op"
+    assert instance.get_concurrency_config().pool_config.pool_granularity.value == "run"
 
 
 def test_an_in_process_run_whose_process_is_gone_is_failed_and_frees_its_pool(new_database, monkeypatch, tmp_path):
