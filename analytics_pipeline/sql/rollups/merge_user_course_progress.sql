@@ -15,6 +15,8 @@ SELECT
 FROM raw.analytics_events
 WHERE received_date BETWEEN %(first_date)s AND %(last_date)s AND org_id IS NOT NULL
 GROUP BY org_id, user_token, course_id
+-- In key order, as merge_user_lesson_progress: the upsert walks its key's index leaf by leaf.
+ORDER BY org_id, user_token, course_id
 ON CONFLICT (org_id, user_token, course_id) DO UPDATE SET
     first_event_at = LEAST(p.first_event_at, EXCLUDED.first_event_at),
     last_event_at = GREATEST(p.last_event_at, EXCLUDED.last_event_at),

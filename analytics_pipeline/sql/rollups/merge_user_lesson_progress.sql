@@ -21,6 +21,9 @@ WHERE received_date BETWEEN %(first_date)s AND %(last_date)s
     AND org_id IS NOT NULL
     AND lesson_id IS NOT NULL
 GROUP BY org_id, user_token, course_id, lesson_id
+-- In key order, the upsert walks its key's index leaf by leaf instead of at random: once the
+-- index outgrows PostgreSQL's buffers, random inserts read and write its pages again and again.
+ORDER BY org_id, user_token, course_id, lesson_id
 ON CONFLICT (org_id, user_token, course_id, lesson_id) DO UPDATE SET
     first_event_at = LEAST(p.first_event_at, EXCLUDED.first_event_at),
     last_event_at = GREATEST(p.last_event_at, EXCLUDED.last_event_at),
