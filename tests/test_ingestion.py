@@ -153,3 +153,29 @@ def test_a_bulk_ingest_leaves_the_planner_statistics_of_the_columns_models_read(
     }
     assert {"org_id", "user_token", "course_id", "lesson_id", "session_id", "event_type", "occurred_at"} <= analyzed
     assert "properties" not in analyzed
+
+
+def test_a_snapshot_is_read_by_its_header_whatever_the_column_order(conn, tmp_path):
+    """Columns are found by name (extra ones ignored, a short row's missing values empty,
+    blank lines skipped); a snapshot without a required column is refused with its name."""
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    enrollments = tmp_path / "reference" / "enrollments.csv"
+    enrollments.write_text(
+        "course_id,note,user_id,org_id,assigned_at,due_at\n"
+        "c1,x,u1,org_a,2026-01-01T00:00:00Z,\n"
+        "\n"
+        "c1,,u2,org_b,2026-01-02T00:00:00Z,2026-03-01T00:00:00Z\n"
+        "c1,,u3,org_b,2026-01-03T00:00:00Z\n"
+    )
+    load_reference(conn, tmp_path, TOKENIZER)
+    rows = conn.execute(
+        "SELECT org_id, user_token, course_id, due_at IS NOT NULL FROM raw.enrollments ORDER BY org_id, assigned_at"
+    ).fetchall()
+    assert rows == [
+        ("org_a", TOKENIZER.token("u1"), "c1", False),
+        ("org_b", TOKENIZER.token("u2"), "c1", True),
+        ("org_b", TOKENIZER.token("u3"), "c1", False),
+    ]
+    enrollments.write_text("org_id,user_id,assigned_at,due_at\norg_a,u1,,\n")
+    with pytest.raises(ValueError, match=r"enrollments.csv: missing column\(s\) course_id"):
+        load_reference(conn, tmp_path, TOKENIZER)

@@ -5,7 +5,6 @@ the database, keyed by the learner's token; an erased learner is not written aga
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import psycopg
 
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.snapshot_csv import snapshot_rows
 
 LEARNERS = "learners"
 COLUMNS = ("user_id", "name", "email")
@@ -29,16 +29,11 @@ def learners_snapshot(root: Path) -> Path:
 
 def _sealed_rows(path: Path, tokenizer: Tokenizer) -> Iterator[tuple[str, bytes | None, bytes | None]]:
     sealer = tokenizer.sealer
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise LearnersSnapshotError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for record in reader:
-            if not record["user_id"]:
-                continue
-            token = tokenizer.token(record["user_id"])
-            yield token, *sealer.seal_person(token, record["name"], record["email"])
+    for user_id, name, email in snapshot_rows(path, COLUMNS, LearnersSnapshotError):
+        if not user_id:
+            continue
+        token = tokenizer.token(user_id)
+        yield token, *sealer.seal_person(token, name, email)
 
 
 def load_learners_snapshot(conn: psycopg.Connection, path: Path, tokenizer: Tokenizer) -> int:

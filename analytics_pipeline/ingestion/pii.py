@@ -62,7 +62,7 @@ class Tokenizer:
         self.token = lru_cache(maxsize=200_000)(self._token)
 
     def _token(self, value: str) -> str:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, value.encode(), "sha256").hex()[:32]
 
     def scrub(self, text: str, *, name: str | None = None) -> str:
         """Replace e-mail addresses, and the learner's own name and its parts, by tokens."""

@@ -7,7 +7,6 @@ when its content changed since the last load.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from analytics_pipeline.ingestion.learner_directory import (
     load_learners_snapshot,
 )
 from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.snapshot_csv import snapshot_rows
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,11 @@ class ReferenceDataError(ValueError):
 
 
 def _rows(table: ReferenceTable, path: Path, tokenizer: Tokenizer):
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(table.csv_columns) - set(reader.fieldnames or ())
-        if missing:
-            raise ReferenceDataError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for record in reader:
-            row = [record[column] or None for column in table.csv_columns]
-            if table.name == "enrollments":
-                row[1] = tokenizer.token(row[1])
-            yield row
+    for record in snapshot_rows(path, table.csv_columns, ReferenceDataError):
+        row = [value or None for value in record]
+        if table.name == "enrollments":
+            row[1] = tokenizer.token(row[1])
+        yield row
 
 
 def changed_snapshots(conn: psycopg.Connection, root: Path) -> dict[str, str]:
