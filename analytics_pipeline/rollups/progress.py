@@ -8,8 +8,8 @@ from analytics_pipeline.db.sqlfiles import load_sql
 
 # A merge groups a range's events by learner and sorts the groups by key. Within this much
 # memory (hashing may take twice as much) the groups of a first build of millions of events
-# stay in memory; past it they spill to disk, at about half the speed. A day's range takes a
-# fraction of it, and only while its merge runs.
+# stay in memory instead of spilling to disk. A day's range takes a fraction of it, and only
+# while its merge runs.
 WORK_MEM = "128MB"
 
 
