@@ -321,8 +321,8 @@ def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_d
     with pipeline_environment(url, new_database(), tmp_path / "home"):
         os.environ.update(
             ANALYTICS_LANDING_SENSOR_SECONDS="5",
-            ANALYTICS_RUN_START_TIMEOUT_SECONDS="20",
-            ANALYTICS_RUN_MAX_RUNTIME_SECONDS="25",  # well above what a run of this corpus takes
+            ANALYTICS_RUN_START_TIMEOUT_SECONDS="15",
+            ANALYTICS_RUN_MAX_RUNTIME_SECONDS="18",  # three times what a run of this corpus takes
             ANALYTICS_REQUEST_AGAIN_SECONDS="20",
         )
         bootstrap(corpus)
