@@ -26,7 +26,7 @@ demo: install
 ## One worker per core, each with its own PostgreSQL, given whole modules (their fixtures
 ## build a pipeline once per module).
 test: install lint tracker
-	$(BIN)/python -m pytest -n auto --dist loadfile --durations=25
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=25
 
 ## The JS tracker (clients/js): installed from its lockfile, built into the Python package, tested.
 tracker: clients/js/node_modules/.package-lock.json

@@ -41,6 +41,8 @@ E2E_MODULES = {
     "test_webserver",
     "test_replay",
 }
+# Modules holding a test that waits on the daemon for minutes: handed out before all others.
+LONGEST_MODULES = {"test_fault_tolerance", "test_topology"}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -62,13 +64,16 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
-    # The slowest modules first, whole: pytest-xdist hands modules out in this order, and a
-    # long one handed out last would keep one core busy while the others wait.
+    # The slowest modules first, whole: pytest-xdist hands modules out in this order (the
+    # Makefile turns off its own reordering by test count), and a long one handed out last
+    # would keep one core busy while the others wait.
     kinds = ("e2e", "integration", "unit")
-    rank: dict[str, int] = {}
+    rank: dict[str, tuple[bool, int]] = {}
     for item in items:
+        module = item.module.__name__
         kind = next(k for k in kinds if item.get_closest_marker(k))
-        rank[item.module.__name__] = min(rank.get(item.module.__name__, len(kinds)), kinds.index(kind))
+        later = module.rsplit(".", 1)[-1] not in LONGEST_MODULES
+        rank[module] = min(rank.get(module, (True, len(kinds))), (later, kinds.index(kind)))
     items.sort(key=lambda item: rank[item.module.__name__])
     # Two tests under one id would run as one on a pytest-xdist worker.
     shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
