@@ -115,7 +115,7 @@ def server_url(tmp_path_factory) -> Iterator[str]:
 
     folder = throwaway_folder(tmp_path_factory)
     server = pgserver.get_server(folder / "data", cleanup_mode="delete")
-    configure_server(server.get_uri())  # as the project's own embedded server
+    configure_server(server)  # as the project's own embedded server
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         for name, value in NON_DURABLE.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))

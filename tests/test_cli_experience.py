@@ -11,8 +11,10 @@ import subprocess
 import termios
 
 import psutil
+import psycopg
 import pytest
 
+from analytics_pipeline.db.embedded import SERVER_SETTINGS
 from tests.conftest import cli_command, run_cli
 
 pytestmark = pytest.mark.integration  # the installed command, as a user runs it
@@ -69,6 +71,12 @@ def test_db_stop_stops_the_embedded_server(tmp_path, monkeypatch):
     assert started.returncode == 0 and started.stdout.startswith("postgresql://"), started.stderr
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
     pid = int(pid_file.read_text().split("\n", 1)[0])
+    # Started by the command, and restarted once for its settings read only at start.
+    with psycopg.connect(started.stdout.strip()) as conn:
+        assert conn.execute("SHOW shared_buffers").fetchone()[0] == SERVER_SETTINGS["shared_buffers"]
+    # Running, it is reused as it is by the next command.
+    assert run_cli("db", "url").returncode == 0
+    assert int(pid_file.read_text().split("\n", 1)[0]) == pid
     stopped = run_cli("db", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert not pid_file.exists()

@@ -17,9 +17,11 @@ ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"
 # Event ids are client UUIDs, so ingestion writes its indexes at random pages, and after a
 # checkpoint the first change to each page logs the whole page: compressed WAL and a bigger
-# WAL budget keep a burst of ingestion from paying that over and over. Both reload without a
-# restart; deploy/docker-compose.yml sets the same on its server.
-SERVER_SETTINGS = {"wal_compression": "on", "max_wal_size": "4GB"}
+# WAL budget keep a burst of ingestion from paying that over and over. The event-id ledger's
+# key is probed and written at random pages too: with PostgreSQL's default 128MB of buffers,
+# a ledger of a few million ids no longer fits, and each day ingested costs more than the
+# last. deploy/docker-compose.yml sets the same on its server.
+SERVER_SETTINGS = {"wal_compression": "on", "max_wal_size": "4GB", "shared_buffers": "1GB"}
 
 
 def start_embedded_server(data_dir: Path | None = None):
@@ -27,9 +29,12 @@ def start_embedded_server(data_dir: Path | None = None):
     import pgserver  # imported lazily: starting a server is the only reason to load it
 
     data_dir = data_dir or load_config().embedded_data_dir()
+    already_running = (data_dir / "postmaster.pid").exists()
     # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
-    configure_server(server.get_uri())
+    # A server this process started has nobody else connected yet: a setting read only at start
+    # is applied now. One already serving others gets it at its next start.
+    configure_server(server, restart=not already_running)
     return server
 
 
@@ -50,21 +55,34 @@ def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> b
     return True
 
 
-def configure_server(server_url: str) -> dict[str, str]:
-    """Apply SERVER_SETTINGS to the embedded server, once: later starts find them in place.
-    Returns the settings it had to change."""
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        applied = dict(
-            conn.execute(
-                "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
-            ).fetchall()
-        )
-        missing = {name: value for name, value in SERVER_SETTINGS.items() if applied.get(name) != value}
+def configure_server(server, restart: bool = True) -> dict[str, str]:
+    """Apply SERVER_SETTINGS to an embedded server (a pgserver handle), once: later starts find
+    them in place. When one is read only at start, the server is restarted (unless `restart`
+    is false). Returns the settings it had to change."""
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        missing = missing_settings(conn)
         for name, value in missing.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
         if missing:
             conn.execute("SELECT pg_reload_conf()")
+        at_start = conn.execute(
+            "SELECT count(*) > 0 FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)", (list(missing),)
+        ).fetchone()[0]
+    if restart and at_start:
+        import pgserver
+
+        # -l: the server's output goes to its log, not to the pipe pg_ctl's caller reads.
+        pgserver.pg_ctl(
+            ["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user
+        )
     return missing
+
+
+def missing_settings(conn: psycopg.Connection) -> dict[str, str]:
+    """The SERVER_SETTINGS the server's configuration does not hold yet."""
+    query = "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
+    applied = dict(conn.execute(query).fetchall())
+    return {name: value for name, value in SERVER_SETTINGS.items() if applied.get(name) != value}
 
 
 def ensure_database(server_url: str, name: str) -> None:
