@@ -64,7 +64,7 @@ def test_bad_input_gets_one_clear_line(tmp_path, monkeypatch):
     assert bad_url.stderr.startswith("error: ")
 
 
-def test_db_stop_stops_the_embedded_server(tmp_path, monkeypatch):
+def test_the_embedded_server_starts_configured_is_reused_and_stops_on_db_stop(tmp_path, monkeypatch):
     monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     started = run_cli("db", "url")

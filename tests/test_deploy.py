@@ -81,7 +81,7 @@ def test_production_dagster_yaml_loads_into_a_real_instance(new_database, tmp_pa
         assert instance.get_run_by_id(run.run_id) is not None
 
 
-def test_embedded_and_compose_servers_get_the_wal_settings(server_url):
+def test_embedded_and_compose_servers_get_the_same_settings(server_url):
     command = load("docker-compose.yml")["services"]["postgres"]["command"]
     flags = dict(command[i + 1].split("=", 1) for i, part in enumerate(command) if part == "-c")
     assert flags == SERVER_SETTINGS
