@@ -41,8 +41,10 @@ E2E_MODULES = {
     "test_webserver",
     "test_replay",
 }
-# Modules holding a test that waits on the daemon for minutes: handed out before all others.
-LONGEST_MODULES = {"test_fault_tolerance", "test_topology"}
+# The module whose killed-daemon test waits on the daemon for minutes: handed out before all
+# others, so that it neither ends the run nor shares the machine with the topology test's
+# daemon (each slows the other's runs, and so its waits).
+LONGEST_MODULES = {"test_fault_tolerance"}
 
 
 def pytest_collection_modifyitems(items) -> None:
