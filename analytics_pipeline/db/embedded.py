@@ -29,7 +29,7 @@ def start_embedded_server(data_dir: Path | None = None):
     import pgserver  # imported lazily: starting a server is the only reason to load it
 
     data_dir = data_dir or load_config().embedded_data_dir()
-    already_running = (data_dir / "postmaster.pid").exists()
+    already_running = _pid_file(data_dir).exists()
     # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     # A server this process started has nobody else connected yet: a setting read only at start
@@ -41,7 +41,7 @@ def start_embedded_server(data_dir: Path | None = None):
 def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> bool:
     """Stop the embedded server if it runs (a fast shutdown: sessions end, data is safe);
     returns whether one was running."""
-    pid_file = (data_dir or load_config().embedded_data_dir()) / "postmaster.pid"
+    pid_file = _pid_file(data_dir or load_config().embedded_data_dir())
     try:
         pid = int(pid_file.read_text().split("\n", 1)[0])
         os.kill(pid, signal.SIGINT)
@@ -55,19 +55,25 @@ def stop_embedded_server(data_dir: Path | None = None, timeout: float = 60) -> b
     return True
 
 
+def _pid_file(data_dir: Path) -> Path:
+    """PostgreSQL's own record of the server running on `data_dir`, there while it runs."""
+    return data_dir / "postmaster.pid"
+
+
 def configure_server(server, restart: bool = True) -> dict[str, str]:
     """Apply SERVER_SETTINGS to an embedded server (a pgserver handle), once: later starts find
     them in place. When one is read only at start, the server is restarted (unless `restart`
     is false). Returns the settings it had to change."""
+    at_start = False
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         missing = missing_settings(conn)
-        for name, value in missing.items():
-            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
         if missing:
+            for name, value in missing.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
             conn.execute("SELECT pg_reload_conf()")
-        at_start = conn.execute(
-            "SELECT count(*) > 0 FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)", (list(missing),)
-        ).fetchone()[0]
+            at_start = conn.execute(
+                "SELECT count(*) > 0 FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)", (list(missing),)
+            ).fetchone()[0]
     if restart and at_start:
         import pgserver
 
