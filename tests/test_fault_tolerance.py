@@ -18,6 +18,7 @@ import pytest
 
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.in_process_run import PROCESS_TAG
+from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
@@ -161,6 +162,64 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_pa
             (shared["clientEventId"],),
         ).fetchone() == (1, 0)
         assert conn.execute("SELECT count(*) FROM raw.analytics_event_ids").fetchone()[0] == 2
+
+
+# What another run, holding one of the ingested files' event ids uncommitted, does next:
+# its COPY into the events takes the table in ROW EXCLUSIVE mode; locking the ingested file
+# (as a replay of it would) deadlocks with the ingest, whose transaction PostgreSQL ends.
+THEN_WRITES_EVENTS = "LOCK TABLE raw.analytics_events IN ROW EXCLUSIVE MODE"
+THEN_LOCKS_THE_FILE = "SELECT pg_advisory_xact_lock(hashtextextended(%(path)s, 0))"
+
+
+@pytest.mark.parametrize("then", [THEN_WRITES_EVENTS, THEN_LOCKS_THE_FILE], ids=["writes_events", "deadlock"])
+def test_a_run_waiting_on_another_runs_event_id_lets_it_finish_and_counts_a_duplicate(then, tmp_path, migrated_db):
+    """The first files of a new day, while a run of another day holds one of their event ids,
+    uncommitted, and goes on. The new day's run waits on that id without holding the events
+    table (its partition is created beforehand: creating it inside the transaction would lock
+    the table against the other run's writes, a deadlock); and when the two do deadlock,
+    PostgreSQL ends the ingest's transaction, which is tried again. Either way the other run
+    commits, and the ingest counts the id as a duplicate."""
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    shared = event("u1", "c1")
+    write_batch(tmp_path, "2026-02-01", [shared, event("u1", "c1", "lesson_completed")], name="first")
+    [landed] = list_batch_files(tmp_path)
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        load_reference(conn, tmp_path, TOKENIZER)
+        conn.execute("SELECT raw.ensure_analytics_events_partition('2026-01-31')")
+    outcome = {}
+
+    def other_run(other: psycopg.Connection) -> None:
+        try:
+            with psycopg.connect(migrated_db, autocommit=True) as watch:
+                deadline = time.monotonic() + 60
+                while (
+                    time.monotonic() < deadline
+                    and not watch.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE 'COPY raw.analytics_event_ids%'"
+                    ).fetchone()
+                ):
+                    time.sleep(0.02)
+            other.execute(then, {"path": landed.landing_path})
+            other.commit()
+            outcome["other"] = "committed"
+        except psycopg.Error as error:
+            other.rollback()
+            outcome["other"] = type(error).__name__
+
+    with psycopg.connect(migrated_db) as other:
+        # The ingest, waiting longer, is the one to find a deadlock and be ended.
+        other.execute("SET deadlock_timeout = '20s'")
+        other.execute(
+            "INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')", (shared["clientEventId"],)
+        )
+        thread = threading.Thread(target=other_run, args=(other,))
+        thread.start()
+        with psycopg.connect(migrated_db, autocommit=True) as conn:
+            [result] = ingest_partition(conn, tmp_path, "2026-02-01", TOKENIZER)
+        thread.join()
+    assert outcome == {"other": "committed"}
+    assert (result.lines, result.accepted, result.duplicates) == (2, 1, 1)
 
 
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):

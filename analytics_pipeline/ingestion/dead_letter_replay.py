@@ -19,7 +19,7 @@ from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.ingestion.batch_parser import LINE_NO, ParsedBatch, known_reference, parse_batch
 from analytics_pipeline.ingestion.landing import BatchFile
 from analytics_pipeline.ingestion.pii import Tokenizer
-from analytics_pipeline.ingestion.writer import lock_batches, retrying_conflicts, write_events
+from analytics_pipeline.ingestion.writer import lock_batches, partition_transaction, write_events
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ReplaySummary:
 
 
 def _replay_batch(conn: psycopg.Connection, parsed: ParsedBatch, summary: ReplaySummary) -> None:
-    passing, accepted = retrying_conflicts(conn, lambda: _store_replayed(conn, parsed))
+    passing, accepted = partition_transaction(conn, parsed.batch.received_date, lambda: _store_replayed(conn, parsed))
     summary.replayed += passing
     summary.accepted += accepted
     summary.still_dead += len(parsed.dead_letters)

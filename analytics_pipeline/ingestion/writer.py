@@ -56,7 +56,8 @@ LEDGER_COLUMNS = (
 )
 # A concurrent run (another partition) may commit one of the group's event ids between the
 # ledger probe and the COPY: the COPY then fails on the ledger's key, and the transaction is
-# tried again, when the probe sees that id.
+# tried again, when the probe sees that id. PostgreSQL may also end a transaction caught in a
+# deadlock with another writer (it rolls the victim back): that one is tried again too.
 ATTEMPTS = 5
 T = TypeVar("T")
 
@@ -107,7 +108,7 @@ def write_events(
     conn: psycopg.Connection, received_date: date, parsed: list[ParsedBatch]
 ) -> dict[str, tuple[int, int]]:
     """Dedupe, resolve and store the validated rows of one partition's files, inside the
-    caller's transaction; within the group, an event id's first file in the list wins.
+    caller's partition_transaction; within the group, an event id's first file in the list wins.
     Returns {batch_id: (accepted, unresolved_org)} for files with an accepted event."""
     firsts = first_occurrences(parsed)
     if not firsts:
@@ -126,7 +127,6 @@ def write_events(
     new = set_aside_erased(conn, new, parsed)
     unresolved = Counter(row[BATCH] for row in new if row[ORG] is None)
     free_texts = {event_id: text for batch in parsed for event_id, text in batch.free_texts.items()}
-    conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     with conn.cursor() as cur:
         # In key order the ids fill the ledger's key leaf page by leaf page, not each a page of
         # its own, and concurrent writers lock keys in one order.
@@ -200,14 +200,23 @@ def set_aside_erased(conn: psycopg.Connection, rows: list[list], parsed: list[Pa
     )
 
 
-def retrying_conflicts(conn: psycopg.Connection, body: Callable[[], T]) -> T:
-    """Run `body` in a transaction, again when a concurrent writer took an event id first."""
+def partition_transaction(conn: psycopg.Connection, received_date: date, body: Callable[[], T]) -> T:
+    """Run `body`, which writes events received on `received_date`, in a transaction: again
+    when a concurrent writer took an event id first, or PostgreSQL broke a deadlock with one.
+
+    The day's partition is created before, on its own (`conn` is in autocommit): creating it
+    locks the whole events table until commit, and a transaction holding that lock while it
+    waits on another run's event ids deadlocks with that run's COPY into the events."""
+    conn.execute("SELECT raw.ensure_analytics_events_partition(%s)", (received_date,))
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with conn.transaction():
                 return body()
         except errors.UniqueViolation as exc:
             if attempt == ATTEMPTS or exc.diag.table_name != "analytics_event_ids":
+                raise
+        except errors.DeadlockDetected:
+            if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
@@ -217,7 +226,7 @@ def write_group(conn: psycopg.Connection, group: list[ParsedBatch]) -> list[Batc
     the ledger or the quarantine (by an earlier or concurrent run) are skipped."""
     if not group:
         return []
-    return retrying_conflicts(conn, lambda: _write_group(conn, group))
+    return partition_transaction(conn, group[0].batch.received_date, lambda: _write_group(conn, group))
 
 
 def _write_group(conn: psycopg.Connection, group: list[ParsedBatch]) -> list[BatchResult]:
