@@ -32,9 +32,18 @@ from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.env_vars import variables_set
 from analytics_pipeline.ingestion.landing import batch_file_path, events_folder, write_batch_file
 from analytics_pipeline.ingestion.partition import ingest_partition
-from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from bench.common import DAY, Figure, bench_environment, free_port, generate_day, new_database, report, work_dir
+from bench.common import (
+    DAY,
+    Figure,
+    bench_environment,
+    free_port,
+    generate_day,
+    new_database,
+    pipeline_tokenizer,
+    report,
+    work_dir,
+)
 from scripts.serving import CLI, running, wait_for
 
 CLIENTS, BATCH, SECONDS = 8, 100, 20
@@ -102,7 +111,7 @@ def size_per_million(env) -> tuple[float, float]:
     generate_day(env.landing, SIZE_EVENTS, DAY, seed=5)
     landing_bytes = sum(p.stat().st_size for p in (env.landing / "events").rglob(f"*{DAY.isoformat()}*/*"))
     with psycopg.connect(env.database_url, autocommit=True) as conn:
-        tokenizer = Tokenizer(env.pii_key())
+        tokenizer = pipeline_tokenizer(env)
         load_reference(conn, env.landing, tokenizer)
         ingest_partition(conn, env.landing, DAY.isoformat(), tokenizer)
         conn.execute("VACUUM ANALYZE")

@@ -95,6 +95,17 @@ def machine_cpu() -> Iterator[dict[str, float]]:
     spent["self"] = own_after.user + own_after.system - own.user - own.system
 
 
+def pipeline_tokenizer(config=None):
+    """The tokenizer a pipeline run ingests with (defs/resources.py's PiiResource): learner
+    tokens, and the learner directory's names and e-mails sealed, so that a baseline of
+    ingestion does the run's work."""
+    from analytics_pipeline.config import load_config
+    from analytics_pipeline.ingestion.pii import Sealer, Tokenizer
+
+    config = config or load_config()
+    return Tokenizer(config.pii_key(), Sealer(config.directory_key()))
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on now, for a server the benchmark starts."""
     with socket.socket() as sock:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.config import load_config
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
@@ -18,7 +17,7 @@ from analytics_pipeline.rollups.progress import (
     merge_course_progress,
     merge_lesson_progress,
 )
-from bench.common import DAY, Figure, clone_history, new_database
+from bench.common import DAY, Figure, clone_history, new_database, pipeline_tokenizer
 
 
 def build_history(conn: psycopg.Connection, landing: Path, tokenizer: Tokenizer, days: int) -> int:
@@ -44,7 +43,7 @@ def measure(env, work: Path, day_events: int) -> tuple[list[Figure], dict]:
     landing = work / "incremental-landing"
     # Both days from one generation, so they share learners, enrollments and reference data.
     generate(landing, orgs=20, learners=day_events // 10, days=2, seed=21, end_date=DAY)
-    tokenizer = Tokenizer(load_config().pii_key())
+    tokenizer = pipeline_tokenizer()
     timings: dict[int, list[float]] = {1: [], 30: []}
     notes = {}
     # The 1-day baseline is measured before and after the 30-day case, and averaged: this

@@ -25,7 +25,6 @@ import pandas as pd
 import psycopg
 from sqlalchemy import create_engine
 
-from analytics_pipeline.config import load_config
 from analytics_pipeline.db.urls import libpq_url
 from analytics_pipeline.ingestion.batch_parser import KnownReference, known_reference, parse_batch
 from analytics_pipeline.ingestion.contract import check_line, latest_received_at
@@ -40,7 +39,7 @@ from analytics_pipeline.ingestion.partition import (
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.writer import write_group
-from bench.common import DAY, Figure, generate_day, machine_cpu, new_database
+from bench.common import DAY, Figure, generate_day, machine_cpu, new_database, pipeline_tokenizer
 
 # The events' columns with raw.analytics_events' types, and no key, index or constraint.
 TYPES = {
@@ -185,7 +184,7 @@ def measure(env, work: Path, events: int, to_sql_rows: int) -> tuple[list[Figure
     # the baselines are taken just before and just after the ingest, and averaged.
     before = baselines(env, rows, to_sql_rows, "before")
     url = new_database(env, "bench_ingest")
-    tokenizer = Tokenizer(load_config().pii_key())
+    tokenizer = pipeline_tokenizer()
     with psycopg.connect(url, autocommit=True) as conn:
         load_reference(conn, landing, tokenizer)
         start = time.perf_counter()

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.config import load_config
 from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url, with_database
 from analytics_pipeline.defs.dbt.project import dbt_resource
@@ -29,9 +28,8 @@ from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.env_vars import variables_set
 from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
-from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
-from bench.common import Figure, machine_cpu, new_database
+from bench.common import Figure, machine_cpu, new_database, pipeline_tokenizer
 from bench.ingest import keyed_copy, plain_rows
 
 CLI = str(Path(sys.executable).with_name("analytics-pipeline"))
@@ -41,7 +39,7 @@ RUN_GOAL, KEYED_GOAL = 1.5, 0.25
 def ingest_alone(env, landing: Path) -> tuple[float, dict[str, float]]:
     """Seconds and busy core-seconds (machine_cpu) to ingest every partition of `landing`
     (reference snapshots loaded first, not timed)."""
-    tokenizer = Tokenizer(load_config().pii_key())
+    tokenizer = pipeline_tokenizer()
     partitions = sorted({batch.partition_key for batch in list_batch_files(landing)})
     with psycopg.connect(new_database(env, "bench_loop_ingest"), autocommit=True) as conn:
         load_reference(conn, landing, tokenizer)

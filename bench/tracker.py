@@ -15,10 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 
 from analytics_pipeline.access.credentials import create_write_key
-from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.web.routes.sdk import SDK
-from bench.common import Figure, bench_environment, free_port, report, work_dir
+from bench.common import Figure, bench_environment, free_port, pipeline_tokenizer, report, work_dir
 from scripts.chromium import chromium
 from scripts.serving import running, wait_for
 
@@ -78,7 +77,7 @@ def main() -> int:
     reference(work / "landing")
     env = bench_environment(work)
     with psycopg.connect(env.database_url, autocommit=True) as conn:
-        load_reference(conn, env.landing, Tokenizer(env.pii_key()))
+        load_reference(conn, env.landing, pipeline_tokenizer(env))
         key = create_write_key(conn, "bench").key
     site = work / "site"
     site.mkdir()
