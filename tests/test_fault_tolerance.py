@@ -208,7 +208,8 @@ def test_a_run_waiting_on_another_runs_event_id_lets_it_finish_and_counts_a_dupl
             outcome["other"] = type(error).__name__
 
     with psycopg.connect(migrated_db) as other:
-        # The ingest, waiting longer, is the one to find a deadlock and be ended.
+        # The ingest looks for a deadlock after PostgreSQL's default second, this session only
+        # after 20: the ingest is the one to find it and be ended.
         other.execute("SET deadlock_timeout = '20s'")
         other.execute(
             "INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')", (shared["clientEventId"],)
