@@ -118,89 +118,53 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
     assert (events, ids, batches, duplicates) == (81, 81, 40, 39)
 
 
-def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(tmp_path, migrated_db):
+def ingest_waits_on_an_id(url: str, timeout: float = 60) -> bool:
+    """Whether an ingest's COPY into the event-id ledger was seen waiting on a lock (an id
+    another run holds uncommitted) within `timeout`."""
+    with psycopg.connect(url, autocommit=True) as watch:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'COPY raw.analytics_event_ids%'"
+            ).fetchone():
+                return True
+            time.sleep(0.02)
+    return False
+
+
+# What the other run does once the ingest waits on its id, before it commits: nothing more;
+# COPY its own events, which takes the events table in ROW EXCLUSIVE mode; or lock the
+# ingested file, as a replay of it would, which deadlocks with the ingest.
+THEN = {
+    "commits": None,
+    "writes_events": "LOCK TABLE raw.analytics_events IN ROW EXCLUSIVE MODE",
+    "deadlocks": "SELECT pg_advisory_xact_lock(hashtextextended(%(path)s, 0))",
+}
+
+
+@pytest.mark.parametrize("then", THEN.values(), ids=THEN.keys())
+def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(then, tmp_path, migrated_db):
     """Runs of two partitions can hold one event id (a client retry that landed on another day).
     Here the other run inserts it into the ledger after this run's probe: this run's COPY waits
-    on it, fails on the ledger's key once it commits, and the group is written again."""
+    on it, fails on the ledger's key once it commits, and the group is written again. The
+    waiting run holds no lock on the events table (its day's partition was created before its
+    transaction: created inside, it would lock the table against the other run's writes, a
+    deadlock); and when the two do deadlock, PostgreSQL ends the ingest's transaction, which
+    is tried again."""
     write_reference(tmp_path, [("org_a", "u1", "c1")])
     shared = event("u1", "c1")
     write_batch(tmp_path, "2026-02-01", [shared, event("u1", "c1", "lesson_completed")], name="late")
-    with psycopg.connect(migrated_db, autocommit=True) as conn:
-        load_reference(conn, tmp_path, TOKENIZER)
-    waited = []
-
-    def commit_once_blocked(other: psycopg.Connection) -> None:
-        try:
-            with psycopg.connect(migrated_db, autocommit=True) as watch:
-                deadline = time.monotonic() + 60
-                while not waited and time.monotonic() < deadline:
-                    waited.extend(
-                        row[0]
-                        for row in watch.execute(
-                            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                            " AND query LIKE 'COPY raw.analytics_event_ids%'"
-                        )
-                    )
-                    time.sleep(0.02)
-        finally:
-            other.commit()
-
-    with psycopg.connect(migrated_db) as other:
-        other.execute(
-            "INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')", (shared["clientEventId"],)
-        )
-        committer = threading.Thread(target=commit_once_blocked, args=(other,))
-        committer.start()
-        with psycopg.connect(migrated_db, autocommit=True) as conn:
-            [result] = ingest_partition(conn, tmp_path, "2026-02-01", TOKENIZER)
-        committer.join()
-    assert waited, "the run's COPY never waited on the other run's id"
-    assert (result.lines, result.accepted, result.duplicates) == (2, 1, 1)
-    with psycopg.connect(migrated_db) as conn:
-        assert conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE client_event_id = %s) FROM raw.analytics_events",
-            (shared["clientEventId"],),
-        ).fetchone() == (1, 0)
-        assert conn.execute("SELECT count(*) FROM raw.analytics_event_ids").fetchone()[0] == 2
-
-
-# What another run, holding one of the ingested files' event ids uncommitted, does next:
-# its COPY into the events takes the table in ROW EXCLUSIVE mode; locking the ingested file
-# (as a replay of it would) deadlocks with the ingest, whose transaction PostgreSQL ends.
-THEN_WRITES_EVENTS = "LOCK TABLE raw.analytics_events IN ROW EXCLUSIVE MODE"
-THEN_LOCKS_THE_FILE = "SELECT pg_advisory_xact_lock(hashtextextended(%(path)s, 0))"
-
-
-@pytest.mark.parametrize("then", [THEN_WRITES_EVENTS, THEN_LOCKS_THE_FILE], ids=["writes_events", "deadlock"])
-def test_a_run_waiting_on_another_runs_event_id_lets_it_finish_and_counts_a_duplicate(then, tmp_path, migrated_db):
-    """The first files of a new day, while a run of another day holds one of their event ids,
-    uncommitted, and goes on. The new day's run waits on that id without holding the events
-    table (its partition is created beforehand: creating it inside the transaction would lock
-    the table against the other run's writes, a deadlock); and when the two do deadlock,
-    PostgreSQL ends the ingest's transaction, which is tried again. Either way the other run
-    commits, and the ingest counts the id as a duplicate."""
-    write_reference(tmp_path, [("org_a", "u1", "c1")])
-    shared = event("u1", "c1")
-    write_batch(tmp_path, "2026-02-01", [shared, event("u1", "c1", "lesson_completed")], name="first")
     [landed] = list_batch_files(tmp_path)
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, tmp_path, TOKENIZER)
-        conn.execute("SELECT raw.ensure_analytics_events_partition('2026-01-31')")
     outcome = {}
 
     def other_run(other: psycopg.Connection) -> None:
         try:
-            with psycopg.connect(migrated_db, autocommit=True) as watch:
-                deadline = time.monotonic() + 60
-                while (
-                    time.monotonic() < deadline
-                    and not watch.execute(
-                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                        " AND query LIKE 'COPY raw.analytics_event_ids%'"
-                    ).fetchone()
-                ):
-                    time.sleep(0.02)
-            other.execute(then, {"path": landed.landing_path})
+            outcome["waited"] = ingest_waits_on_an_id(migrated_db)
+            if then:
+                other.execute(then, {"path": landed.landing_path})
             other.commit()
             outcome["other"] = "committed"
         except psycopg.Error as error:
@@ -219,8 +183,14 @@ def test_a_run_waiting_on_another_runs_event_id_lets_it_finish_and_counts_a_dupl
         with psycopg.connect(migrated_db, autocommit=True) as conn:
             [result] = ingest_partition(conn, tmp_path, "2026-02-01", TOKENIZER)
         thread.join()
-    assert outcome == {"other": "committed"}
+    assert outcome == {"waited": True, "other": "committed"}
     assert (result.lines, result.accepted, result.duplicates) == (2, 1, 1)
+    with psycopg.connect(migrated_db) as conn:
+        assert conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE client_event_id = %s) FROM raw.analytics_events",
+            (shared["clientEventId"],),
+        ).fetchone() == (1, 0)
+        assert conn.execute("SELECT count(*) FROM raw.analytics_event_ids").fetchone()[0] == 2
 
 
 def test_a_late_event_moves_the_figures_of_its_own_day(tmp_path, new_database):
