@@ -1,5 +1,6 @@
 """deploy/: every file parses, the production dagster.yaml loads into a real DagsterInstance
-on the test PostgreSQL, and compose and Helm agree on image, code location and variables."""
+on the test PostgreSQL, Helm's values give the instance the same limits, and compose and Helm
+agree on image, code location and variables."""
 
 from __future__ import annotations
 
@@ -96,6 +97,21 @@ def test_embedded_and_compose_servers_get_the_same_settings(server_url):
 
 def analytics_variables(names) -> set[str]:
     return {n for n in names if n.startswith("ANALYTICS_")}
+
+
+def test_helm_gives_the_instance_the_limits_dagster_yaml_gives_it():
+    """The Helm chart writes the Kubernetes instance's dagster.yaml from its values: the run
+    queue, the dbt pools, run monitoring and retries must be those of deploy/dagster.yaml."""
+    instance, daemon = load("dagster.yaml"), load("helm/values.yaml")["dagsterDaemon"]
+    queue = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert daemon["runCoordinator"]["type"] == instance["run_coordinator"]["class"]
+    assert queue["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
+    assert queue["tagConcurrencyLimits"] == instance["concurrency"]["runs"]["tag_concurrency_limits"]
+    pools = load("helm/values.yaml")["concurrency"]["pools"]
+    assert pools["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
+    assert daemon["runMonitoring"]["startTimeoutSeconds"] == instance["run_monitoring"]["start_timeout_seconds"]
+    assert daemon["runMonitoring"]["maxResumeRunAttempts"] == instance["run_monitoring"]["max_resume_run_attempts"]
+    assert daemon["runRetries"]["maxRetries"] == instance["run_retries"]["max_retries"]
 
 
 def test_compose_and_helm_name_the_same_image_location_and_variables():
