@@ -163,6 +163,9 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(then, 
     def other_run(other: psycopg.Connection) -> None:
         try:
             outcome["waited"] = ingest_waits_on_an_id(migrated_db)
+            # Each session looks for a deadlock deadlock_timeout after its wait began: the
+            # ingest, waiting half a second longer, looks first, finds it, and is the one ended.
+            time.sleep(0.5)
             if then:
                 other.execute(then, {"path": landed.landing_path})
             other.commit()
@@ -172,9 +175,6 @@ def test_an_event_id_a_concurrent_run_commits_first_counts_as_a_duplicate(then, 
             outcome["other"] = type(error).__name__
 
     with psycopg.connect(migrated_db) as other:
-        # The ingest looks for a deadlock after PostgreSQL's default second, this session only
-        # after 20: the ingest is the one to find it and be ended.
-        other.execute("SET deadlock_timeout = '20s'")
         other.execute(
             "INSERT INTO raw.analytics_event_ids VALUES (%s, '2026-01-31', 'other-run')", (shared["clientEventId"],)
         )
