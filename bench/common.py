@@ -96,14 +96,14 @@ def machine_cpu() -> Iterator[dict[str, float]]:
 
 
 def pipeline_tokenizer(config=None):
-    """The tokenizer a pipeline run ingests with (defs/resources.py's PiiResource): learner
-    tokens, and the learner directory's names and e-mails sealed, so that a baseline of
+    """The tokenizer a pipeline run ingests with, from the run's own PiiResource (learner
+    tokens, and the learner directory's names and e-mails sealed), so that a baseline of
     ingestion does the run's work."""
     from analytics_pipeline.config import load_config
-    from analytics_pipeline.ingestion.pii import Sealer, Tokenizer
+    from analytics_pipeline.defs.resources import PiiResource
 
     config = config or load_config()
-    return Tokenizer(config.pii_key(), Sealer(config.directory_key()))
+    return PiiResource(key=config.pii_key().decode(), directory_key=config.directory_key().decode()).tokenizer()
 
 
 def free_port() -> int:

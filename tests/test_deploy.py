@@ -102,13 +102,13 @@ def analytics_variables(names) -> set[str]:
 def test_helm_gives_the_instance_the_limits_dagster_yaml_gives_it():
     """The Helm chart writes the Kubernetes instance's dagster.yaml from its values: the run
     queue, the dbt pools, run monitoring and retries must be those of deploy/dagster.yaml."""
-    instance, daemon = load("dagster.yaml"), load("helm/values.yaml")["dagsterDaemon"]
+    instance, helm = load("dagster.yaml"), load("helm/values.yaml")
+    daemon = helm["dagsterDaemon"]
     queue = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert daemon["runCoordinator"]["type"] == instance["run_coordinator"]["class"]
     assert queue["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     assert queue["tagConcurrencyLimits"] == instance["concurrency"]["runs"]["tag_concurrency_limits"]
-    pools = load("helm/values.yaml")["concurrency"]["pools"]
-    assert pools["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
+    assert helm["concurrency"]["pools"]["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
     assert daemon["runMonitoring"]["startTimeoutSeconds"] == instance["run_monitoring"]["start_timeout_seconds"]
     assert daemon["runMonitoring"]["maxResumeRunAttempts"] == instance["run_monitoring"]["max_resume_run_attempts"]
     assert daemon["runRetries"]["maxRetries"] == instance["run_retries"]["max_retries"]
