@@ -96,18 +96,22 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
         )
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, tmp_path, TOKENIZER)
-    results, start = [], threading.Barrier(2)
+    results, failures, start = [], [], threading.Barrier(2)
 
     def worker():
         with psycopg.connect(migrated_db, autocommit=True) as conn:
             start.wait()
-            results.append(ingest_partition(conn, tmp_path, day, TOKENIZER))
+            try:
+                results.append(ingest_partition(conn, tmp_path, day, TOKENIZER))
+            except Exception as error:  # the other run could otherwise ingest every batch alone
+                failures.append(error)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert failures == []
     ingested = [r for run in results for r in run]
     assert len(ingested) == 40  # each batch by exactly one of the two runs
     with psycopg.connect(migrated_db) as conn:
@@ -116,6 +120,37 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
             " (SELECT count(*) FROM raw.analytics_event_batches), (SELECT sum(duplicates) FROM raw.analytics_event_batches)"
         ).fetchone()
     assert (events, ids, batches, duplicates) == (81, 81, 40, 39)
+
+
+def test_a_partition_another_writer_is_creating_is_taken_as_there(migrated_db):
+    """Two runs of one new day both create its partition: the one that waits for the other's
+    transaction finds it there once it commits, instead of failing its ingest."""
+    day = date(2026, 2, 1)
+    ensure = "SELECT raw.ensure_analytics_events_partition(%s)"
+    failures = []
+
+    def second_writer():
+        try:
+            with psycopg.connect(migrated_db, autocommit=True) as conn:
+                conn.execute(ensure, (day,))
+        except psycopg.Error as error:
+            failures.append(error)
+
+    with psycopg.connect(migrated_db) as first:
+        first.execute(ensure, (day,))
+        second = threading.Thread(target=second_writer)
+        second.start()
+        with psycopg.connect(migrated_db, autocommit=True) as watch:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", (ensure[:40] + "%",)
+            ).fetchone():
+                time.sleep(0.02)
+        first.commit()
+        second.join()
+    assert failures == []
+    with psycopg.connect(migrated_db) as conn:
+        assert conn.execute("SELECT raw.analytics_events_partition_days()").fetchall() == [(day,)]
 
 
 def ingest_waits_on_an_id(url: str, timeout: float = 60) -> bool:

@@ -1,11 +1,15 @@
 -- Partitions of raw.analytics_events are created by this function, called by ingestion, so
--- no DDL lives in Python.
+-- no DDL lives in Python. IF NOT EXISTS does not see a partition another writer is creating
+-- in a transaction not yet committed: this one then waits for it, and fails once it commits,
+-- when the partition it wanted is there.
 CREATE OR REPLACE FUNCTION raw.ensure_analytics_events_partition(day date) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format(
         'CREATE TABLE IF NOT EXISTS raw.%I PARTITION OF raw.analytics_events FOR VALUES FROM (%L) TO (%L)',
         'analytics_events_' || to_char(day, 'YYYYMMDD'), day, day + 1);
+EXCEPTION WHEN duplicate_table OR unique_violation THEN
+    NULL;
 END;
 $$;
 
