@@ -140,12 +140,7 @@ def test_a_partition_another_writer_is_creating_is_taken_as_there(migrated_db):
         first.execute(ensure, (day,))
         second = threading.Thread(target=second_writer)
         second.start()
-        with psycopg.connect(migrated_db, autocommit=True) as watch:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", (ensure[:40] + "%",)
-            ).fetchone():
-                time.sleep(0.02)
+        assert waits_on_a_lock(migrated_db, "SELECT raw.ensure_analytics_events_partition(")
         first.commit()
         second.join()
     assert failures == []
@@ -153,19 +148,25 @@ def test_a_partition_another_writer_is_creating_is_taken_as_there(migrated_db):
         assert conn.execute("SELECT raw.analytics_events_partition_days()").fetchall() == [(day,)]
 
 
-def ingest_waits_on_an_id(url: str, timeout: float = 60) -> bool:
-    """Whether an ingest's COPY into the event-id ledger was seen waiting on a lock (an id
-    another run holds uncommitted) within `timeout`."""
+def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool:
+    """Whether a statement starting with `statement_start` was seen waiting on a lock (a row
+    or a relation another transaction holds) within `timeout`."""
     with psycopg.connect(url, autocommit=True) as watch:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'COPY raw.analytics_event_ids%'"
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND starts_with(query, %s)",
+                (statement_start,),
             ).fetchone():
                 return True
             time.sleep(0.02)
     return False
+
+
+def ingest_waits_on_an_id(url: str) -> bool:
+    """Whether an ingest's COPY into the event-id ledger waited on an id another run holds
+    uncommitted."""
+    return waits_on_a_lock(url, "COPY raw.analytics_event_ids")
 
 
 # What the other run does once the ingest waits on its id, before it commits: nothing more;
