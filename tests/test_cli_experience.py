@@ -86,6 +86,16 @@ def test_the_embedded_server_starts_configured_is_reused_and_stops_on_db_stop(tm
     assert "not running" in run_cli("db", "stop").stdout
 
 
+def alive(processes: list[psutil.Process]) -> list[list[str]]:
+    """The command lines of those of `processes` still running (a zombie is not)."""
+    running = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process.cmdline())
+    return running
+
+
 def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
     """Ctrl-C reaches `analytics-pipeline dev`; every process `dagster dev` started stops."""
     import signal
@@ -95,12 +105,12 @@ def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
 
     from tests.conftest import free_port, pipeline_environment
 
-    port = free_port()
-    with pipeline_environment(new_database(), new_database(), tmp_path / "home"):
+    port, log = free_port(), tmp_path / "dev.log"
+    with pipeline_environment(new_database(), new_database(), tmp_path / "home"), log.open("wb") as output:
         dev = subprocess.Popen(
             cli_command("dev", "--landing", str(tmp_path / "landing"), "--port", str(port)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 240
@@ -116,13 +126,11 @@ def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
         started = psutil.Process(dev.pid).children(recursive=True)
         assert any("webserver" in " ".join(p.cmdline()) for p in started)
         dev.send_signal(signal.SIGINT)
-        assert dev.wait(timeout=90) == 130
-        alive = []
-        for process in started:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(process.cmdline())
-        assert alive == []
+        try:
+            assert dev.wait(timeout=90) == 130
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{alive([psutil.Process(dev.pid), *started])}\n{log.read_text()[-3000:]}") from None
+        assert alive(started) == []
     finally:
         if dev.poll() is None:
             dev.kill()
