@@ -109,8 +109,14 @@ def test_helm_gives_the_instance_the_limits_dagster_yaml_gives_it():
     assert queue["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     assert queue["tagConcurrencyLimits"] == instance["concurrency"]["runs"]["tag_concurrency_limits"]
     assert helm["concurrency"]["pools"]["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
-    assert daemon["runMonitoring"]["startTimeoutSeconds"] == instance["run_monitoring"]["start_timeout_seconds"]
-    assert daemon["runMonitoring"]["maxResumeRunAttempts"] == instance["run_monitoring"]["max_resume_run_attempts"]
+    monitoring = {
+        "startTimeoutSeconds": "start_timeout_seconds",
+        "maxResumeRunAttempts": "max_resume_run_attempts",
+        "pollIntervalSeconds": "poll_interval_seconds",
+        "freeSlotsAfterRunEndSeconds": "free_slots_after_run_end_seconds",
+    }
+    for helm_key, instance_key in monitoring.items():
+        assert daemon["runMonitoring"][helm_key] == instance["run_monitoring"][instance_key], helm_key
     assert daemon["runRetries"]["maxRetries"] == instance["run_retries"]["max_retries"]
 
 
