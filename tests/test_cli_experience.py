@@ -111,6 +111,9 @@ def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
             cli_command("dev", "--landing", str(tmp_path / "landing"), "--port", str(port)),
             stdout=output,
             stderr=subprocess.STDOUT,
+            # As a shell starts a command in the foreground: a suite started in the background
+            # (`make test &`) ignores SIGINT, and its children would inherit that.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         deadline = time.monotonic() + 240
