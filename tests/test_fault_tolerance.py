@@ -16,6 +16,8 @@ import dagster as dg
 import psycopg
 import pytest
 
+from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
+from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.in_process_run import PROCESS_TAG
 from analytics_pipeline.ingestion.landing import list_batch_files
@@ -155,12 +157,39 @@ def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND starts_with(query, %s)",
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                " AND starts_with(query, %s)",
                 (statement_start,),
             ).fetchone():
                 return True
             time.sleep(0.02)
     return False
+
+
+def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_database):
+    """The web app, the code server and a command may all start on a new database at once:
+    the one that comes second waits for the first one's migrations, then finds them done."""
+    url, failures = new_database(), []
+
+    def second_process():
+        try:
+            migrate(url)
+        except psycopg.Error as error:
+            failures.append(error)
+
+    with psycopg.connect(url) as first:  # part-way through its migrations: the ledger created
+        first.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        first.execute(load_sql("schema/migrations_ledger"))
+        second = threading.Thread(target=second_process)
+        second.start()
+        assert waits_on_a_lock(url, "")
+        first.commit()
+        first.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        second.join()
+    assert failures == []
+    with psycopg.connect(url) as conn:
+        applied = conn.execute("SELECT count(*) FROM public.analytics_schema_migrations").fetchone()[0]
+    assert applied == len(migration_files())
 
 
 def ingest_waits_on_an_id(url: str) -> bool:

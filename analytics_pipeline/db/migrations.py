@@ -10,7 +10,7 @@ from analytics_pipeline.db.connection import connect
 from analytics_pipeline.db.sqlfiles import load_sql
 
 # Any fixed key works; it only has to be the same for every process migrating this database.
-_MIGRATION_LOCK = 74_211_001
+MIGRATION_LOCK = 74_211_001
 
 
 def _sql_files(kind: str) -> list[tuple[str, str]]:
@@ -27,9 +27,11 @@ def migrate(url: str) -> list[str]:
     """Apply pending migrations; returns the versions applied now. Safe to run concurrently."""
     applied_now = []
     with connect(url) as conn:
-        conn.execute(load_sql("schema/migrations_ledger"))
-        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        # The lock comes before the ledger too: CREATE TABLE IF NOT EXISTS fails, rather than
+        # waits, when another process's creation of the same table commits first.
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
+            conn.execute(load_sql("schema/migrations_ledger"))
             done = {r[0] for r in conn.execute("SELECT version FROM public.analytics_schema_migrations")}
             for version, statements in migration_files():
                 if version in done:
@@ -42,5 +44,5 @@ def migrate(url: str) -> list[str]:
                 for _, statements in _sql_files("routines"):
                     conn.execute(statements)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return applied_now
