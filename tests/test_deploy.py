@@ -108,6 +108,7 @@ def test_helm_gives_the_instance_the_limits_dagster_yaml_gives_it():
     assert daemon["runCoordinator"]["type"] == instance["run_coordinator"]["class"]
     assert queue["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     assert queue["tagConcurrencyLimits"] == instance["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert queue["dequeueIntervalSeconds"] == instance["run_coordinator"]["config"]["dequeue_interval_seconds"]
     assert helm["concurrency"]["pools"]["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
     monitoring = {
         "startTimeoutSeconds": "start_timeout_seconds",
