@@ -1,7 +1,7 @@
 -- Partitions of raw.analytics_events are created by this function, called by ingestion, so
 -- no DDL lives in Python. IF NOT EXISTS does not see a partition another writer is creating
--- in a transaction not yet committed: this one then waits for it, and fails once it commits,
--- when the partition it wanted is there.
+-- in a transaction not yet committed: this one waits for that transaction, then fails on the
+-- name, which means the partition it wanted is there.
 CREATE OR REPLACE FUNCTION raw.ensure_analytics_events_partition(day date) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
