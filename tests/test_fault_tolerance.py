@@ -150,22 +150,6 @@ def test_a_partition_another_writer_is_creating_is_taken_as_there(migrated_db):
         assert conn.execute("SELECT raw.analytics_events_partition_days()").fetchall() == [(day,)]
 
 
-def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool:
-    """Whether a statement starting with `statement_start` was seen waiting on a lock (a row
-    or a relation another transaction holds) within `timeout`."""
-    with psycopg.connect(url, autocommit=True) as watch:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                " AND starts_with(query, %s)",
-                (statement_start,),
-            ).fetchone():
-                return True
-            time.sleep(0.02)
-    return False
-
-
 def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_database):
     """The web app, the code server and a command may all start on a new database at once:
     the one that comes second waits for the first one's migrations, then finds them done."""
@@ -190,6 +174,22 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_databas
     with psycopg.connect(url) as conn:
         applied = conn.execute("SELECT count(*) FROM public.analytics_schema_migrations").fetchone()[0]
     assert applied == len(migration_files())
+
+
+def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool:
+    """Whether a statement starting with `statement_start` was seen waiting on a lock (a row
+    or a relation another transaction holds) within `timeout`."""
+    with psycopg.connect(url, autocommit=True) as watch:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                " AND starts_with(query, %s)",
+                (statement_start,),
+            ).fetchone():
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def ingest_waits_on_an_id(url: str) -> bool:
