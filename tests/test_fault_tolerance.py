@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import dagster as dg
 import psycopg
 import pytest
 
+from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.demo.generator import generate
@@ -174,6 +176,29 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_databas
     with psycopg.connect(url) as conn:
         applied = conn.execute("SELECT count(*) FROM public.analytics_schema_migrations").fetchone()[0]
     assert applied == len(migration_files())
+
+
+def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_url):
+    """Two commands started at the same time on a fresh machine (`make dev` and `make serve`)
+    both create the embedded server's databases: neither fails because the other came first."""
+    name, failures, start = f"t_{uuid.uuid4().hex[:12]}", [], threading.Barrier(4)
+
+    def command():
+        start.wait()
+        try:
+            ensure_database(server_url, name)
+        except psycopg.Error as error:
+            failures.append(error)
+
+    commands = [threading.Thread(target=command) for _ in range(4)]
+    for thread in commands:
+        thread.start()
+    for thread in commands:
+        thread.join()
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert failures == [] and created == 1
 
 
 def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool:
