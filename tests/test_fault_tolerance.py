@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
+import yaml
 
 from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
@@ -26,6 +27,7 @@ from analytics_pipeline.ingestion.landing import list_batch_files
 from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
+from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 from tests.conftest import TEST_PII_KEY, cli_command, pipeline_environment, run_command
 from tests.db_helpers import table_digests
 from tests.landing_helpers import event, write_batch, write_reference
@@ -199,6 +201,15 @@ def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_u
         created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert failures == [] and created == 1
+
+
+def test_every_schema_dbt_builds_in_exists_before_its_first_build(conn):
+    """The first builds of two dbt pools may start at once on a new database: neither has a
+    schema of its own to create, so they cannot collide creating one."""
+    folders = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["models"]["analytics_pipeline"]
+    schemas = {config["+schema"] for config in folders.values() if isinstance(config, dict) and "+schema" in config}
+    existing = {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace")}
+    assert schemas and schemas <= existing, schemas - existing
 
 
 def waits_on_a_lock(url: str, statement_start: str, timeout: float = 60) -> bool:
