@@ -106,15 +106,19 @@ def test_interrupting_dev_leaves_no_process_behind(tmp_path, new_database):
     from tests.conftest import free_port, pipeline_environment
 
     port, log = free_port(), tmp_path / "dev.log"
-    with pipeline_environment(new_database(), new_database(), tmp_path / "home"), log.open("wb") as output:
-        dev = subprocess.Popen(
-            cli_command("dev", "--landing", str(tmp_path / "landing"), "--port", str(port)),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            # As a shell starts a command in the foreground: a suite started in the background
-            # (`make test &`) ignores SIGINT, and its children would inherit that.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+    # `dev` starts with SIGINT at its default, as a shell starts a foreground command: a suite
+    # started in the background (`make test &`) ignores SIGINT, and a child inherits an ignored
+    # signal but not a handled one.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pipeline_environment(new_database(), new_database(), tmp_path / "home"), log.open("wb") as output:
+            dev = subprocess.Popen(
+                cli_command("dev", "--landing", str(tmp_path / "landing"), "--port", str(port)),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
