@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import yaml
 
+from analytics_pipeline.access.grants import ensure_role
 from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
 from analytics_pipeline.db.sqlfiles import load_sql
@@ -201,6 +202,35 @@ def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_u
         created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert failures == [] and created == 1
+
+
+def test_two_admins_creating_one_role_at_once_both_succeed(migrated_db):
+    """`access create-role` run at the same moment for a new role (two admins, or a
+    provisioning script retried): every call succeeds, and the role is made once. Ten
+    roles, as a single try need not collide."""
+    roles, failures = [f"concurrent_{uuid.uuid4().hex[:8]}" for _ in range(10)], []
+
+    def admin(role: str, start: threading.Barrier):
+        with psycopg.connect(migrated_db, autocommit=True) as conn:
+            start.wait()
+            try:
+                ensure_role(conn, role)
+            except psycopg.Error as error:
+                failures.append(error)
+
+    for role in roles:
+        start = threading.Barrier(4)
+        admins = [threading.Thread(target=admin, args=(role, start)) for _ in range(4)]
+        for thread in admins:
+            thread.start()
+        for thread in admins:
+            thread.join()
+    assert failures == []
+    with psycopg.connect(migrated_db) as conn:
+        made = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s) AND web.may_act_as(rolname)", (roles,)
+        )
+        assert sorted(row[0] for row in made) == sorted(roles)
 
 
 def test_every_schema_dbt_builds_in_exists_before_its_first_build(conn):

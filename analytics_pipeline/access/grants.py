@@ -43,19 +43,23 @@ def ensure_role(
     that holds the SELECT privileges, record it as one credentials may name, and let the web
     app act as it. Checked first: a refused role is left as it was."""
     _check_new_role(conn, role)
-    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-    if not exists:
+    # One call at a time on this database, in one transaction: two calls for a new role would
+    # both find it missing, and the second CREATE ROLE fail on its name.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_pipeline.ensure_role'))")
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} {}").format(sql.Identifier(role), sql.SQL("LOGIN" if login else "NOLOGIN"))
+            )
+        if password is not None:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        group = "analytics_platform_admin" if platform_admin else "analytics_tenant"
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role)))
         conn.execute(
-            sql.SQL("CREATE ROLE {} {}").format(sql.Identifier(role), sql.SQL("LOGIN" if login else "NOLOGIN"))
+            load_sql("access/register_role"), {"role": role, "kind": "platform_admin" if platform_admin else "tenant"}
         )
-    if password is not None:
-        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
-    group = "analytics_platform_admin" if platform_admin else "analytics_tenant"
-    conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role)))
-    conn.execute(
-        load_sql("access/register_role"), {"role": role, "kind": "platform_admin" if platform_admin else "tenant"}
-    )
-    allow_web_to_act_as(conn, role)
+        allow_web_to_act_as(conn, role)
 
 
 def grant(conn: psycopg.Connection, role: str, org: str, privilege: str = "tenant") -> None:
