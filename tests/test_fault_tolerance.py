@@ -10,8 +10,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import psycopg
@@ -34,6 +37,7 @@ from tests.db_helpers import table_digests
 from tests.landing_helpers import event, write_batch, write_reference
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,6 +97,26 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new
     assert table_digests(url) == table_digests(clean_run)
 
 
+def together(count: int, call: Callable[[threading.Barrier], T]) -> tuple[list[T], list[Exception]]:
+    """`call` in `count` threads at once (each waits on the barrier it is given once ready to
+    start); what they returned and what they raised. A call that raised could otherwise go
+    unseen: the others may do all the work alone."""
+    start, results, failures = threading.Barrier(count), [], []
+
+    def run():
+        try:
+            results.append(call(start))
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures
+
+
 def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
     write_reference(tmp_path, [("org_a", "u1", "c1"), ("org_a", "u2", "c1")])
     day = "2026-02-01"
@@ -103,21 +127,13 @@ def test_two_concurrent_runs_of_a_partition_count_once(tmp_path, migrated_db):
         )
     with psycopg.connect(migrated_db, autocommit=True) as conn:
         load_reference(conn, tmp_path, TOKENIZER)
-    results, failures, start = [], [], threading.Barrier(2)
 
-    def worker():
+    def run(start: threading.Barrier) -> list:
         with psycopg.connect(migrated_db, autocommit=True) as conn:
             start.wait()
-            try:
-                results.append(ingest_partition(conn, tmp_path, day, TOKENIZER))
-            except Exception as error:  # the other run could otherwise ingest every batch alone
-                failures.append(error)
+            return ingest_partition(conn, tmp_path, day, TOKENIZER)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = together(2, run)
     assert failures == []
     ingested = [r for run in results for r in run]
     assert len(ingested) == 40  # each batch by exactly one of the two runs
@@ -184,20 +200,13 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_databas
 def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_url):
     """Two commands started at the same time on a fresh machine (`make dev` and `make serve`)
     both create the embedded server's databases: neither fails because the other came first."""
-    name, failures, start = f"t_{uuid.uuid4().hex[:12]}", [], threading.Barrier(4)
+    name = f"t_{uuid.uuid4().hex[:12]}"
 
-    def command():
+    def command(start: threading.Barrier) -> None:
         start.wait()
-        try:
-            ensure_database(server_url, name)
-        except psycopg.Error as error:
-            failures.append(error)
+        ensure_database(server_url, name)
 
-    commands = [threading.Thread(target=command) for _ in range(4)]
-    for thread in commands:
-        thread.start()
-    for thread in commands:
-        thread.join()
+    _, failures = together(4, command)
     with psycopg.connect(server_url, autocommit=True) as conn:
         created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -210,21 +219,13 @@ def test_two_admins_creating_one_role_at_once_both_succeed(migrated_db):
     roles, as a single try need not collide."""
     roles, failures = [f"concurrent_{uuid.uuid4().hex[:8]}" for _ in range(10)], []
 
-    def admin(role: str, start: threading.Barrier):
+    def admin(role: str, start: threading.Barrier) -> None:
         with psycopg.connect(migrated_db, autocommit=True) as conn:
             start.wait()
-            try:
-                ensure_role(conn, role)
-            except psycopg.Error as error:
-                failures.append(error)
+            ensure_role(conn, role)
 
     for role in roles:
-        start = threading.Barrier(4)
-        admins = [threading.Thread(target=admin, args=(role, start)) for _ in range(4)]
-        for thread in admins:
-            thread.start()
-        for thread in admins:
-            thread.join()
+        failures += together(4, partial(admin, role))[1]
     assert failures == []
     with psycopg.connect(migrated_db) as conn:
         made = conn.execute(
