@@ -49,23 +49,32 @@ def batches_ingested(url: str) -> int:
         return 0
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus_and_clean_run(tmp_path_factory, new_database, **corpus) -> tuple[Path, str]:
+    """A generated landing zone, and a database the whole pipeline built from it undisturbed."""
     landing = tmp_path_factory.mktemp("landing")
-    generate(landing, orgs=2, learners=150, days=4, seed=21, end_date=date(2026, 5, 4))
-    return landing
-
-
-@pytest.fixture(scope="module")
-def clean_run(corpus, new_database, tmp_path_factory):
+    generate(landing, orgs=2, seed=21, **corpus)
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path_factory.mktemp("home")):
-        done = run_command("run", "--landing", str(corpus))
+        done = run_command("run", "--landing", str(landing))
     assert done.returncode == 0, done.stderr[-2000:]
-    return url
+    return landing, url
 
 
-def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(corpus, clean_run, new_database, tmp_path):
+@pytest.fixture(scope="module")
+def killed_mid_ingest(tmp_path_factory, new_database) -> tuple[Path, str]:
+    """Enough files (over 400) for a run killed at 1, 120 and 400 ingested files."""
+    return corpus_and_clean_run(tmp_path_factory, new_database, learners=150, days=4, end_date=date(2026, 5, 4))
+
+
+@pytest.fixture(scope="module")
+def daemon_corpus(tmp_path_factory, new_database) -> tuple[Path, str]:
+    """Two days: two ingest runs under the daemon, and each run it has to do again costs a
+    process of its own."""
+    return corpus_and_clean_run(tmp_path_factory, new_database, learners=60, days=2, end_date=date(2026, 5, 2))
+
+
+def test_sigkill_mid_ingest_then_rerun_equals_a_clean_run(killed_mid_ingest, new_database, tmp_path):
+    corpus, clean_run = killed_mid_ingest
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path):
         for kill_after_batches in (1, 120, 400):
@@ -470,7 +479,7 @@ def runs_once_ingesting(instance: dg.DagsterInstance, timeout: float) -> list[dg
     raise AssertionError("no ingest run was seen running")
 
 
-def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_database, tmp_path):
+def test_a_daemon_killed_with_its_runs_recovers_unaided(daemon_corpus, new_database, tmp_path):
     """Under the real daemon: SIGKILL of the daemon's whole process group while runs are under
     way takes its code server and their run workers along, and leaves those runs STARTED with
     nobody running them (the local launcher cannot see that). Started again, the daemon's run
@@ -479,6 +488,7 @@ def test_a_daemon_killed_with_its_runs_recovers_unaided(corpus, clean_run, new_d
     on, and the tables equal a clean run's."""
     from analytics_pipeline.environment import bootstrap
 
+    corpus, clean_run = daemon_corpus
     url = new_database()
     with pipeline_environment(url, new_database(), tmp_path / "home"):
         os.environ.update(
