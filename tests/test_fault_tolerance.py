@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -222,25 +223,31 @@ def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_u
     assert failures == [] and created == 1
 
 
-def test_two_admins_creating_one_role_at_once_both_succeed(migrated_db):
-    """`access create-role` run at the same moment for a new role (two admins, or a
-    provisioning script retried): every call succeeds, and the role is made once. Ten
-    roles, as a single try need not collide."""
+def test_admins_creating_one_role_at_once_all_succeed(new_database):
+    """`access create-role` run at the same moment for a new role: by two admins or a
+    provisioning script retried, on one database, and for two analytics databases on one
+    server, whose roles are the server's. Every call succeeds, the role is made once, and
+    each database lets the web app act as it. Ten roles, as a single try need not collide."""
     roles, failures = [f"concurrent_{uuid.uuid4().hex[:8]}" for _ in range(10)], []
+    databases = [new_database(migrated=True) for _ in range(2)]
+    callers: queue.SimpleQueue[str] = queue.SimpleQueue()  # the database of each caller, two on each
 
     def admin(role: str, start: threading.Barrier) -> None:
-        with psycopg.connect(migrated_db, autocommit=True) as conn:
+        with psycopg.connect(callers.get(), autocommit=True) as conn:
             start.wait()
             ensure_role(conn, role)
 
     for role in roles:
+        for database in databases * 2:
+            callers.put(database)
         failures += together(4, partial(admin, role))[1]
     assert failures == []
-    with psycopg.connect(migrated_db) as conn:
-        made = conn.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s) AND web.may_act_as(rolname)", (roles,)
-        )
-        assert sorted(row[0] for row in made) == sorted(roles)
+    for database in databases:
+        with psycopg.connect(database) as conn:
+            made = conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s) AND web.may_act_as(rolname)", (roles,)
+            )
+            assert sorted(row[0] for row in made) == sorted(roles)
 
 
 def test_every_schema_dbt_builds_in_exists_before_its_first_build(conn):
