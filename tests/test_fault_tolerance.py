@@ -26,6 +26,7 @@ from analytics_pipeline.access.grants import ensure_role
 from analytics_pipeline.db.embedded import ensure_database
 from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
 from analytics_pipeline.db.sqlfiles import load_sql
+from analytics_pipeline.db.urls import with_database
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.in_process_run import PROCESS_TAG
 from analytics_pipeline.ingestion.landing import list_batch_files
@@ -205,6 +206,44 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed(new_databas
     with psycopg.connect(url) as conn:
         applied = conn.execute("SELECT count(*) FROM public.analytics_schema_migrations").fetchone()[0]
     assert applied == len(migration_files())
+
+
+def test_two_databases_migrating_at_once_on_a_new_server_both_succeed(tmp_path):
+    """Two analytics databases of one new server (two environments, or test sessions sharing
+    a server) migrated at the same moment both create the server's group roles: the second
+    waits on the first one's uncommitted role, then finds it, instead of failing on its name.
+    A server of its own: the suite's already has the roles."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="delete")
+    try:
+        names = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+        for name in names:
+            ensure_database(server.get_uri(), name)
+        first_url, second_url = (with_database(server.get_uri(), name) for name in names)
+        failures = []
+
+        def second_database():
+            try:
+                migrate(second_url)
+            except psycopg.Error as error:
+                failures.append(error)
+
+        with psycopg.connect(first_url) as first:  # its migration part-way: the role made, not committed
+            first.execute("CREATE ROLE analytics_tenant NOLOGIN")
+            second = threading.Thread(target=second_database)
+            second.start()
+            assert waits_on_a_lock(second_url, "")
+            first.commit()
+        second.join()
+        migrate(first_url)
+        assert failures == []
+        for url in (first_url, second_url):
+            with psycopg.connect(url) as conn:
+                applied = conn.execute("SELECT count(*) FROM public.analytics_schema_migrations").fetchone()[0]
+            assert applied == len(migration_files())
+    finally:
+        server.cleanup()
 
 
 def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_url):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from analytics_pipeline.access.credentials import allow_web_to_act_as
+from analytics_pipeline.db.server_roles import again_if_another_database_came_first
 from analytics_pipeline.db.sqlfiles import load_sql
 
 PRIVILEGES = ("tenant", "org_admin")
@@ -16,10 +18,6 @@ PRIVILEGES = ("tenant", "org_admin")
 RESERVED_ROLES = ("analytics_tenant", "analytics_platform_admin", "analytics_web", "public")
 # What a role's name may be: an identifier PostgreSQL keeps whole (63 bytes at most).
 ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
-# The catalog keys a role and its group membership are kept under, server-wide: a call on
-# another database (which the advisory lock does not reach) can take one first.
-ROLE_CATALOG_KEYS = ("pg_authid_rolname_index", "pg_auth_members_role_member_index")
-ROLE_ATTEMPTS = 3
 
 
 def _check_new_role(conn: psycopg.Connection, role: str) -> None:
@@ -47,19 +45,9 @@ def ensure_role(
     that holds the SELECT privileges, record it as one credentials may name, and let the web
     app act as it. Checked first: a refused role is left as it was."""
     _check_new_role(conn, role)
-    # Roles belong to the whole server: a call on another database may create this one (or
-    # its membership) first, and this call's transaction then fails on its name or on the
-    # catalog's key. Tried again, it finds them there.
-    for attempt in range(1, ROLE_ATTEMPTS + 1):
-        try:
-            _ensure_role_once(conn, role, login=login, password=password, platform_admin=platform_admin)
-            return
-        except errors.DuplicateObject:
-            if attempt == ROLE_ATTEMPTS:
-                raise
-        except errors.UniqueViolation as exc:
-            if attempt == ROLE_ATTEMPTS or exc.diag.constraint_name not in ROLE_CATALOG_KEYS:
-                raise
+    again_if_another_database_came_first(
+        partial(_ensure_role_once, conn, role, login=login, password=password, platform_admin=platform_admin)
+    )
 
 
 def _ensure_role_once(

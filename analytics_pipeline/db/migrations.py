@@ -4,9 +4,13 @@ migrate, so each function's current definition is one file."""
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.resources import files
 
+import psycopg
+
 from analytics_pipeline.db.connection import connect
+from analytics_pipeline.db.server_roles import again_if_another_database_came_first
 from analytics_pipeline.db.sqlfiles import load_sql
 
 # Any fixed key works; it only has to be the same for every process migrating this database.
@@ -36,9 +40,9 @@ def migrate(url: str) -> list[str]:
             for version, statements in migration_files():
                 if version in done:
                     continue
-                with conn.transaction():
-                    conn.execute(statements)
-                    conn.execute("INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,))
+                # Migrations create the server's group roles, which another database's
+                # migration may be creating at the same moment.
+                again_if_another_database_came_first(partial(_apply, conn, version, statements))
                 applied_now.append(version)
             with conn.transaction():
                 for _, statements in _sql_files("routines"):
@@ -46,3 +50,9 @@ def migrate(url: str) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return applied_now
+
+
+def _apply(conn: psycopg.Connection, version: str, statements: str) -> None:
+    with conn.transaction():
+        conn.execute(statements)
+        conn.execute("INSERT INTO public.analytics_schema_migrations (version) VALUES (%s)", (version,))
