@@ -121,6 +121,41 @@ def test_helm_gives_the_instance_the_limits_dagster_yaml_gives_it():
     assert daemon["runRetries"]["maxRetries"] == instance["run_retries"]["max_retries"]
 
 
+def test_compose_starts_the_services_once_both_databases_are_migrated():
+    """The code server migrates the analytics schema (and its roles) and Dagster's storage
+    before it serves, and is healthy only once it serves: the webserver, the daemon and the
+    web app wait for that, instead of racing to create Dagster's tables (which fails one of
+    them now and then) or logging in as a role not made yet."""
+    services = load("docker-compose.yml")["services"]
+    command = " ".join(services["user_code"]["command"])
+    steps = ("analytics-pipeline db migrate &&", "dagster instance migrate &&", "exec dagster api grpc")
+    assert [command.index(step) for step in steps] == sorted(command.index(step) for step in steps)
+    port = re.search(r"--port (\d+)", command).group(1)
+    assert services["user_code"]["healthcheck"]["test"] == ["CMD", "dagster", "api", "grpc-health-check", "-p", port]
+    for name in ("webserver", "daemon", "web"):
+        assert services[name]["depends_on"] == {"user_code": {"condition": "service_healthy"}}, name
+
+
+def test_helm_migrates_the_analytics_schema_before_the_code_server_starts():
+    """On Kubernetes too the schema is migrated before anything uses it: an init container of
+    the code server's pod, from its image and with its secret, valid as Kubernetes takes it."""
+    import kubernetes_validate
+
+    deployment = load("helm/values.yaml")["dagster-user-deployments"]["deployments"][0]
+    (init,) = deployment["initContainers"]
+    assert init["command"] == ["analytics-pipeline", "db", "migrate"]
+    assert init["image"] == f"{deployment['image']['repository']}:{deployment['image']['tag']}"
+    assert [source["secretRef"] for source in init["envFrom"]] == deployment["envSecrets"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "user-code"},
+        "spec": {"initContainers": [init], "containers": [{"name": "user-code", "image": init["image"]}]},
+    }
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(pod, version, strict=True)
+
+
 def test_compose_and_helm_name_the_same_image_location_and_variables():
     compose = load("docker-compose.yml")
     helm = load("helm/values.yaml")
