@@ -82,7 +82,10 @@ def ensure_dagster_home(config: Config) -> Path:
         poll_interval_seconds=max(1, min(10, min(timeouts) // 5)),
     )
     if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+        # Moved in whole: a command started at the same moment reads the old file or this one.
+        staged = path.with_name(f"{path.name}.{os.getpid()}")
+        staged.write_text(text)
+        staged.replace(path)
     return home
 
 
@@ -90,15 +93,20 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
     """dagster-dbt reads the manifest at import time: build it when missing or stale. Parsed
     for the database dbt will build in, when known: dbt keys its parse state on the
     connection, and the dbt commands of runs start from this one's."""
-    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource
+    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource, one_parse_at_a_time
     from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
-    manifest = dbt_project.manifest_path
-    sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
-    sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
-    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+    def fresh() -> bool:
+        manifest = dbt_project.manifest_path
+        sources = [p for folder in ("models", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
+        sources.append(DBT_PROJECT_DIR / "dbt_project.yml")
+        return manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources)
+
+    if fresh():
         return
-    dbt_resource(database_url).parse()
+    with one_parse_at_a_time():
+        if not fresh():  # else another command made it while this one waited
+            dbt_resource(database_url).parse()
 
 
 def database() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -260,6 +261,31 @@ def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_u
         created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert failures == [] and created == 1
+
+
+def test_commands_starting_at_once_on_a_stale_manifest_all_load_a_whole_one():
+    """Commands started together after a model changed (`make dev` beside `make serve`) all
+    find dbt's manifest stale: all succeed, and a process loading the definitions meanwhile
+    reads the old manifest or the new one, never one half written."""
+    from analytics_pipeline.defs.dbt.project import dbt_project
+
+    manifest = dbt_project.manifest_path
+    nodes = json.loads(manifest.read_bytes())["nodes"].keys()
+    os.utime(manifest, (0, 0))  # older than every model: stale
+    commands = [
+        subprocess.Popen(cli_command("prepare"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)
+    ]
+    reads, torn = 0, 0
+    while any(command.poll() is None for command in commands):
+        try:
+            json.loads(manifest.read_bytes())
+        except ValueError:
+            torn += 1
+        reads += 1
+    outputs = [command.communicate()[0].decode()[-2000:] for command in commands]
+    assert [command.returncode for command in commands] == [0, 0, 0], outputs
+    assert torn == 0, f"{torn} of {reads} reads found the manifest half written"
+    assert json.loads(manifest.read_bytes())["nodes"].keys() == nodes
 
 
 def test_admins_creating_one_role_at_once_all_succeed(new_database):

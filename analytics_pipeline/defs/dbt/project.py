@@ -3,10 +3,12 @@
 by `make`, so it exists in CI and under `dagster dev` alike."""
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -34,6 +36,17 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
 PARSE_STATES = PARSE_STATE.parent / "parse_states"
 KEEP_PARSE_STATES = 32
+PARSE_LOCK = PARSE_STATE.parent / ".parse.lock"
+
+
+@contextlib.contextmanager
+def one_parse_at_a_time() -> Iterator[None]:
+    """Held by one process at a time: commands started together on a stale manifest (`make
+    dev` beside `make serve`) take turns, and the later ones can find it made."""
+    PARSE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with PARSE_LOCK.open("a") as lock:  # released when the file closes
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def parse_state(database_url: str | None) -> Path:
@@ -124,9 +137,18 @@ class AnalyticsDbtResource(DbtCliResource):
         )
 
     def parse(self) -> None:
-        """`dbt parse` into the project's own target folder: the manifest the definitions
-        load, and the parse state every later command starts from."""
-        self.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        """`dbt parse` for the project's own target folder: the manifest the definitions load,
+        and the parse state every later command starts from. dbt writes them in a folder of
+        its own, and each is then moved in whole: a process loading the definitions meanwhile
+        reads the old manifest or the new one, never one half written."""
+        PARSE_STATE.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=PARSE_STATE.parent))
+        try:
+            self.cli(["parse", "--quiet"], target_path=staging).wait()
+            for made in (dbt_project.manifest_path, PARSE_STATE):
+                (staging / made.name).replace(made)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         if self.database_url:
             keep_parse_state(PARSE_STATE, self.database_url)
 
