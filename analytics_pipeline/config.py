@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,9 +195,7 @@ class Config:
                 f" Set {variable} and retry."
             )
         key_file = self.state_dir() / file_name
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+        if not key_file.exists() and _create_secret_file(key_file, secrets.token_hex(32)):
             logging.getLogger(__name__).warning("%s is not set: generated a local demo key in %s", variable, key_file)
         return key_file.read_text().strip().encode()
 
@@ -269,3 +268,20 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             }
         ),
     )
+
+
+def _create_secret_file(path: Path, text: str) -> bool:
+    """`path` holding `text`, readable by its owner only, unless it exists; whether this call
+    made it. The file appears whole (linked in once written) and is never replaced: commands
+    starting at the same moment on a new machine all read the one key the first of them made,
+    instead of each keeping its own while the file holds the last."""
+    descriptor, staged = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.link(staged, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(staged)

@@ -4,6 +4,7 @@ and hands it to child processes; dbt connects where the configuration says."""
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,30 @@ def test_production_brings_its_own_keys_and_dev_generates_two_distinct_ones(tmp_
     assert (dev.pii_key(), dev.directory_key()) == (pii, directory)  # kept, not made again
     given = load_config({"ANALYTICS_HOME": str(tmp_path / "dev"), "ANALYTICS_DIRECTORY_KEY": "from-the-vault"})
     assert given.directory_key() == b"from-the-vault"
+
+
+def test_commands_starting_at_once_on_a_new_machine_share_one_generated_key(tmp_path):
+    """`make dev` beside `make serve` on a new machine: each would generate the demo key.
+    They all use the one the first of them stored, readable by its owner only (else one
+    command tokenizes learners with a key the file no longer holds). Ten tries of eight."""
+    for attempt in range(10):
+        home = tmp_path / str(attempt)
+        config = load_config({"ANALYTICS_HOME": str(home)})
+        start, keys = threading.Barrier(8), []
+
+        def command(config=config, start=start, keys=keys) -> None:
+            start.wait()
+            keys.append(config.pii_key())
+
+        threads = [threading.Thread(target=command) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        key_file = home / "pii.key"
+        assert set(keys) == {key_file.read_text().strip().encode()}, attempt
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in home.iterdir()) == ["pii.key"]  # no staged copy left
 
 
 def local_instance_on(storage_url: str, monkeypatch, tmp_path, **env: str):
