@@ -93,7 +93,8 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
     """dagster-dbt reads the manifest at import time: build it when missing or stale. Parsed
     for the database dbt will build in, when known: dbt keys its parse state on the
     connection, and the dbt commands of runs start from this one's."""
-    from analytics_pipeline.defs.dbt.project import dbt_project, dbt_resource, one_parse_at_a_time
+    from analytics_pipeline.defs.dbt.project import PARSE_LOCK, dbt_project, dbt_resource
+    from analytics_pipeline.file_lock import exclusive
     from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
     def fresh() -> bool:
@@ -104,7 +105,7 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
 
     if fresh():
         return
-    with one_parse_at_a_time():
+    with exclusive(PARSE_LOCK):
         if not fresh():  # else another command made it while this one waited
             dbt_resource(database_url).parse()
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from analytics_pipeline.access.grants import ensure_role
-from analytics_pipeline.db.embedded import ensure_database
+from analytics_pipeline.db.embedded import ensure_database, stop_embedded_server
 from analytics_pipeline.db.migrations import MIGRATION_LOCK, migrate, migration_files
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.db.urls import with_database
@@ -261,6 +261,44 @@ def test_commands_starting_at_once_on_a_new_server_all_get_its_database(server_u
         created = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert failures == [] and created == 1
+
+
+# A command's start on the embedded server: started at the time given, it goes on using the
+# server for a while, as a command does.
+STARTING_COMMAND = """
+import sys, time
+from pathlib import Path
+import psycopg
+from analytics_pipeline.db.embedded import ensure_database, start_embedded_server
+data_dir, start_at = Path(sys.argv[1]), float(sys.argv[2])
+time.sleep(max(0, start_at - time.time()))
+server = start_embedded_server(data_dir)
+ensure_database(server.get_uri(), "analytics")
+for _ in range(20):
+    with psycopg.connect(server.get_uri("analytics")) as conn:
+        conn.execute("SELECT 1")
+    time.sleep(0.1)
+"""
+
+
+def test_commands_starting_at_once_on_a_new_machine_all_use_the_embedded_server(tmp_path):
+    """`make dev` and `make serve` in two terminals of a new machine both start the embedded
+    server, which is restarted once to apply its settings: by the command that started it,
+    before the others connect, so none of them loses its connections."""
+    data_dir, start_at = tmp_path / "pgdata", time.time() + 3
+    commands = [
+        subprocess.Popen(
+            [sys.executable, "-c", STARTING_COMMAND, str(data_dir), str(start_at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    try:
+        outputs = [command.communicate(timeout=120)[0].decode()[-1500:] for command in commands]
+    finally:
+        stop_embedded_server(data_dir)
+    assert [command.returncode for command in commands] == [0, 0, 0], outputs
 
 
 def test_commands_starting_at_once_on_a_stale_manifest_all_load_a_whole_one():

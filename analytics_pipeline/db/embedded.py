@@ -13,6 +13,7 @@ from psycopg import sql
 
 from analytics_pipeline.config import Config, load_config
 from analytics_pipeline.db.urls import check_postgres_url
+from analytics_pipeline.file_lock import exclusive
 
 ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"
@@ -30,12 +31,15 @@ def start_embedded_server(data_dir: Path | None = None):
     import pgserver  # imported lazily: starting a server is the only reason to load it
 
     data_dir = data_dir or load_config().embedded_data_dir()
-    already_running = _pid_file(data_dir).exists()
-    # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
-    # A server this process started has nobody else connected yet: a setting read only at start
-    # is applied now. One already serving others gets it at its next start.
-    configure_server(server, restart=not already_running)
+    # One command at a time starts and configures it: two starting together on a new machine
+    # would each restart it to apply the settings, cutting off the other's connections.
+    with exclusive(data_dir.parent / f".{data_dir.name}.lock"):
+        already_running = _pid_file(data_dir).exists()
+        # cleanup_mode=None: the next command (or `dagster dev`) reuses the running server.
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+        # A server this process started has nobody else connected yet: a setting read only at
+        # start is applied now. One already serving others gets it at its next start.
+        configure_server(server, restart=not already_running)
     return server
 
 

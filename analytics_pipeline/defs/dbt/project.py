@@ -3,7 +3,6 @@
 by `make`, so it exists in CI and under `dagster dev` alike."""
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -36,17 +35,9 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 PARSE_STATE = DBT_PROJECT_DIR / dbt_project.target_path / "partial_parse.msgpack"
 PARSE_STATES = PARSE_STATE.parent / "parse_states"
 KEEP_PARSE_STATES = 32
+# Held while the project is parsed: commands started together on a stale manifest (`make dev`
+# beside `make serve`) take turns, and the later ones can find it made.
 PARSE_LOCK = PARSE_STATE.parent / ".parse.lock"
-
-
-@contextlib.contextmanager
-def one_parse_at_a_time() -> Iterator[None]:
-    """Held by one process at a time: commands started together on a stale manifest (`make
-    dev` beside `make serve`) take turns, and the later ones can find it made."""
-    PARSE_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with PARSE_LOCK.open("a") as lock:  # released when the file closes
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def parse_state(database_url: str | None) -> Path:
