@@ -13,6 +13,7 @@ from pathlib import Path
 from analytics_pipeline.config import Config, landing_root, load_config
 from analytics_pipeline.db.embedded import resolve_urls
 from analytics_pipeline.db.migrations import migrate
+from analytics_pipeline.shared_files import exclusive, replace_whole
 
 DAGSTER_YAML = """\
 # Written by analytics-pipeline: Dagster's runs, events and schedules in PostgreSQL, each
@@ -82,10 +83,7 @@ def ensure_dagster_home(config: Config) -> Path:
         poll_interval_seconds=max(1, min(10, min(timeouts) // 5)),
     )
     if not path.exists() or path.read_text() != text:
-        # Moved in whole: a command started at the same moment reads the old file or this one.
-        staged = path.with_name(f"{path.name}.{os.getpid()}")
-        staged.write_text(text)
-        staged.replace(path)
+        replace_whole(path, text.encode())  # a command starting at the same moment reads it
     return home
 
 
@@ -94,7 +92,6 @@ def ensure_dbt_manifest(database_url: str | None = None) -> None:
     for the database dbt will build in, when known: dbt keys its parse state on the
     connection, and the dbt commands of runs start from this one's."""
     from analytics_pipeline.defs.dbt.project import PARSE_LOCK, dbt_project, dbt_resource
-    from analytics_pipeline.file_lock import exclusive
     from analytics_pipeline.project_layout import DBT_PROJECT_DIR
 
     def fresh() -> bool:

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from analytics_pipeline.config import Config, load_config
 from analytics_pipeline.db.urls import check_postgres_url
-from analytics_pipeline.file_lock import exclusive
+from analytics_pipeline.shared_files import exclusive
 
 ANALYTICS_DB = "analytics"
 DAGSTER_DB = "dagster"

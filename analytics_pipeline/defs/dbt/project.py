@@ -24,6 +24,7 @@ from analytics_pipeline.db.urls import dbt_env
 from analytics_pipeline.defs.dbt.in_process import DbtCommand
 from analytics_pipeline.executables import console_script
 from analytics_pipeline.project_layout import DBT_PROJECT_DIR
+from analytics_pipeline.shared_files import replace_whole
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -51,11 +52,7 @@ def parse_state(database_url: str | None) -> Path:
 def keep_parse_state(made: Path, database_url: str | None) -> None:
     """Hand the state a command made on to the next command on its database (replaced whole,
     as other processes may be reading it), and forget the databases not used for longest."""
-    kept = parse_state(database_url)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    staged = kept.with_name(f"{kept.name}.{os.getpid()}")
-    shutil.copyfile(made, staged)
-    staged.replace(kept)
+    replace_whole(parse_state(database_url), made.read_bytes())
     for stale in sorted(PARSE_STATES.glob("*.msgpack"), key=_modified)[:-KEEP_PARSE_STATES]:
         stale.unlink(missing_ok=True)
 
