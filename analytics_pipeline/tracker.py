@@ -125,9 +125,7 @@ class Tracker:
         self._not_before = 0.0  # try at once
         while True:
             with self._lock:
-                rows = self._db.execute(
-                    "SELECT id, event FROM queue ORDER BY seq LIMIT ?", (self.max_batch,)
-                ).fetchall()
+                rows = self._db.execute(NEXT_BATCH, (self.max_batch,)).fetchall()
             if not rows:
                 return True
             wait = self._not_before - time.monotonic()
