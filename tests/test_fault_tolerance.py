@@ -301,6 +301,36 @@ def test_commands_starting_at_once_on_a_new_machine_all_use_the_embedded_server(
     assert [command.returncode for command in commands] == [0, 0, 0], outputs
 
 
+def dagster_tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def test_commands_opening_a_new_dagster_storage_make_its_tables_one_at_a_time(new_database, tmp_path):
+    """`make demo` beside `make dev` on a new machine both open the Dagster instance, and the
+    first opening of a new storage makes Dagster's tables (the later of two at once failed on
+    a table the other had made). One command makes them while the others wait for the home's
+    lock, and then find them made."""
+    from analytics_pipeline.db.dagster_storage import open_instance
+    from analytics_pipeline.environment import bootstrap
+    from analytics_pipeline.shared_files import exclusive
+
+    storage = new_database()
+    with pipeline_environment(new_database(), storage, tmp_path / "home"):
+        home = bootstrap(tmp_path / "landing").dagster_home
+        opened: list[dg.DagsterInstance] = []
+        with exclusive(home / ".storage.lock"):  # another command, making the tables
+            opener = threading.Thread(target=lambda: opened.append(open_instance()))
+            opener.start()
+            opener.join(timeout=2)
+            assert opener.is_alive(), "it opened the storage without waiting its turn"
+            assert dagster_tables(storage) == set()
+        opener.join(timeout=60)
+        with opened[0] as instance:
+            assert {"runs", "event_logs"} <= dagster_tables(storage)
+            assert instance.get_runs() == []
+
+
 def test_commands_starting_at_once_on_a_stale_manifest_all_load_a_whole_one():
     """Commands started together after a model changed (`make dev` beside `make serve`) all
     find dbt's manifest stale: all succeed, and a process loading the definitions meanwhile
