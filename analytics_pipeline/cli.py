@@ -83,21 +83,21 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_status(args) -> int:
-    from analytics_pipeline.db.dagster_storage import open_instance
+    import dagster as dg
+
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.monitoring.status import format_status, status_report
 
     env = bootstrap(args.landing)
     from analytics_pipeline.definitions import defs
 
-    with open_instance() as instance:
+    with dg.DagsterInstance.get() as instance:
         print(format_status(status_report(env.database_url, env.landing, instance, defs)))
     return 0
 
 
 def _cmd_dev(args) -> int:
     """Dagster's webserver and daemon on this project's data, sensors and schedules on."""
-    from analytics_pipeline.db.dagster_storage import open_instance
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.executables import console_script
     from analytics_pipeline.process_group import run_group
@@ -105,7 +105,6 @@ def _cmd_dev(args) -> int:
 
     args.landing.mkdir(parents=True, exist_ok=True)
     env = bootstrap(args.landing)
-    open_instance().dispose()  # its storage made before `dagster dev` starts processes on it
     dagster = console_script("dagster")
     workspace = DBT_PROJECT_DIR.parent / "workspace.yaml"
     print(

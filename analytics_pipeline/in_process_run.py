@@ -29,7 +29,7 @@ import psutil
 from psycopg.rows import dict_row
 
 from analytics_pipeline.db.connection import connect
-from analytics_pipeline.db.dagster_storage import keep_connections, open_instance
+from analytics_pipeline.db.dagster_storage import keep_connections
 from analytics_pipeline.db.sqlfiles import load_sql
 from analytics_pipeline.defs.automation.rules import (
     marts_behind,
@@ -74,7 +74,7 @@ def pool_storage_connections(instance: dg.DagsterInstance) -> dg.DagsterInstance
 @contextmanager
 def local_instance() -> Iterator[dg.DagsterInstance]:
     """The Dagster instance (DAGSTER_HOME) that jobs executed in this process record to."""
-    with open_instance() as instance:
+    with dg.DagsterInstance.get() as instance:
         yield pool_storage_connections(instance)
 
 

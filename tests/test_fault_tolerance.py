@@ -309,9 +309,8 @@ def dagster_tables(url: str) -> set[str]:
 def test_commands_opening_a_new_dagster_storage_make_its_tables_one_at_a_time(new_database, tmp_path):
     """`make demo` beside `make dev` on a new machine both open the Dagster instance, and the
     first opening of a new storage makes Dagster's tables (the later of two at once failed on
-    a table the other had made). One command makes them while the others wait for the home's
+    a table the other had made). One process makes them while the others wait for the home's
     lock, and then find them made."""
-    from analytics_pipeline.db.dagster_storage import open_instance
     from analytics_pipeline.environment import bootstrap
     from analytics_pipeline.shared_files import exclusive
 
@@ -319,8 +318,8 @@ def test_commands_opening_a_new_dagster_storage_make_its_tables_one_at_a_time(ne
     with pipeline_environment(new_database(), storage, tmp_path / "home"):
         home = bootstrap(tmp_path / "landing").dagster_home
         opened: list[dg.DagsterInstance] = []
-        with exclusive(home / ".storage.lock"):  # another command, making the tables
-            opener = threading.Thread(target=lambda: opened.append(open_instance()))
+        with exclusive(home / ".storage.lock"):  # another process, making the tables
+            opener = threading.Thread(target=lambda: opened.append(dg.DagsterInstance.get()))
             opener.start()
             opener.join(timeout=2)
             assert opener.is_alive(), "it opened the storage without waiting its turn"

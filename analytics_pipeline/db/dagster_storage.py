@@ -9,10 +9,10 @@ more, closed again after use, only while several threads write at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-import dagster as dg
 from dagster_postgres import DagsterPostgresStorage
 
 from analytics_pipeline.shared_files import exclusive
@@ -33,18 +33,18 @@ def keep_connections(*storages) -> None:
 class PooledPostgresStorage(DagsterPostgresStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> DagsterPostgresStorage:
-        storage = super().from_config_value(inst_data, config_value)
+        with _one_at_a_time():
+            storage = super().from_config_value(inst_data, config_value)
         keep_connections(storage.run_storage, storage.event_log_storage, storage.schedule_storage)
         return storage
 
 
-def open_instance() -> dg.DagsterInstance:
-    """The instance of DAGSTER_HOME, for a command to use and close. The first process to open
-    a new storage makes Dagster's tables in it, so commands take turns at opening one (a lock
-    file in the home): `make demo` beside `make dev` on a new machine would each make them,
-    and the later one fail on a table the other had made first."""
+def _one_at_a_time():
+    """Held while this process opens the storage. The first process to open a new storage
+    makes Dagster's tables in it, so the processes of one home take turns (a lock file in
+    it): `make demo` beside `make dev` on a new machine would each make them, and the later
+    one fail on a table the other had made first."""
     home = os.environ.get("DAGSTER_HOME")
-    if not (home and os.access(home, os.W_OK)):  # none (Dagster says so), or mounted read-only
-        return dg.DagsterInstance.get()
-    with exclusive(Path(home) / ".storage.lock"):
-        return dg.DagsterInstance.get()
+    if not (home and os.access(home, os.W_OK)):  # mounted read-only: not a new machine's
+        return contextlib.nullcontext()
+    return exclusive(Path(home) / ".storage.lock")
