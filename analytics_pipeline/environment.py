@@ -118,11 +118,25 @@ def database() -> str:
 
 def web_process(landing: Path | str) -> Config:
     """The set-up of the web app's process: in production (ANALYTICS_WEB_DATABASE_URL set) it
-    holds only its login role and migrates nothing; elsewhere it is set up as the pipeline's."""
-    config = load_config()
+    holds only its login role and migrates nothing; elsewhere it gets the pipeline's keys and
+    database, but no Dagster home or dbt manifest, which it never reads."""
+    config = replace(load_config(), landing=landing_root(landing))
     if config.web.web_database_url:
-        return replace(config, landing=landing_root(landing))
-    return bootstrap(landing)
+        return config
+    return _with_keys_and_database(config)[0]
+
+
+def _with_keys_and_database(config: Config) -> tuple[Config, str]:
+    """`config` with its keys and its database resolved (the embedded server started when none
+    is named, the schema migrated), and the Dagster storage URL."""
+    # The keys first: production without them must stop before writing anything.
+    key, directory_key = config.pii_key(), config.directory_key()
+    database_url, storage_url = resolve_urls(config)
+    migrate(database_url)
+    config = replace(
+        config, database_url=database_url, pii_key_text=key.decode(), directory_key_text=directory_key.decode()
+    )
+    return config, storage_url
 
 
 def bootstrap(landing: Path | str | None = None) -> Config:
@@ -132,13 +146,7 @@ def bootstrap(landing: Path | str | None = None) -> Config:
     config = load_config()
     if landing:
         config = replace(config, landing=landing_root(landing))
-    # The keys first: production without them must stop before writing anything.
-    key, directory_key = config.pii_key(), config.directory_key()
-    database_url, storage_url = resolve_urls(config)
-    migrate(database_url)
-    config = replace(
-        config, database_url=database_url, pii_key_text=key.decode(), directory_key_text=directory_key.decode()
-    )
+    config, storage_url = _with_keys_and_database(config)
     config = replace(config, dagster_home=ensure_dagster_home(config))
     # The one place the environment is written: the Dagster instance, the processes `dagster
     # dev` starts and the run workers read the resolved configuration from it.

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from analytics_pipeline.config import ConfigurationError, load_config
@@ -45,6 +46,25 @@ def test_bootstrap_hands_the_resolved_configuration_to_child_processes(new_datab
     assert child.stdout.split("\n")[:3] == [config.database_url, str(config.landing), str(config.dagster_home)]
     assert config.dagster_home == tmp_path / "home" / "dagster_home"
     assert (config.dagster_home / "dagster.yaml").is_file()
+
+
+def test_the_web_process_sets_up_its_database_without_dagster_or_dbt(new_database, tmp_path):
+    """`serve` and `collect` outside production migrate their database and hold the keys, but
+    load neither Dagster nor dbt and make no Dagster home: they read neither."""
+    url = new_database()
+    code = (
+        "import sys; from analytics_pipeline.environment import web_process;"
+        " from analytics_pipeline.web.app import create_app; from analytics_pipeline.web.config import web_config;"
+        f" create_app(web_config(web_process({str(tmp_path / 'landing')!r})));"
+        " print(sorted({'dagster', 'dbt', 'dagster_dbt'} & set(sys.modules)))"
+    )
+    with pipeline_environment(url, new_database(), tmp_path / "home"):
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[]"
+    assert not (tmp_path / "home" / "dagster_home").exists()
+    with psycopg.connect(url) as conn:  # migrated
+        assert conn.execute("SELECT to_regclass('raw.analytics_events')").fetchone()[0] is not None
 
 
 def test_dbt_connects_to_the_configured_database_from_the_url_alone(new_database, tmp_path):
