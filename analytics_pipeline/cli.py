@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from contextlib import contextmanager
@@ -295,7 +296,8 @@ def _cmd_replay(args) -> int:
     with _executor(args) as execute:
         # Reference snapshots first: a replay judges lines against the current ones.
         run_pipeline(env.database_url, env.landing, execute, progress=print)
-        partitions = run_replay(execute, args.reason, args.since, progress=print)
+        since = args.since and args.since.isoformat()
+        partitions = run_replay(execute, args.reason, since, progress=print)
         print(f"partitions changed by the replay: {', '.join(partitions) or 'none'}")
         print(format_summary(run_pipeline(env.database_url, env.landing, execute)))
     return 0
@@ -364,6 +366,43 @@ def _cmd_prepare(args) -> int:
 LANDING_HELP = "a folder, or an object-store URL (s3://bucket/prefix)"
 
 
+def _whole_number(low: int, high: int | None, expected: str):
+    """An argument type: a whole number from `low` to `high` (no bound when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+        return value
+
+    return parse
+
+
+_count = _whole_number(1, None, "a whole number of at least 1")
+_port = _whole_number(1, 65535, "a port from 1 to 65535")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def _above_zero(text: str) -> float:
+    """A finite number above zero (a rate, a duration)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -374,13 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write deterministic demo data into a landing zone")
     gen.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
-    gen.add_argument("--orgs", type=int, default=3)
-    gen.add_argument("--learners", type=int, default=300)
-    gen.add_argument("--days", type=int, default=14)
+    gen.add_argument("--orgs", type=_count, default=3)
+    gen.add_argument("--learners", type=_count, default=300)
+    gen.add_argument("--days", type=_count, default=14)
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument(
         "--end-date",
-        type=date.fromisoformat,
+        type=_day,
         default=None,
         help="last received date, YYYY-MM-DD (default: yesterday, UTC)",
     )
@@ -405,13 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
     dev.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--port", type=_port, default=3000)
     dev.set_defaults(func=_cmd_dev)
 
     serve = sub.add_parser("serve", help="the web app: ingestion routes, admin API and dashboard")
     serve.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument(
         "--only",
         action="append",
@@ -423,13 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="serve the ingestion routes only (= serve --only ingest)")
     collect.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     collect.add_argument("--host", default="127.0.0.1")
-    collect.add_argument("--port", type=int, default=8080)
+    collect.add_argument("--port", type=_port, default=8080)
     collect.set_defaults(func=_cmd_serve, only=["ingest"])
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
     sim.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
-    sim.add_argument("--rate", type=float, default=20.0, help="events per second")
-    sim.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
+    sim.add_argument("--rate", type=_above_zero, default=20.0, help="events per second")
+    sim.add_argument("--seconds", type=_above_zero, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
 
     access = sub.add_parser("access", help="tenant roles, org grants, admin tokens and write keys")
@@ -486,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
     replay.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
     replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
-    replay.add_argument("--since", default=None, help="only batches received on or after YYYY-MM-DD")
+    replay.add_argument("--since", type=_day, default=None, help="only batches received on or after YYYY-MM-DD")
     replay.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     replay.set_defaults(func=_cmd_replay)
 
@@ -532,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except psycopg.OperationalError as exc:
         return _fail(f"cannot reach the database: {exc}")
+    except OSError as exc:  # a file or folder the command cannot write or read
+        return _fail(str(exc))
 
 
 def _fail(message: str) -> int:

@@ -63,6 +63,40 @@ def test_bad_input_gets_one_clear_line(tmp_path, monkeypatch):
     assert bad_url.returncode == 2 and len(bad_url.stderr.strip().splitlines()) == 1, bad_url.stderr
     assert bad_url.stderr.startswith("error: ")
 
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    unwritable = run_cli("generate", "--landing", str(a_file / "landing"), "--days", "1", "--learners", "2")
+    assert unwritable.returncode == 2 and len(unwritable.stderr.strip().splitlines()) == 1, unwritable.stderr
+    assert unwritable.stderr.startswith("error: ") and str(a_file) in unwritable.stderr
+
+
+REFUSED = [
+    (("generate", "--orgs", "-3"), "argument --orgs: expected a whole number of at least 1, not '-3'"),
+    (("generate", "--learners", "0"), "argument --learners: expected a whole number of at least 1, not '0'"),
+    (("generate", "--days", "two"), "argument --days: expected a whole number of at least 1, not 'two'"),
+    (("collect", "--port", "99999"), "argument --port: expected a port from 1 to 65535, not '99999'"),
+    (("serve", "--port", "-1"), "argument --port: expected a port from 1 to 65535, not '-1'"),
+    (("dev", "--port", "0"), "argument --port: expected a port from 1 to 65535, not '0'"),
+    (("simulate", "--rate", "0"), "argument --rate: expected a number above 0, not '0'"),
+    (("simulate", "--rate", "inf"), "argument --rate: expected a number above 0, not 'inf'"),
+    (("simulate", "--seconds", "-1"), "argument --seconds: expected a number above 0, not '-1'"),
+    (("generate", "--end-date", "2026-13-01"), "argument --end-date: expected a date as YYYY-MM-DD, not '2026-13-01'"),
+    (("replay-dead-letters", "--since", "May"), "argument --since: expected a date as YYYY-MM-DD, not 'May'"),
+]
+
+
+@pytest.mark.parametrize(("args", "complaint"), REFUSED, ids=[" ".join(args) for args, _ in REFUSED])
+def test_an_argument_out_of_range_is_refused_before_anything_runs(args, complaint, tmp_path, capsys):
+    """Unchecked, each would crash (a division by zero), hang (a server asked for no port),
+    quietly write nothing, or run the whole pipeline before failing."""
+    from analytics_pipeline.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--landing", str(tmp_path / "landing")])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"analytics-pipeline {args[0]}: error: {complaint}"
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_the_embedded_server_starts_configured_is_reused_and_stops_on_db_stop(tmp_path, monkeypatch):
     monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
