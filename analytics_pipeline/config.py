@@ -4,6 +4,7 @@ for (never at import), so a test or a child process that changes a variable is s
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import tempfile
@@ -45,11 +46,18 @@ def _read_key(value: str | None) -> str | None:
     return value
 
 
-def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float):
+def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float, zero: bool = False):
+    """A setting's number, finite: above 0, or 0 or more when `zero` (a cache time, a share, a
+    retention window). A negative window would drop today's data; a rate of 0 refuse all."""
+    text = environ.get(name) or default
     try:
-        return kind(environ.get(name) or default)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number, not {environ.get(name)!r}") from exc
+        value = kind(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
+        least = "0 or more" if zero else "above 0"
+        raise ConfigurationError(f"{name} must be a number {least}, not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -247,8 +255,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             ),
             cors_origins=tuple(o.strip() for o in env.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip()),
             write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
-            status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5"),
-            document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5"),
+            status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5", zero=True),
+            document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5", zero=True),
             xapi_strict=_flag(env, "ANALYTICS_XAPI_STRICT"),
             public_url=_public_url(env.get("ANALYTICS_PUBLIC_URL") or None),
             session_idle_seconds=_number(env, "ANALYTICS_SESSION_IDLE_SECONDS", "1800", int),
@@ -257,13 +265,20 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         ),
         retention=RetentionSettings(
             **{
-                name: _number(env, variable, str(getattr(RetentionSettings, name)), int)
+                # A window of 0 days keeps nothing from before today.
+                name: _number(env, variable, str(getattr(RetentionSettings, name)), int, zero=True)
                 for name, variable in RETENTION_VARIABLES.items()
             }
         ),
         sla=SlaSettings(
             **{
-                name: _number(env, variable, str(getattr(SlaSettings, name)), type(getattr(SlaSettings, name)))
+                name: _number(
+                    env,
+                    variable,
+                    str(getattr(SlaSettings, name)),
+                    type(getattr(SlaSettings, name)),
+                    zero=name == "dead_letter_rate_max",  # a share: 0 warns of any dead letter
+                )
                 for name, variable in SLA_VARIABLES.items()
             }
         ),

@@ -27,9 +27,34 @@ def test_the_configuration_is_read_when_asked_not_at_import(monkeypatch, tmp_pat
     )
 
 
-def test_a_setting_that_is_not_a_number_names_itself():
-    with pytest.raises(ConfigurationError, match="ANALYTICS_WRITE_KEY_RATE"):
-        load_config({"ANALYTICS_WRITE_KEY_RATE": "fast"})
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ANALYTICS_WRITE_KEY_RATE", "fast"),
+        ("ANALYTICS_WRITE_KEY_RATE", "0"),
+        ("ANALYTICS_WRITE_KEY_RATE", "nan"),
+        ("ANALYTICS_LANDING_SENSOR_SECONDS", "-5"),
+        ("ANALYTICS_RUN_MAX_RUNTIME_SECONDS", "0"),
+        ("ANALYTICS_SLA_INGEST_LAG_SECONDS", "inf"),
+        ("ANALYTICS_RAW_RETENTION_DAYS", "-1"),
+        ("ANALYTICS_WEB_STATUS_CACHE_SECONDS", "-1"),
+    ],
+)
+def test_a_setting_that_is_not_a_number_it_can_use_names_itself(variable, value):
+    with pytest.raises(ConfigurationError, match=f"{variable} must be a number .*, not '{value}'"):
+        load_config({variable: value})
+
+
+def test_zero_is_a_setting_where_it_means_none():
+    config = load_config(
+        {
+            "ANALYTICS_RUN_HISTORY_RETENTION_DAYS": "0",
+            "ANALYTICS_WEB_STATUS_CACHE_SECONDS": "0",
+            "ANALYTICS_SLA_DEAD_LETTER_RATE_MAX": "0",
+        }
+    )
+    assert config.retention.run_history_days == 0 and config.web.status_cache_seconds == 0
+    assert config.sla.dead_letter_rate_max == 0
 
 
 def test_bootstrap_hands_the_resolved_configuration_to_child_processes(new_database, tmp_path):
