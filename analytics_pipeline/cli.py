@@ -195,7 +195,7 @@ def _when(value) -> str:
 
 def _token_action(conn, args, credentials) -> None:
     if args.token_action == "create":
-        new = credentials.create_token(conn, args.role, credentials.parse_duration(args.expires_in), args.label)
+        new = credentials.create_token(conn, args.role, credentials.parse_lifetime(args.expires_in), args.label)
         print(f"token {new.token_id} for role {new.role}, expires {_when(new.expires_at)}; shown once, store it now:")
         print(new.token)
     elif args.token_action == "list":
@@ -385,6 +385,13 @@ _count = _whole_number(1, None, "a whole number of at least 1")
 _port = _whole_number(1, 65535, "a port from 1 to 65535")
 
 
+def _name(text: str) -> str:
+    """An id or a label, as given (an id is matched exactly), but not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected an id or a name, not {text!r}")
+    return text
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -482,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_role.set_defaults(org_admin=False)
     for name, text in (("grant", "let a role read an org's rows"), ("revoke", "remove a role's grant on an org")):
         action = actions.add_parser(name, parents=[role_opts], help=text)
-        action.add_argument("--org", required=True)
+        action.add_argument("--org", type=_name, required=True)
         action.add_argument("--org-admin", action="store_true", help="the grant includes survey free text")
     actions.add_parser("list", help="every grant")
 
@@ -491,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = token_actions.add_parser("create", help="a new token, printed once on the last line")
     token_create.add_argument("--role", required=True, help="the database role the token acts as")
     token_create.add_argument("--expires-in", default="30d", help="lifetime: 90m, 12h, 30d, 2w (default 30d)")
-    token_create.add_argument("--label", default=None)
+    token_create.add_argument("--label", type=_name, default=None)
     token_actions.add_parser("list", help="every token (never its secret)")
     token_revoke = token_actions.add_parser("revoke", help="revoke a token by its id or value")
     token_revoke.add_argument("token", metavar="TOKEN_OR_ID")
@@ -499,8 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     key = actions.add_parser("write-key", help="write keys for the ingestion routes")
     key_actions = key.add_subparsers(dest="key_action", required=True)
     key_create = key_actions.add_parser("create", help="a new write key, printed once on the last line")
-    key_create.add_argument("--label", required=True, help="the source that will use it")
-    key_create.add_argument("--org", default=None, help="bind the key to this org's events")
+    key_create.add_argument("--label", type=_name, required=True, help="the source that will use it")
+    key_create.add_argument("--org", type=_name, default=None, help="bind the key to this org's events")
     key_actions.add_parser("list", help="every write key (never its secret)")
     key_revoke = key_actions.add_parser("revoke", help="revoke a write key by its id or value")
     key_revoke.add_argument("key", metavar="KEY_OR_ID")
@@ -512,19 +519,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")
     export.add_argument("--mart", required=True)
-    export.add_argument("--org", required=True)
+    export.add_argument("--org", type=_name, required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--role", default=None, help="export as this tenant role: its RLS applies")
     export.set_defaults(func=_cmd_export)
 
     report = sub.add_parser("report", help="one org's completion chart and drop-off funnels as an HTML page")
-    report.add_argument("--org", required=True)
+    report.add_argument("--org", type=_name, required=True)
     report.add_argument("--out", type=Path, default=Path("report.html"))
     report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
     replay.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
-    replay.add_argument("--reason", default=None, help="only this reason code (e.g. unknown_course)")
+    replay.add_argument("--reason", type=_name, default=None, help="only this reason code (e.g. unknown_course)")
     replay.add_argument("--since", type=_day, default=None, help="only batches received on or after YYYY-MM-DD")
     replay.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     replay.set_defaults(func=_cmd_replay)
@@ -533,8 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
         "forget",
         help="erase a learner (GDPR/FERPA request): events, progress, free text, marts; a tombstone keeps them out",
     )
-    forget.add_argument("--user", required=True, help="the learner's id as the LMS sends it (userId)")
-    forget.add_argument("--org", default=None, help="erase the learner in this org only")
+    forget.add_argument("--user", type=_name, required=True, help="the learner's id as the LMS sends it (userId)")
+    forget.add_argument("--org", type=_name, default=None, help="erase the learner in this org only")
     forget.add_argument(
         "--landing", type=landing_root, default=None, help=LANDING_HELP + " (default: ANALYTICS_LANDING_DIR)"
     )

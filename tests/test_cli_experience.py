@@ -82,6 +82,7 @@ REFUSED = [
     (("simulate", "--seconds", "-1"), "argument --seconds: expected a number above 0, not '-1'"),
     (("generate", "--end-date", "2026-13-01"), "argument --end-date: expected a date as YYYY-MM-DD, not '2026-13-01'"),
     (("replay-dead-letters", "--since", "May"), "argument --since: expected a date as YYYY-MM-DD, not 'May'"),
+    (("forget", "--user", " "), "argument --user: expected an id or a name, not ' '"),
 ]
 
 

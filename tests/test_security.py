@@ -23,7 +23,13 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from analytics_pipeline.access.credentials import create_token, create_write_key, revoke_token
+from analytics_pipeline.access.credentials import (
+    MAX_TOKEN_LIFETIME,
+    create_token,
+    create_write_key,
+    parse_lifetime,
+    revoke_token,
+)
 from analytics_pipeline.access.export import export_mart
 from analytics_pipeline.access.grants import ensure_role
 from analytics_pipeline.config import JwtSettings
@@ -105,6 +111,31 @@ def test_the_cli_refuses_a_group_role_for_a_token_and_an_export(app, tmp_path, m
     assert made.returncode == 2
     with pytest.raises(ValueError, match="access create-role"):
         export_mart(app["url"], "view_course_completion_rate", "org_1", tmp_path / "x.csv", role="analytics_tenant")
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("0d", "a lifetime is a positive number"),
+        ("forever", "a lifetime is a positive number"),
+        ("367d", "366 days at most"),
+        ("53w", "366 days at most"),
+        ("99999999d", "366 days at most"),
+    ],
+)
+def test_a_token_lifetime_past_a_year_or_not_a_lifetime_is_refused(text, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        parse_lifetime(text)
+
+
+def test_a_token_lifetime_is_its_number_of_units():
+    assert [parse_lifetime(text) for text in ("90m", "12h", "30d", "2w", "366d")] == [
+        timedelta(minutes=90),
+        timedelta(hours=12),
+        timedelta(days=30),
+        timedelta(weeks=2),
+        MAX_TOKEN_LIFETIME,
+    ]
 
 
 # --- sessions --------------------------------------------------------------------------------

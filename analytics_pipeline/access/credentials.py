@@ -22,10 +22,13 @@ from analytics_pipeline.db.sqlfiles import load_sql
 TOKEN_PREFIX = "apt"
 WRITE_KEY_PREFIX = "apw"
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+# A token is a bearer credential: whoever holds it is its role until it ends, so it is renewed
+# at least yearly.
+MAX_TOKEN_LIFETIME = timedelta(days=366)
 # What a credential looks like; anything else is refused before the database is asked.
 _SHAPE = re.compile(r"^(apt|apw)_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def digest(credential: str) -> bytes:
@@ -43,12 +46,15 @@ def _new(prefix: str) -> tuple[str, str]:
     return credential_id, f"{prefix}_{credential_id}_{secrets.token_urlsafe(32)}"
 
 
-def parse_duration(text: str) -> timedelta:
-    """`30d`, `12h`, `90m`, `2w`."""
+def parse_lifetime(text: str) -> timedelta:
+    """A token's lifetime: `30d`, `12h`, `90m`, `2w`, up to MAX_TOKEN_LIFETIME."""
     found = _DURATION.match(text.strip())
     if not found or int(found[1]) == 0:
         raise ValueError(f"a lifetime is a positive number and a unit (m, h, d, w), like 30d, not {text!r}")
-    return timedelta(**{_UNITS[found[2]]: int(found[1])})
+    seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
+    if seconds > MAX_TOKEN_LIFETIME.total_seconds():
+        raise ValueError(f"a token lives {MAX_TOKEN_LIFETIME.days} days at most, not {text!r}")
+    return timedelta(seconds=seconds)
 
 
 def require_actable(conn: psycopg.Connection, role: str) -> None:
