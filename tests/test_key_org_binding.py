@@ -182,3 +182,13 @@ def test_a_client_cannot_state_the_key_org_itself(tenants):
     assert xapi.status_code == 200
     landed = b"".join(path.read_bytes() for path in (tenants["landing"] / "events").rglob("*.ndjson"))
     assert b"keyOrgId" not in landed and b"write-key-org" not in landed
+
+
+def test_a_key_cannot_be_bound_to_an_org_the_snapshot_does_not_hold(tenants):
+    """Its events would all be dead-lettered, and no replay could move them."""
+    with psycopg.connect(tenants["url"], autocommit=True) as conn:
+        keys_before = conn.execute("SELECT count(*) FROM access.write_keys").fetchone()[0]
+        with pytest.raises(ValueError, match="no org 'org_l' in the organizations snapshot"):
+            create_write_key(conn, "a mistyped org", "org_l")
+        assert conn.execute("SELECT count(*) FROM access.write_keys").fetchone()[0] == keys_before
+        assert create_write_key(conn, "org_2's app", "org_2").org_id == "org_2"

@@ -115,6 +115,14 @@ class NewWriteKey:
 
 
 def create_write_key(conn: psycopg.Connection, label: str, org: str | None = None) -> NewWriteKey:
+    """A key for the ingestion routes; bound to `org`, it lands that org's events or none, so
+    the org must be in the organizations snapshot: events of a key bound to a mistyped org
+    would all be dead-lettered, and no replay could move them."""
+    if (
+        org is not None
+        and not conn.execute("SELECT EXISTS (SELECT FROM raw.organizations WHERE org_id = %s)", (org,)).fetchone()[0]
+    ):
+        raise ValueError(f"no org {org!r} in the organizations snapshot: check the id, or load the snapshot first")
     key_id, key = _new(WRITE_KEY_PREFIX)
     conn.execute(
         load_sql("access/insert_write_key"), {"key_id": key_id, "key_hash": digest(key), "label": label, "org": org}
