@@ -366,6 +366,13 @@ def _cmd_prepare(args) -> int:
 LANDING_HELP = "a folder, or an object-store URL (s3://bucket/prefix)"
 
 
+def _landing(text: str) -> Path:
+    try:
+        return landing_root(text)
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _whole_number(low: int, high: int | None, expected: str):
     """An argument type: a whole number from `low` to `high` (no bound when None)."""
 
@@ -419,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_cmd_db)
 
     gen = sub.add_parser("generate", help="write deterministic demo data into a landing zone")
-    gen.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    gen.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     gen.add_argument("--orgs", type=_count, default=3)
     gen.add_argument("--learners", type=_count, default=300)
     gen.add_argument("--days", type=_count, default=14)
@@ -440,22 +447,22 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_cmd_generate)
 
     run = sub.add_parser("run", help="ingest new batch files, roll up, rebuild the marts")
-    run.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    run.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     run.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     run.set_defaults(func=_cmd_run)
 
     status = sub.add_parser("status", help="ingest lag, freshness and the latest check results")
-    status.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    status.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     status.set_defaults(func=_cmd_status)
 
     dev = sub.add_parser("dev", help="dagster dev (webserver + daemon) on the embedded database")
-    dev.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    dev.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=_port, default=3000)
     dev.set_defaults(func=_cmd_dev)
 
     serve = sub.add_parser("serve", help="the web app: ingestion routes, admin API and dashboard")
-    serve.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    serve.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument(
@@ -467,13 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     collect = sub.add_parser("collect", help="serve the ingestion routes only (= serve --only ingest)")
-    collect.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    collect.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=_port, default=8080)
     collect.set_defaults(func=_cmd_serve, only=["ingest"])
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
-    sim.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    sim.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     sim.add_argument("--rate", type=_above_zero, default=20.0, help="events per second")
     sim.add_argument("--seconds", type=_above_zero, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
@@ -514,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     access.set_defaults(func=_cmd_access)
 
     demo_tokens = sub.add_parser("demo-tokens", help="demo roles and dashboard tokens for every org, printed")
-    demo_tokens.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    demo_tokens.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     demo_tokens.set_defaults(func=_cmd_demo_tokens)
 
     export = sub.add_parser("export", help="one org's rows of a mart to CSV (COPY, constant memory)")
@@ -530,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay-dead-letters", help="ingest dead-lettered lines that now pass")
-    replay.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    replay.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     replay.add_argument("--reason", type=_name, default=None, help="only this reason code (e.g. unknown_course)")
     replay.add_argument("--since", type=_day, default=None, help="only batches received on or after YYYY-MM-DD")
     replay.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
@@ -543,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--user", type=_name, required=True, help="the learner's id as the LMS sends it (userId)")
     forget.add_argument("--org", type=_name, default=None, help="erase the learner in this org only")
     forget.add_argument(
-        "--landing", type=landing_root, default=None, help=LANDING_HELP + " (default: ANALYTICS_LANDING_DIR)"
+        "--landing", type=_landing, default=None, help=LANDING_HELP + " (default: ANALYTICS_LANDING_DIR)"
     )
     forget.add_argument("--no-rebuild", action="store_true", help="leave the rebuild to the next run or the daemon")
     forget.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
@@ -552,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention = sub.add_parser(
         "retention", help="apply the retention windows now (ANALYTICS_*_RETENTION_DAYS), as the daily schedule does"
     )
-    retention.add_argument("--landing", type=landing_root, default="landing", help=LANDING_HELP)
+    retention.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
     retention.add_argument("--verbose", action="store_true", help="show dbt's and Dagster's logs on the terminal")
     retention.set_defaults(func=_cmd_retention)
 

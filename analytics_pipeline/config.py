@@ -23,12 +23,22 @@ def landing_root(value: str | Path) -> Path:
     gs://…) opened through fsspec/UPath, which behaves as a Path. An object store is listed
     afresh every time: fsspec's listings cache never expires by default, and a long-running
     sensor would not see the files other processes land after its first look."""
-    if "://" in str(value):
+    text = str(value)
+    if not text.strip():
+        raise ConfigurationError("a landing zone is a folder or an object-store URL, not an empty name")
+    if "://" in text:
         from upath import UPath
 
-        url = str(value)
-        fresh = {"use_listings_cache": False} if url.split("://")[0] in LISTING_CACHED else {}
-        return UPath(url, **fresh)
+        protocol, _, location = text.partition("://")
+        if not location.split("/", 1)[0]:
+            raise ConfigurationError(f"the landing zone {text} names no bucket: {protocol}://BUCKET/PREFIX")
+        fresh = {"use_listings_cache": False} if protocol in LISTING_CACHED else {}
+        try:
+            root = UPath(text, **fresh)
+            root.fs  # noqa: B018 - the store's driver, loaded now: one that is missing fails here, not mid-run
+        except (ImportError, ValueError) as error:
+            raise ConfigurationError(f"cannot open the landing zone {text}: {error}") from error
+        return root
     return Path(value).resolve()
 
 

@@ -83,6 +83,15 @@ REFUSED = [
     (("generate", "--end-date", "2026-13-01"), "argument --end-date: expected a date as YYYY-MM-DD, not '2026-13-01'"),
     (("replay-dead-letters", "--since", "May"), "argument --since: expected a date as YYYY-MM-DD, not 'May'"),
     (("forget", "--user", " "), "argument --user: expected an id or a name, not ' '"),
+    (
+        ("generate", "--landing", ""),
+        "argument --landing: a landing zone is a folder or an object-store URL, not an empty name",
+    ),
+    (("run", "--landing", "s3://"), "argument --landing: the landing zone s3:// names no bucket: s3://BUCKET/PREFIX"),
+    (
+        ("collect", "--landing", "nosuch://bucket/x"),
+        "argument --landing: cannot open the landing zone nosuch://bucket/x: Unsupported filesystem: 'nosuch'",
+    ),
 ]
 
 
@@ -93,7 +102,7 @@ def test_an_argument_out_of_range_is_refused_before_anything_runs(args, complain
     from analytics_pipeline.cli import main
 
     with pytest.raises(SystemExit) as refused:
-        main([*args, "--landing", str(tmp_path / "landing")])
+        main([*args, *([] if "--landing" in args else ["--landing", str(tmp_path / "landing")])])
     assert refused.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"analytics-pipeline {args[0]}: error: {complaint}"
     assert list(tmp_path.iterdir()) == []

@@ -45,6 +45,14 @@ def test_a_setting_that_is_not_a_number_it_can_use_names_itself(variable, value)
         load_config({variable: value})
 
 
+@pytest.mark.parametrize(
+    ("landing", "complaint"), [("s3://", "names no bucket"), ("nosuch://b/x", "Unsupported filesystem: 'nosuch'")]
+)
+def test_a_landing_zone_that_cannot_be_opened_says_why(landing, complaint):
+    with pytest.raises(ConfigurationError, match=complaint):
+        load_config({"ANALYTICS_LANDING_DIR": landing})
+
+
 def test_zero_is_a_setting_where_it_means_none():
     config = load_config(
         {
