@@ -36,7 +36,7 @@ def landing_root(value: str | Path) -> Path:
         try:
             root = UPath(text, **fresh)
             root.fs  # noqa: B018 - the store's driver, loaded now: one that is missing fails here, not mid-run
-        except (ImportError, ValueError) as error:
+        except (ImportError, ValueError, OSError) as error:  # no driver, an unknown protocol, no such host
             raise ConfigurationError(f"cannot open the landing zone {text}: {error}") from error
         return root
     return Path(value).resolve()
