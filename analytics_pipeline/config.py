@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
 from analytics_pipeline.errors import ConfigurationError
@@ -107,10 +108,12 @@ class WebSettings:
     failed_sign_in_limit: int = 10
 
 
-def _public_url(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ConfigurationError(f"ANALYTICS_PUBLIC_URL must be an http:// or https:// URL, not {value!r}")
-    return value.rstrip("/") if value else None
+def _http_url(environ: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL with a host, or None when unset."""
+    value = environ.get(name) or None
+    if value is not None and not (value.startswith(("http://", "https://")) and urlsplit(value).netloc):
+        raise ConfigurationError(f"{name} must be an http:// or https:// URL, not {value!r}")
+    return value
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -249,7 +252,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         pii_key_text=env.get("ANALYTICS_PII_KEY") or None,
         directory_key_text=env.get("ANALYTICS_DIRECTORY_KEY") or None,
-        alert_webhook_url=env.get("ANALYTICS_ALERT_WEBHOOK_URL") or None,
+        # Checked now: a mistyped webhook would lose every alert, each only logged as undelivered.
+        alert_webhook_url=_http_url(env, "ANALYTICS_ALERT_WEBHOOK_URL"),
         landing_sensor_seconds=_number(env, "ANALYTICS_LANDING_SENSOR_SECONDS", "5", int),
         request_again_seconds=_number(env, "ANALYTICS_REQUEST_AGAIN_SECONDS", "600", int),
         run_start_timeout_seconds=_number(env, "ANALYTICS_RUN_START_TIMEOUT_SECONDS", "120", int),
@@ -268,7 +272,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5", zero=True),
             document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5", zero=True),
             xapi_strict=_flag(env, "ANALYTICS_XAPI_STRICT"),
-            public_url=_public_url(env.get("ANALYTICS_PUBLIC_URL") or None),
+            public_url=(_http_url(env, "ANALYTICS_PUBLIC_URL") or "").rstrip("/") or None,
             session_idle_seconds=_number(env, "ANALYTICS_SESSION_IDLE_SECONDS", "1800", int),
             session_max_seconds=_number(env, "ANALYTICS_SESSION_MAX_SECONDS", "43200", int),
             failed_sign_in_limit=_number(env, "ANALYTICS_FAILED_SIGN_IN_LIMIT", "10", int),

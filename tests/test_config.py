@@ -53,6 +53,30 @@ def test_a_landing_zone_that_cannot_be_opened_says_why(landing, complaint):
         load_config({"ANALYTICS_LANDING_DIR": landing})
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ANALYTICS_ALERT_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/x"),
+        ("ANALYTICS_ALERT_WEBHOOK_URL", "https://"),
+        ("ANALYTICS_PUBLIC_URL", "analytics.example.org"),
+    ],
+)
+def test_a_url_setting_that_is_not_an_http_url_names_itself(variable, value):
+    with pytest.raises(ConfigurationError, match=f"{variable} must be an http:// or https:// URL, not '{value}'"):
+        load_config({variable: value})
+
+
+def test_a_webhook_is_kept_as_given_and_the_public_url_without_its_last_slash():
+    config = load_config(
+        {
+            "ANALYTICS_ALERT_WEBHOOK_URL": "https://hooks.example.org/T0/",
+            "ANALYTICS_PUBLIC_URL": "https://a.example.org/",
+        }
+    )
+    assert config.alert_webhook_url == "https://hooks.example.org/T0/"
+    assert config.web.public_url == "https://a.example.org"
+
+
 def test_zero_is_a_setting_where_it_means_none():
     config = load_config(
         {
