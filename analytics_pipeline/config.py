@@ -59,7 +59,8 @@ def _read_key(value: str | None) -> str | None:
 
 def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float, zero: bool = False):
     """A setting's number, finite: above 0, or 0 or more when `zero` (a cache time, a share, a
-    retention window). A negative window would drop today's data; a rate of 0 refuse all."""
+    retention window). A negative window would drop today's data, a rate of 0 refuse every
+    request."""
     text = environ.get(name) or default
     try:
         value = kind(text)

@@ -100,9 +100,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("args", "complaint"), REFUSED, ids=[" ".join(args) for args, _ in REFUSED])
-def test_an_argument_out_of_range_is_refused_before_anything_runs(args, complaint, tmp_path, capsys):
-    """Unchecked, each would crash (a division by zero), hang (a server asked for no port),
-    quietly write nothing, or run the whole pipeline before failing."""
+def test_an_argument_the_command_cannot_use_is_refused_before_anything_runs(args, complaint, tmp_path, capsys):
+    """Unchecked, each would crash (a division by zero, a driver's traceback), hang (a server
+    asked for no port), quietly write nothing, or run the whole pipeline before failing."""
     from analytics_pipeline.cli import main
 
     with pytest.raises(SystemExit) as refused:
