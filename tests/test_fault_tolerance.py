@@ -330,6 +330,28 @@ def test_commands_opening_a_new_dagster_storage_make_its_tables_one_at_a_time(ne
             assert instance.get_runs() == []
 
 
+def test_the_event_log_asks_whether_a_table_exists_until_it_is_found(new_database, monkeypatch):
+    """Before each asset event's tags it asks PostgreSQL's catalog; a table it has found is not
+    asked about again (migrations only add tables), a missing one is."""
+    from sqlalchemy import event
+
+    from analytics_pipeline.db.dagster_storage import PooledPostgresStorage
+    from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    storage = PooledPostgresStorage.from_config_value(None, {"postgres_url": sqlalchemy_psycopg2_url(new_database())})
+    events, asked = storage.event_log_storage, []
+    event.listen(events._engine, "before_cursor_execute", lambda *args: asked.append(args[2]))
+    try:
+        assert [events.has_table("asset_event_tags") for _ in range(3)] == [True] * 3
+        assert len([statement for statement in asked if "pg_catalog" in statement]) == 1
+        assert [events.has_table("no_such_table") for _ in range(2)] == [False] * 2
+        assert len([statement for statement in asked if "pg_catalog" in statement]) == 3
+    finally:
+        for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
+            part._engine.dispose()  # the connections the storage keeps open
+
+
 def test_commands_starting_at_once_on_a_stale_manifest_all_load_a_whole_one():
     """Commands started together after a model changed (`make dev` beside `make serve`) all
     find dbt's manifest stale: all succeed, and a process loading the definitions meanwhile

@@ -36,7 +36,22 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         with _one_at_a_time():
             storage = super().from_config_value(inst_data, config_value)
         keep_connections(storage.run_storage, storage.event_log_storage, storage.schedule_storage)
+        _remember_tables(storage.event_log_storage)
         return storage
+
+
+def _remember_tables(event_log_storage) -> None:
+    """The event log asks PostgreSQL's catalog whether a table exists before it stores each
+    asset event's tags. Migrations only add Dagster's tables, so a table found stays found for
+    the life of the process; one not found is asked about again."""
+    ask, found = event_log_storage.has_table, set()
+
+    def has_table(table_name: str) -> bool:
+        if table_name not in found and ask(table_name):
+            found.add(table_name)
+        return table_name in found
+
+    event_log_storage.has_table = has_table
 
 
 def _one_at_a_time():
