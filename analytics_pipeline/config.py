@@ -117,6 +117,15 @@ def _http_url(environ: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _environment(environ: Mapping[str, str]) -> str:
+    """`dev` or `production`. Anything else is refused: a mistyped `prod` would run as dev,
+    and a production process without its keys would generate local ones instead of stopping."""
+    value = (environ.get("ANALYTICS_ENV") or "dev").strip().lower()
+    if value not in ("dev", "production"):
+        raise ConfigurationError(f"ANALYTICS_ENV must be dev or production, not {environ.get('ANALYTICS_ENV')!r}")
+    return value
+
+
 def _flag(environ: Mapping[str, str], name: str) -> bool:
     value = (environ.get(name) or "false").strip().lower()
     if value not in ("true", "false", "1", "0", "yes", "no"):
@@ -246,7 +255,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     return Config(
         home=Path(env.get("ANALYTICS_HOME") or ".analytics").resolve(),
-        production=env.get("ANALYTICS_ENV", "dev").lower() == "production",
+        production=_environment(env) == "production",
         landing=landing_root(env.get("ANALYTICS_LANDING_DIR") or "landing"),
         database_url=env.get("ANALYTICS_DATABASE_URL") or None,
         dagster_postgres_url=env.get("DAGSTER_POSTGRES_URL") or None,

@@ -77,6 +77,13 @@ def test_a_webhook_is_kept_as_given_and_the_public_url_without_its_last_slash():
     assert config.web.public_url == "https://a.example.org"
 
 
+def test_an_environment_other_than_dev_or_production_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="ANALYTICS_ENV must be dev or production, not 'prod'"):
+        load_config({"ANALYTICS_ENV": "prod", "ANALYTICS_HOME": str(tmp_path)})
+    assert load_config({"ANALYTICS_ENV": "Production"}).production
+    assert not load_config({}).production
+
+
 def test_zero_is_a_setting_where_it_means_none():
     config = load_config(
         {
