@@ -117,6 +117,24 @@ def _http_url(environ: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """ANALYTICS_CORS_ORIGINS as browsers send an origin (scheme://host[:port], lower case, no
+    path), or `*`: one written with a path or a trailing slash would match no request, and
+    every event posted from that page would be blocked."""
+    origins = tuple(o.strip().lower() for o in environ.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        shaped = (
+            parts.scheme in ("http", "https") and parts.netloc and not (parts.path or parts.query or parts.fragment)
+        )
+        if origin != "*" and not shaped:
+            raise ConfigurationError(
+                f"ANALYTICS_CORS_ORIGINS holds {origin!r}: an origin is scheme://host[:port], like"
+                " https://lms.example.org, with no path or trailing slash"
+            )
+    return origins
+
+
 def _environment(environ: Mapping[str, str]) -> str:
     """`dev` or `production`. Anything else is refused: a mistyped `prod` would run as dev,
     and a production process without its keys would generate local ones instead of stopping."""
@@ -277,7 +295,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                 issuer=env.get("ANALYTICS_JWT_ISSUER") or None,
                 role_claim=env.get("ANALYTICS_JWT_ROLE_CLAIM") or "role",
             ),
-            cors_origins=tuple(o.strip() for o in env.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip()),
+            cors_origins=_origins(env),
             write_key_rate=_number(env, "ANALYTICS_WRITE_KEY_RATE", "50"),
             status_cache_seconds=_number(env, "ANALYTICS_WEB_STATUS_CACHE_SECONDS", "5", zero=True),
             document_cache_seconds=_number(env, "ANALYTICS_WEB_DOCUMENT_CACHE_SECONDS", "5", zero=True),

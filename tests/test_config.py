@@ -77,6 +77,15 @@ def test_a_webhook_is_kept_as_given_and_the_public_url_without_its_last_slash():
     assert config.web.public_url == "https://a.example.org"
 
 
+@pytest.mark.parametrize("origin", ["https://lms.example.org/", "lms.example.org", "https://lms.example.org/courses"])
+def test_a_cors_origin_a_browser_would_never_send_is_refused(origin):
+    with pytest.raises(ConfigurationError, match="an origin is scheme://host"):
+        load_config({"ANALYTICS_CORS_ORIGINS": f"https://a.example, {origin}"})
+    assert load_config({"ANALYTICS_CORS_ORIGINS": "https://LMS.example.org:8443"}).web.cors_origins == (
+        "https://lms.example.org:8443",
+    )
+
+
 def test_an_environment_other_than_dev_or_production_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="ANALYTICS_ENV must be dev or production, not 'prod'"):
         load_config({"ANALYTICS_ENV": "prod", "ANALYTICS_HOME": str(tmp_path)})
