@@ -10,7 +10,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from analytics_pipeline.config import Config, landing_root, load_config
+from analytics_pipeline.config import Config, ConfigurationError, landing_root, load_config
 from analytics_pipeline.db.embedded import resolve_urls
 from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.shared_files import exclusive, replace_whole
@@ -72,6 +72,8 @@ telemetry:
 def ensure_dagster_home(config: Config) -> Path:
     """DAGSTER_HOME if the operator set one, else a local one using PostgreSQL storage."""
     if config.dagster_home:
+        if not config.dagster_home.is_dir():
+            raise ConfigurationError(f"DAGSTER_HOME {config.dagster_home} is not a folder: make it, or unset it")
         return config.dagster_home
     home = config.state_dir() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)

@@ -140,6 +140,14 @@ def test_the_web_process_sets_up_its_database_without_dagster_or_dbt(new_databas
         assert conn.execute("SELECT to_regclass('raw.analytics_events')").fetchone()[0] is not None
 
 
+def test_a_dagster_home_that_is_not_a_folder_is_refused(tmp_path):
+    from analytics_pipeline.environment import ensure_dagster_home
+
+    with pytest.raises(ConfigurationError, match=f"DAGSTER_HOME {tmp_path / 'missing'} is not a folder"):
+        ensure_dagster_home(load_config({"DAGSTER_HOME": str(tmp_path / "missing")}))
+    assert ensure_dagster_home(load_config({"DAGSTER_HOME": str(tmp_path)})) == tmp_path
+
+
 def test_dbt_connects_to_the_configured_database_from_the_url_alone(new_database, tmp_path):
     """The dbt resource derives dbt's connection from the one URL: no other variable is set."""
     from analytics_pipeline.defs.dbt.project import dbt_resource
