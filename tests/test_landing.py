@@ -46,6 +46,7 @@ def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_pa
         "events/received_date=2026-02-02/b5.ndjson",
         "events/elsewhere/b6.ndjson",
         "events/b7.ndjson",
+        "events/received_date=2026-13-45/b8.ndjson",  # no such day: not a partition folder
     ):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"{}\n")

@@ -104,16 +104,24 @@ def partition_folders(root: Path) -> dict[str, int | None]:
         listed = events.fs.ls(events.path, detail=True)
         names = {info["name"].rstrip("/").rsplit("/", 1)[-1]: info for info in listed}
         return {
-            match.group(1): _object_time_ns(names.get(f".{name}.changed", {}))
+            key: _object_time_ns(names.get(f".{name}.changed", {}))
             for name, info in names.items()
-            if info.get("type") == "directory" and (match := _PARTITION_DIR.match(name))
+            if info.get("type") == "directory" and (key := _partition_key(name))
         }
     with os.scandir(events) as entries:
         return {
-            match.group(1): entry.stat().st_mtime_ns
-            for entry in entries
-            if entry.is_dir() and (match := _PARTITION_DIR.match(entry.name))
+            key: entry.stat().st_mtime_ns for entry in entries if entry.is_dir() and (key := _partition_key(entry.name))
         }
+
+
+def _partition_key(folder_name: str) -> str | None:
+    """The received date a folder is named for, if it is one that exists: a folder named for
+    2026-13-45 is not read, as a folder of any other name is not."""
+    match = _PARTITION_DIR.match(folder_name)
+    try:
+        return match and date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return None
 
 
 def list_batch_files(root: Path, partitions: Collection[str] | None = None) -> list[BatchFile]:
