@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def test_the_listing_takes_finished_batch_files_of_partition_folders_only(tmp_pa
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"{}\n")
     (tmp_path / "events/received_date=2026-02-03").write_bytes(b"a file, not a partition folder")
+    # A name of bytes that are not UTF-8, which a file system allows and no ledger can record.
+    Path(os.fsdecode(os.fsencode(tmp_path / day) + b"/\xff\xfe.ndjson")).write_bytes(b"{}\n")
 
     listed = list_batch_files(tmp_path)
 

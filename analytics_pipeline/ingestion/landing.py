@@ -61,6 +61,10 @@ class BatchFile:
 
 
 def _batch_id(name: str) -> str | None:
+    try:
+        name.encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8 text: no ledger could record the name
+        return None
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and not name.startswith("."):
             return name.removesuffix(suffix)
