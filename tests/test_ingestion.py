@@ -179,3 +179,14 @@ def test_a_snapshot_is_read_by_its_header_whatever_the_column_order(conn, tmp_pa
     enrollments.write_text("org_id,user_id,assigned_at,due_at\norg_a,u1,,\n")
     with pytest.raises(ValueError, match=r"enrollments.csv: missing column\(s\) course_id"):
         load_reference(conn, tmp_path, TOKENIZER)
+
+
+def test_a_spreadsheet_export_with_a_byte_order_mark_is_read_and_one_not_in_utf8_is_refused(conn, tmp_path):
+    write_reference(tmp_path, [("org_a", "u1", "c1")])
+    organizations = tmp_path / "reference" / "organizations.csv"
+    organizations.write_bytes(b"\xef\xbb\xbforg_id,name\r\norg_a,Caf\xc3\xa9 Academy\r\n")
+    load_reference(conn, tmp_path, TOKENIZER)
+    assert conn.execute("SELECT org_id, name FROM raw.organizations").fetchall() == [("org_a", "Café Academy")]
+    organizations.write_bytes(b"org_id,name\norg_a,Caf\xe9 Academy\n")  # Latin-1
+    with pytest.raises(ValueError, match=r"organizations\.csv: not UTF-8 text"):
+        load_reference(conn, tmp_path, TOKENIZER)
