@@ -119,8 +119,8 @@ def _http_url(environ: Mapping[str, str], name: str) -> str | None:
 
 def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
     """ANALYTICS_CORS_ORIGINS as browsers send an origin (scheme://host[:port], lower case, no
-    path), or `*`: one written with a path or a trailing slash would match no request, and
-    every event posted from that page would be blocked."""
+    path), or `*`: one written with a path or a trailing slash would match no request, and the
+    browser would block the tracker's posts from that page."""
     origins = tuple(o.strip().lower() for o in environ.get("ANALYTICS_CORS_ORIGINS", "").split(",") if o.strip())
     for origin in origins:
         parts = urlsplit(origin)
