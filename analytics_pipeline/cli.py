@@ -585,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except psycopg.OperationalError as exc:
         return _fail(f"cannot reach the database: {exc}")
+    except psycopg.errors.InsufficientPrivilege as exc:  # a role given without what the command needs
+        return _fail(f"the database refused: {exc.diag.message_primary or exc}")
     except OSError as exc:  # a file or folder the command cannot write or read
         return _fail(str(exc))
 

@@ -9,6 +9,8 @@ import pty
 import struct
 import subprocess
 import termios
+import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import psycopg
@@ -68,6 +70,23 @@ def test_bad_input_gets_one_clear_line(tmp_path, monkeypatch):
     unwritable = run_cli("generate", "--landing", str(a_file / "landing"), "--days", "1", "--learners", "2")
     assert unwritable.returncode == 2 and len(unwritable.stderr.strip().splitlines()) == 1, unwritable.stderr
     assert unwritable.stderr.startswith("error: ") and str(a_file) in unwritable.stderr
+
+
+def test_a_database_role_without_the_privileges_a_command_needs_gets_one_line(new_database, monkeypatch):
+    url, role = new_database(), f"t_weak_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'weak'")
+    try:
+        parts = urlsplit(url)
+        server = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        monkeypatch.setenv("ANALYTICS_DATABASE_URL", urlunsplit(parts._replace(netloc=f"{role}:weak@{server}")))
+        refused = run_cli("db", "migrate")
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip().startswith("error: the database refused: permission denied for ")
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 REFUSED = [
