@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import warnings
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_pipeline.config import ConfigurationError, landing_root, load_config
+from analytics_pipeline.config import ConfigurationError, landing_root, load_config, usable_number
 from analytics_pipeline.demo.formats import FORMATS
 
 
@@ -373,23 +372,22 @@ def _landing(text: str) -> Path:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _whole_number(low: int, high: int | None, expected: str):
-    """An argument type: a whole number from `low` to `high` (no bound when None)."""
+def _above_zero(expected: str, kind: type = float, most: int | None = None):
+    """An argument type: a number as usable_number takes it (a count, a rate, a duration), up
+    to `most` when given."""
 
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if value < low or (high is not None and value > high):
+    def parse(text: str) -> int | float:
+        value = usable_number(text, kind)
+        if value is None or (most is not None and value > most):
             raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
         return value
 
     return parse
 
 
-_count = _whole_number(1, None, "a whole number of at least 1")
-_port = _whole_number(1, 65535, "a port from 1 to 65535")
+_count = _above_zero("a whole number of at least 1", int)
+_port = _above_zero("a port from 1 to 65535", int, most=65535)
+_positive = _above_zero("a number above 0")
 
 
 def _name(text: str) -> str:
@@ -404,17 +402,6 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
-
-
-def _above_zero(text: str) -> float:
-    """A finite number above zero (a rate, a duration)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -481,8 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="keep writing realistic batch files into a landing zone")
     sim.add_argument("--landing", type=_landing, default="landing", help=LANDING_HELP)
-    sim.add_argument("--rate", type=_above_zero, default=20.0, help="events per second")
-    sim.add_argument("--seconds", type=_above_zero, default=None, help="stop after this long (default: never)")
+    sim.add_argument("--rate", type=_positive, default=20.0, help="events per second")
+    sim.add_argument("--seconds", type=_positive, default=None, help="stop after this long (default: never)")
     sim.set_defaults(func=_cmd_simulate)
 
     access = sub.add_parser("access", help="tenant roles, org grants, admin tokens and write keys")

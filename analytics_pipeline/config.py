@@ -57,16 +57,23 @@ def _read_key(value: str | None) -> str | None:
     return value
 
 
-def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float, zero: bool = False):
-    """A setting's number, finite: above 0, or 0 or more when `zero` (a cache time, a share, a
-    retention window). A negative window would drop today's data, a rate of 0 refuse every
-    request."""
-    text = environ.get(name) or default
+def usable_number(text: str, kind: type = float, zero: bool = False) -> int | float | None:
+    """`text` as a finite number of `kind` above 0, or 0 or more when `zero`; None when it is
+    not one. The rule for every count, rate, window and timeout, set or typed."""
     try:
         value = kind(text)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
+        return None
+    return value if math.isfinite(value) and (value >= 0 if zero else value > 0) else None
+
+
+def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float, zero: bool = False):
+    """A setting's number (usable_number): 0 is allowed when `zero` (a cache time, a share, a
+    retention window). A negative window would drop today's data, a rate of 0 refuse every
+    request."""
+    text = environ.get(name) or default
+    value = usable_number(text, kind, zero)
+    if value is None:
         least = "0 or more" if zero else "above 0"
         raise ConfigurationError(f"{name} must be a number {least}, not {text!r}")
     return value

@@ -268,5 +268,5 @@ def _write_object(path, payload: bytes) -> None:
             tmp.unlink()
     if not path.exists():
         raise OSError(f"{path} is not in the store after its write")
-    if _PARTITION_DIR.match(path.parent.name):
+    if _partition_key(path.parent.name):
         change_marker(path.parent).write_bytes(uuid.uuid4().bytes)
