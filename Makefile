@@ -38,12 +38,13 @@ tracker: clients/js/node_modules/.package-lock.json
 clients/js/node_modules/.package-lock.json: clients/js/package-lock.json
 	cd clients/js && npm ci --no-audit --no-fund
 
-## ruff (lint and format) and sqlfluff (the project's SQL with psycopg placeholders; dbt's Jinja).
+## ruff (lint and format) and sqlfluff (the project's SQL with psycopg placeholders; dbt's Jinja),
+## the latter on every core: it is most of lint's time.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint --templater placeholder analytics_pipeline/sql
-	$(BIN)/sqlfluff lint --templater jinja dbt_project/models dbt_project/macros
+	$(BIN)/sqlfluff lint --processes 0 --templater placeholder analytics_pipeline/sql
+	$(BIN)/sqlfluff lint --processes 0 --templater jinja dbt_project/models dbt_project/macros
 
 ## The production topology as processes on loopback (PostgreSQL, the gRPC code server, webserver
 ## and daemon on deploy/dagster.yaml, the web app with its login role only, S3 on moto), checked.

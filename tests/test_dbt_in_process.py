@@ -31,6 +31,22 @@ def test_a_failed_command_is_a_failure_with_dbts_reason_and_leaves_the_process_a
     assert os.getcwd() == before_cwd and dict(os.environ) == before_env
 
 
+def test_the_log_keeps_every_statement_with_dbts_secrets_scrubbed(migrated_db, tmp_path):
+    """dbt.log is what whoever is on call reads after a failed build: the statements dbt sent
+    (debug lines) and its errors, with the values of DBT_ENV_SECRET_ variables masked, as dbt's
+    own log masks them."""
+    secret = "s3cr3t-" + os.urandom(4).hex()
+    query = f"select '{secret}' as token, 6 * 7 as answer"
+    command = dbt_resource(migrated_db).cli(
+        ["show", "--inline", query], env={"DBT_ENV_SECRET_TOKEN": secret}, target_path=tmp_path
+    )
+    assert command.wait().is_successful()
+    log = (tmp_path / "dbt.log").read_text()
+    assert "[debug]" in log and "6 * 7 as answer" in log  # the statement, a debug line
+    assert secret not in log and "select '*****' as token" in log
+    assert "DBT_ENV_SECRET_TOKEN" not in os.environ
+
+
 def test_an_interrupt_stops_the_command_and_its_query(migrated_db, tmp_path):
     """Dagster forwards a run's termination to dbt as Ctrl-C: the command ends, failed, and
     the query it was running is cancelled rather than left to finish."""

@@ -364,8 +364,7 @@ def test_a_build_that_would_leave_a_null_the_contract_forbids_fails_and_keeps_th
                     ["build", "--select", "view_course_completion_rate"], target_path=tmp_path, raise_on_error=False
                 )
                 assert not invocation.wait().is_successful()
-            messages = [json.loads(line)["info"]["msg"] for line in (tmp_path / "dbt.log").read_text().splitlines()]
-            assert any('null value in column "org_id"' in message for message in messages)
+            assert 'null value in column "org_id"' in (tmp_path / "dbt.log").read_text()
             assert table_digests(pipeline["url"]) == before
         finally:
             conn.execute(f"CREATE OR REPLACE VIEW staging.stg_enrollments AS {definition}")

@@ -13,7 +13,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import orjson
 
@@ -22,9 +22,11 @@ from analytics_pipeline.env_vars import variables_set
 if TYPE_CHECKING:
     from dbt_common.events.base_types import EventMsg
 
-# dbt prints nothing itself: dagster-dbt echoes each event it reads, and the file log
-# (dbt.log in the command's target folder) keeps everything, debug included.
-_QUIET = ["--log-level", "none", "--log-level-file", "debug"]
+# dbt prints and files nothing itself: dagster-dbt echoes each event it reads, and this
+# module files every event, debug included, in dbt.log in the command's log folder. dbt's own
+# file log would make each line a JSON document and pass it through Python's logging, with a
+# flush and a check for rotation: a large share of a small build's time.
+_QUIET = ["--log-level", "none", "--log-level-file", "none"]
 
 
 class _Lines:
@@ -66,6 +68,10 @@ class DbtCommand:
         self.returncode: int | None = None
         self.stdout = _Lines()
         self._logged_error = False
+        self._log_path = Path(env.get("DBT_LOG_PATH", cwd / "logs")) / "dbt.log"
+        self._log: TextIO
+        self._log_lock = threading.Lock()
+        self._secrets: list[str] = []
         self._thread = threading.Thread(target=self._run, args=(dict(env), cwd), name="dbt", daemon=True)
         self._thread.start()
 
@@ -73,11 +79,13 @@ class DbtCommand:
         # dbt's command line is imported by the first command: a process that loads the
         # definitions without building anything (the code server, a sensor) never needs it.
         from dbt.cli.main import dbtRunner
+        from dbt_common.exceptions.base import env_secrets
 
         code, before = 2, os.getcwd()
         try:
-            with variables_set(env):
+            with variables_set(env), self._opened_log():
                 os.chdir(cwd)
+                self._secrets = env_secrets()
                 result = dbtRunner(callbacks=[self._echo]).invoke([*self.args[1:], *_QUIET])
             # dbt's exit statuses: 1 when a node failed, 2 when dbt itself stopped.
             code = 0 if result.success else 1 if result.exception is None else 2
@@ -90,12 +98,27 @@ class DbtCommand:
             self.returncode = code
             self.stdout.put(None)
 
+    @contextlib.contextmanager
+    def _opened_log(self) -> Iterator[None]:
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._log_path.open("a", encoding="utf-8") as self._log:
+            yield
+
     def _echo(self, msg: EventMsg) -> None:
         from dbt_common.events.functions import msg_to_json
+        from dbt_common.exceptions.base import scrub_secrets
 
+        info = msg.info
+        # dbt's debug line, its secrets scrubbed as dbt's own log does; written through at
+        # every line above debug, so a killed command's log ends near where it stopped.
+        line = f"{info.ts.ToJsonString()} [{info.level:<5}] [{info.thread}]: {scrub_secrets(info.msg, self._secrets)}\n"
+        with self._log_lock:  # dbt's threads log at once
+            self._log.write(line)
+            if info.level != "debug":
+                self._log.flush()
         # What dbt's own log on stdout would show at its default level.
-        if msg.info.level != "debug":
-            self._logged_error |= msg.info.level == "error"
+        if info.level != "debug":
+            self._logged_error |= info.level == "error"
             self.stdout.put(msg_to_json(msg).encode())
 
     def wait(self, timeout: float | None = None) -> int:
