@@ -26,6 +26,7 @@ from psycopg import sql
 from analytics_pipeline.db.embedded import configure_server
 from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import libpq_url, with_database
+from analytics_pipeline.demo.generator import generate
 
 TEST_PII_KEY = "test-pii-key-not-secret"
 TEST_DIRECTORY_KEY = "test-directory-key-not-secret"
@@ -33,6 +34,8 @@ TEST_DIRECTORY_KEY = "test-directory-key-not-secret"
 E2E_MODULES = {
     "test_pipeline",
     "test_fault_tolerance",
+    "test_concurrency",
+    "test_daemon_recovery",
     "test_learning_marts",
     "test_erasure",
     "test_retention",
@@ -44,7 +47,7 @@ E2E_MODULES = {
 # The module whose killed-daemon test waits on the daemon for minutes: handed out before all
 # others, so that it neither ends the run nor shares the machine with the topology test's
 # daemon (each slows the other's runs, and so its waits).
-LONGEST_MODULES = {"test_fault_tolerance"}
+LONGEST_MODULES = {"test_daemon_recovery"}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -218,6 +221,17 @@ def run_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(["analytics-pipeline", *args], code, out.getvalue(), err.getvalue())
 
 
+def corpus_and_clean_run(tmp_path_factory, new_database, **corpus) -> tuple[Path, str]:
+    """A generated landing zone, and a database the whole pipeline built from it undisturbed."""
+    landing = tmp_path_factory.mktemp("landing")
+    generate(landing, orgs=2, seed=21, **corpus)
+    url = new_database()
+    with pipeline_environment(url, new_database(), tmp_path_factory.mktemp("home")):
+        done = run_command("run", "--landing", str(landing))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return landing, url
+
+
 def run_pipeline_over(landing: Path, home: Path, new_database) -> str:
     """The whole pipeline, in process, over a landing zone, into a new database; its URL."""
     from analytics_pipeline.environment import bootstrap
@@ -243,7 +257,6 @@ def platform(new_database, tmp_path_factory):
     admin, nobody. Shared by the access, admin API and dashboard tests; a test that changes
     grants or figures puts them back."""
     from analytics_pipeline.access.grants import ensure_role, grant
-    from analytics_pipeline.demo.generator import generate
 
     landing, home = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("home")
     generate(landing, **PLATFORM_CORPUS)
