@@ -6,10 +6,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: install demo test lint tracker topology dev serve bench clean
 
+# uv resolves and installs the project's packages like pip, fetching them in parallel.
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet 'uv>=0.13,<0.14'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
