@@ -6,11 +6,12 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: install demo test lint tracker topology dev serve bench clean
 
-# uv resolves and installs the project's packages like pip, fetching them in parallel.
+# uv resolves and installs the project's packages as pip does, fetching them in parallel; it
+# compiles them as pip does too, since every process the pipeline and its tests start imports them.
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.13,<0.14'
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
