@@ -54,20 +54,16 @@ def shared_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
-@dg.definitions
-def resources() -> dg.Definitions:
+def all_resources() -> dict[str, dg.ConfigurableResource]:
+    """Every job's resources: the shared ones, dbt's and the SLA thresholds'."""
     # Imported here: the dbt and SLA resources live with their domains.
     from analytics_pipeline.defs.checks.resources import SlaResource
     from analytics_pipeline.defs.dbt.project import dbt_resource
 
-    return dg.Definitions(
-        resources={
-            **shared_resources(),
-            "dbt": dbt_resource(dg.EnvVar("ANALYTICS_DATABASE_URL")),
-            "sla": SlaResource(),
-        },
-        # Every step of a run in the run's own process: a process per step would import
-        # Dagster and the definitions again each time (seconds per step on two cores), for
-        # steps that mostly wait on PostgreSQL and dbt.
-        executor=dg.in_process_executor,
-    )
+    return {**shared_resources(), "dbt": dbt_resource(dg.EnvVar("ANALYTICS_DATABASE_URL")), "sla": SlaResource()}
+
+
+# Every step of a run in the run's own process: a process per step would import Dagster and
+# the definitions again each time (seconds per step on two cores), for steps that mostly wait
+# on PostgreSQL and dbt.
+EXECUTOR = dg.in_process_executor
