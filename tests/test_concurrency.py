@@ -258,9 +258,20 @@ def test_commands_opening_a_new_dagster_storage_make_its_tables_one_at_a_time(ne
             assert instance.get_runs() == []
 
 
-def test_the_event_log_asks_whether_a_table_exists_until_it_is_found(new_database, monkeypatch):
-    """Before each asset event's tags it asks PostgreSQL's catalog; a table it has found is not
-    asked about again (migrations only add tables), a missing one is."""
+@pytest.mark.parametrize(
+    ("part", "check", "present", "absent"),
+    [
+        ("event_log_storage", "has_table", ("asset_event_tags",), ("no_such_table",)),
+        ("event_log_storage", "has_asset_key_col", ("cached_status_data",), ("no_such_column",)),
+        ("run_storage", "has_backfill_id_column", (), None),
+        ("run_storage", "has_run_stats_index_cols", (), None),
+    ],
+)
+def test_the_storage_asks_whether_a_table_or_column_exists_until_it_is_found(
+    new_database, monkeypatch, part, check, present, absent
+):
+    """Dagster's storages ask PostgreSQL's catalog before many statements; a table or column
+    found is not asked about again (migrations only add them), a missing one is."""
     from sqlalchemy import event
 
     from analytics_pipeline.db.dagster_storage import PooledPostgresStorage
@@ -268,16 +279,24 @@ def test_the_event_log_asks_whether_a_table_exists_until_it_is_found(new_databas
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     storage = PooledPostgresStorage.from_config_value(None, {"postgres_url": sqlalchemy_psycopg2_url(new_database())})
-    events, asked = storage.event_log_storage, []
-    event.listen(events._engine, "before_cursor_execute", lambda *args: asked.append(args[2]))
+    part, asked = getattr(storage, part), []
+    event.listen(part._engine, "before_cursor_execute", lambda *args: asked.append(args[2]))
+
+    def catalog_queries() -> int:
+        return len([statement for statement in asked if "pg_catalog" in statement])
+
     try:
-        assert [events.has_table("asset_event_tags") for _ in range(3)] == [True] * 3
-        assert len([statement for statement in asked if "pg_catalog" in statement]) == 1
-        assert [events.has_table("no_such_table") for _ in range(2)] == [False] * 2
-        assert len([statement for statement in asked if "pg_catalog" in statement]) == 3
+        assert [getattr(part, check)(*present) for _ in range(3)] == [True] * 3
+        once = catalog_queries()
+        assert once >= 1
+        assert [getattr(part, check)(*present) for _ in range(2)] == [True] * 2
+        assert catalog_queries() == once
+        if absent is not None:
+            assert [getattr(part, check)(*absent) for _ in range(2)] == [False] * 2
+            assert catalog_queries() >= once + 2
     finally:
-        for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
-            part._engine.dispose()  # the connections the storage keeps open
+        for kept in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
+            kept._engine.dispose()  # the connections the storage keeps open
 
 
 def test_commands_starting_at_once_on_a_stale_manifest_all_load_a_whole_one():

@@ -36,22 +36,36 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         with _one_at_a_time():
             storage = super().from_config_value(inst_data, config_value)
         keep_connections(storage.run_storage, storage.event_log_storage, storage.schedule_storage)
-        _remember_tables(storage.event_log_storage)
+        _remember_schema(storage)
         return storage
 
 
-def _remember_tables(event_log_storage) -> None:
-    """The event log asks PostgreSQL's catalog whether a table exists before it stores each
-    asset event's tags. Migrations only add Dagster's tables, so a table found stays found for
-    the life of the process; one not found is asked about again."""
-    ask, found = event_log_storage.has_table, set()
+# What Dagster's storages ask PostgreSQL's catalog before their statements: whether a table,
+# or a column of the runs or asset-keys table, exists (its migrations add them). Each asset
+# event, asset read and new run asks again.
+REMEMBERED_CHECKS = {
+    "event_log_storage": ("has_table", "has_asset_key_col"),
+    "run_storage": ("has_backfill_id_column", "has_run_stats_index_cols"),
+}
 
-    def has_table(table_name: str) -> bool:
-        if table_name not in found and ask(table_name):
-            found.add(table_name)
-        return table_name in found
 
-    event_log_storage.has_table = has_table
+def _remember_schema(storage: DagsterPostgresStorage) -> None:
+    """Migrations only add Dagster's tables and columns, so one found stays found for the life
+    of the process; one not found is asked about again."""
+    for part, checks in REMEMBERED_CHECKS.items():
+        for check in checks:
+            _remember_found(getattr(storage, part), check)
+
+
+def _remember_found(storage, check: str) -> None:
+    ask, found = getattr(storage, check), set()
+
+    def remembered(*args) -> bool:
+        if args not in found and ask(*args):
+            found.add(args)
+        return args in found
+
+    setattr(storage, check, remembered)
 
 
 def _one_at_a_time():
