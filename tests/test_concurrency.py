@@ -279,20 +279,20 @@ def test_the_storage_asks_whether_a_table_or_column_exists_until_it_is_found(
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     storage = PooledPostgresStorage.from_config_value(None, {"postgres_url": sqlalchemy_psycopg2_url(new_database())})
-    part, asked = getattr(storage, part), []
-    event.listen(part._engine, "before_cursor_execute", lambda *args: asked.append(args[2]))
+    checked, asked = getattr(storage, part), []
+    event.listen(checked._engine, "before_cursor_execute", lambda *args: asked.append(args[2]))
 
     def catalog_queries() -> int:
         return len([statement for statement in asked if "pg_catalog" in statement])
 
     try:
-        assert [getattr(part, check)(*present) for _ in range(3)] == [True] * 3
+        assert [getattr(checked, check)(*present) for _ in range(3)] == [True] * 3
         once = catalog_queries()
         assert once >= 1
-        assert [getattr(part, check)(*present) for _ in range(2)] == [True] * 2
+        assert [getattr(checked, check)(*present) for _ in range(2)] == [True] * 2
         assert catalog_queries() == once
         if absent is not None:
-            assert [getattr(part, check)(*absent) for _ in range(2)] == [False] * 2
+            assert [getattr(checked, check)(*absent) for _ in range(2)] == [False] * 2
             assert catalog_queries() >= once + 2
     finally:
         for kept in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
