@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from analytics_pipeline.db.embedded import configure_server
+from analytics_pipeline.db.embedded import configure_server, stop_embedded_server
 from analytics_pipeline.db.migrations import migrate
 from analytics_pipeline.db.urls import libpq_url, with_database
 from analytics_pipeline.demo.generator import generate
@@ -126,6 +126,10 @@ def server_url(tmp_path_factory) -> Iterator[str]:
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
         conn.execute("SELECT pg_reload_conf()")
     yield server.get_uri()
+    # configure_server restarted the server, and pgserver's handle still knows only the first
+    # postmaster: stopped by its data folder, the server is gone before its files are deleted
+    # (else its autovacuum writes into a database folder while it is being removed).
+    stop_embedded_server(folder / "data")
     server.cleanup()
     shutil.rmtree(folder, ignore_errors=True)
 
