@@ -6,7 +6,29 @@ import csv
 import gzip
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+
+import psycopg
+
+from analytics_pipeline.ingestion.landing import partition_folders
+from analytics_pipeline.ingestion.partition import ingest_partition
+from analytics_pipeline.ingestion.pii import Tokenizer
+from analytics_pipeline.ingestion.writer import BatchResult
+
+
+def utc_today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def ingest_landed(conn: psycopg.Connection, landing, tokenizer: Tokenizer) -> list[BatchResult]:
+    """Ingest every day files landed under. The web app files a batch under its day of
+    receipt, which the clock read again after a post no longer gives once midnight UTC passed."""
+    return [
+        result
+        for day in sorted(partition_folders(landing))
+        for result in ingest_partition(conn, landing, day, tokenizer)
+    ]
 
 
 def write_reference(root: Path, enrollments: list[tuple[str, str, str]], lessons_per_course: int = 3) -> None:

@@ -10,7 +10,6 @@ import csv
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -24,14 +23,13 @@ from analytics_pipeline.ingestion.caliper.envelope import events_in
 from analytics_pipeline.ingestion.caliper.mapping import EVENT_MAPPING, ORG_EXTENSION, PRODUCER_RULES, to_event
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.dead_letter_replay import replay_dead_letters
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.mapping import read_statement
 from analytics_pipeline.ingestion.xapi.mapping import to_event as xapi_event
 from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, run_pipeline_over
 from tests.db_helpers import published_marts
-from tests.landing_helpers import write_reference
+from tests.landing_helpers import ingest_landed, write_reference
 from tests.web_helpers import bearer, web_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -322,9 +320,9 @@ def post(sensor, body, key: str = "any", **kwargs) -> requests.Response:
     )
 
 
-def ingest_today(sensor) -> None:
+def ingest(sensor) -> None:
     with psycopg.connect(sensor["url"], autocommit=True) as conn:
-        ingest_partition(conn, sensor["landing"], datetime.now(UTC).date().isoformat(), TOKENIZER)
+        ingest_landed(conn, sensor["landing"], TOKENIZER)
 
 
 def stored(sensor, sql: str) -> list[tuple]:
@@ -355,7 +353,7 @@ def test_real_caliper_posted_as_sensors_post_it_lands_and_ingests_without_person
     spec = [name for name in EXPECTED if name.startswith("spec/")]
     for name in spec:  # envelopes as envelopes, bare events as bare events
         assert post(sensor, own_ids(fixture(name), name)).status_code == 200, name
-    ingest_today(sensor)
+    ingest(sensor)
     expected = [e for name in EXPECTED for e in EXPECTED[name]]
     events = stored(sensor, "SELECT event_type FROM raw.analytics_events")
     dead = stored(sensor, "SELECT reason_code, excerpt FROM raw.analytics_dead_letters")
@@ -391,7 +389,7 @@ def test_an_envelope_sent_twice_makes_no_second_event_and_a_reused_id_is_counted
     # The specification's examples give one grade twice, alone and in an envelope.
     assert post(sensor, fixture("spec/GradeEvent.Graded")).json() == {"landed": 1, "duplicates": 0}
     assert post(sensor, fixture("spec/envelope.7")).json() == {"landed": 2, "duplicates": 1}
-    ingest_today(sensor)
+    ingest(sensor)
     positions = stored(
         sensor, "SELECT properties ->> 'positionSeconds' FROM raw.analytics_events WHERE event_type = 'video_played'"
     )
@@ -451,14 +449,14 @@ def test_an_org_bound_key_lands_its_own_org_only(sensor):
     other = own_ids(fixture("openedx/play_video"), "other")
     other["actor"]["id"] = "http://localhost:18000/user/u-other"
     assert post(sensor, envelope(of_a, other), key="org_b").status_code == 200
-    ingest_today(sensor)
+    ingest(sensor)
     assert stored(sensor, "SELECT org_id FROM raw.analytics_events") == [("org_b",), ("org_b",)]
 
 
 def test_an_unmapped_event_is_replayed_once_the_mapping_covers_it(sensor, monkeypatch):
     speed = own_ids(fixture("openedx/speed_change_video"), "speed")
     assert post(sensor, speed).status_code == 200
-    ingest_today(sensor)
+    ingest(sensor)
     assert stored(sensor, "SELECT count(*) FROM raw.analytics_events") == [(0,)]
     monkeypatch.setitem(EVENT_MAPPING, ("MediaEvent", "ChangedSpeed", "media"), "video_progress")
     with psycopg.connect(sensor["url"], autocommit=True) as conn:
@@ -486,7 +484,7 @@ def test_nothing_a_sensor_posts_gets_a_500(sensor, body):
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 400:
         assert answer.json()["error"]
-    ingest_today(sensor)  # what was landed is ingested or dead-lettered, never a crash
+    ingest(sensor)  # what was landed is ingested or dead-lettered, never a crash
     batches = stored(
         sensor,
         "SELECT coalesce(sum(lines - accepted - duplicates - dead_lettered), 0) FROM raw.analytics_event_batches",

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -18,11 +17,10 @@ import pytest
 import requests
 
 from analytics_pipeline.access.credentials import create_write_key
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from tests.conftest import TEST_PII_KEY, cli_command, free_port, pipeline_environment
-from tests.landing_helpers import event, write_reference
+from tests.landing_helpers import event, ingest_landed, utc_today, write_reference
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
 USERS = [f"u{i}" for i in range(8)]
@@ -93,10 +91,9 @@ def post(collector: Collector, events: list, **kwargs) -> requests.Response:
     )
 
 
-def ingest_today(url: str, landing: Path) -> None:
-    today = datetime.now(UTC).date().isoformat()
+def ingest(url: str, landing: Path) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        ingest_partition(conn, landing, today, TOKENIZER)
+        ingest_landed(conn, landing, TOKENIZER)
 
 
 def stored_ids(url: str) -> list[str]:
@@ -112,7 +109,9 @@ def test_answers_each_event_and_lands_the_accepted_ones(collector, migrated_db):
     good = [event("u1", "c1"), event("u2", "c1", "lesson_completed")]
     broken = event("u3", "c1")
     del broken["courseId"]
+    before = utc_today()
     response = post(collector, [*good, broken, good[0], "not an object"])
+    after = utc_today()
     assert response.status_code == 200
     body = response.json()
     assert body["accepted"] == [e["clientEventId"] for e in good]
@@ -127,11 +126,11 @@ def test_answers_each_event_and_lands_the_accepted_ones(collector, migrated_db):
     assert len(files) == 1 and not files[0].name.startswith(".")  # renamed in, no temp file left
     lines = files[0].read_bytes().splitlines()
     assert len(lines) == 2
-    today = datetime.now(UTC).date().isoformat()
-    assert files[0].parent.name == f"received_date={today}" and f'"receivedAt":"{today}T'.encode() in lines[0]
+    received = files[0].parent.name.removeprefix("received_date=")  # the day it was received on
+    assert received in {before, after} and f'"receivedAt":"{received}T'.encode() in lines[0]
 
     # Once ingested, the same events are duplicates of the ledger.
-    ingest_today(migrated_db, collector.landing)
+    ingest(migrated_db, collector.landing)
     again = post(collector, [good[1], event("u4", "c1")]).json()
     assert again["duplicates"] == [good[1]["clientEventId"]] and len(again["accepted"]) == 1
 
@@ -224,7 +223,7 @@ def run_clients(collector: Collector, count: int, batches: int) -> list[Client]:
 
 def assert_each_acknowledged_event_stored_once(clients: list[Client], url: str, landing: Path) -> None:
     assert not [e for c in clients for e in c.errors]
-    ingest_today(url, landing)
+    ingest(url, landing)
     stored = stored_ids(url)
     assert len(stored) == len(set(stored))  # none twice
     acknowledged = set().union(*(c.acknowledged for c in clients))

@@ -13,11 +13,10 @@ import requests
 
 from analytics_pipeline.access.credentials import create_write_key
 from analytics_pipeline.ingestion.dead_letter_replay import replay_dead_letters
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from tests.conftest import TEST_PII_KEY
-from tests.landing_helpers import event, write_reference
+from tests.landing_helpers import event, ingest_landed, write_reference
 from tests.web_helpers import bearer, web_server
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
@@ -25,10 +24,6 @@ VICTIM = "victim_new_1"
 # org_1 offers course A only; course 1 is org_2's alone. (IRIs, as xAPI activity ids are.)
 COURSE_1, COURSE_A = "urn:lms:course_1", "urn:lms:course_a"
 ENROLLED = [("org_1", "u_a", COURSE_A), ("org_2", "u_b", COURSE_1)]
-
-
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def yesterday() -> str:
@@ -125,7 +120,7 @@ def victim_state(tenants) -> dict:
 def test_a_bound_key_cannot_plant_events_in_another_org_through_resolution_or_replay(tenants):
     post_everything(tenants)
     with psycopg.connect(tenants["url"], autocommit=True) as conn:
-        ingest_partition(conn, tenants["landing"], today(), TOKENIZER)
+        ingest_landed(conn, tenants["landing"], TOKENIZER)
     state = victim_state(tenants)
     # Not enrolled in org_1, and org_1 does not offer course_1: in no org, dead-lettered.
     assert state["orgs"] == [] and state["free_text"] == [] and state["mismatched"] == 6
@@ -135,8 +130,7 @@ def test_a_bound_key_cannot_plant_events_in_another_org_through_resolution_or_re
     with psycopg.connect(tenants["url"], autocommit=True) as conn:
         summary = replay_dead_letters(conn, tenants["landing"], TOKENIZER)
         assert summary.accepted == 0
-        for day in (today(),):  # re-ingesting the partition changes nothing either
-            assert ingest_partition(conn, tenants["landing"], day, TOKENIZER) == []
+        assert ingest_landed(conn, tenants["landing"], TOKENIZER) == []  # nor does ingesting again
     state = victim_state(tenants)
     assert state["orgs"] == [] and state["free_text"] == [] and state["mismatched"] == 6
 
@@ -151,7 +145,7 @@ def test_a_bound_keys_events_for_a_course_its_org_offers_stay_in_that_org(tenant
     post_everything(tenants, course=COURSE_A)
     enroll(tenants, ("org_2", VICTIM, COURSE_A))  # enrolled elsewhere only
     with psycopg.connect(tenants["url"], autocommit=True) as conn:
-        ingest_partition(conn, tenants["landing"], today(), TOKENIZER)
+        ingest_landed(conn, tenants["landing"], TOKENIZER)
     state = victim_state(tenants)
     assert state["orgs"] == [("org_1",)] and state["free_text"] == [("org_1",)] and state["mismatched"] == 0
 

@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -23,13 +22,13 @@ from analytics_pipeline.access.grants import ensure_role, grant
 from analytics_pipeline.environment import bootstrap
 from analytics_pipeline.in_process_run import Executor, local_instance, run_pipeline
 from analytics_pipeline.ingestion.contract import Rejection
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.mapping import read_statement, to_event
 from scripts.chromium import chromium, chromium_binaries
 from tests.browser_helpers import chart, wait_loaded
 from tests.conftest import TEST_PII_KEY, pipeline_environment
+from tests.landing_helpers import ingest_landed
 from tests.web_helpers import get, web_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openedx_xapi"
@@ -180,7 +179,7 @@ def post(lrs: dict, body) -> requests.Response:
 
 def ingest_and_read(lrs: dict) -> tuple[dict[str, str], tuple]:
     with psycopg.connect(lrs["url"], autocommit=True) as conn:
-        ingest_partition(conn, lrs["landing"], datetime.now(UTC).date().isoformat(), TOKENIZER)
+        ingest_landed(conn, lrs["landing"], TOKENIZER)
         found = {
             str(event_id): event_type
             for event_id, event_type in conn.execute("SELECT client_event_id, event_type FROM raw.analytics_events")

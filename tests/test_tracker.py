@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,14 +21,13 @@ import requests
 from selenium.webdriver.support.ui import WebDriverWait
 
 from analytics_pipeline.access.credentials import create_write_key
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.tracker import Tracker, retry_delay
 from analytics_pipeline.web.routes.sdk import SDK
 from scripts.chromium import chromium, chromium_binaries
 from tests.conftest import TEST_PII_KEY, free_port
-from tests.landing_helpers import write_reference
+from tests.landing_helpers import ingest_landed, utc_today, write_reference
 from tests.web_helpers import web_server
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
@@ -52,7 +50,7 @@ def event(n: int, event_type: str = "lesson_started") -> dict:
 
 def stored_ids(app) -> list[str]:
     with psycopg.connect(app["url"], autocommit=True) as conn:
-        ingest_partition(conn, app["landing"], datetime.now(UTC).date().isoformat(), TOKENIZER)
+        ingest_landed(conn, app["landing"], TOKENIZER)
         return [str(row[0]) for row in conn.execute("SELECT client_event_id FROM raw.analytics_events")]
 
 
@@ -246,7 +244,7 @@ def test_leaving_the_page_sends_the_queue_by_beacon_and_keeps_it_until_an_answer
 @needs_chromium
 def test_the_browser_tracker_waits_out_a_full_landing_disk_and_a_rate_limit_and_delivers_everything(lms_page):
     app, tracked = lms_page, []
-    today = app["landing"] / "events" / f"received_date={datetime.now(UTC).date().isoformat()}"
+    today = app["landing"] / "events" / f"received_date={utc_today()}"
     today.parent.mkdir(parents=True, exist_ok=True)
     today.write_text("a file where the day's folder goes: the landing zone cannot take a batch (503)")
     with chromium() as driver:

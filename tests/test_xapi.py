@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +23,6 @@ from analytics_pipeline.access.credentials import create_write_key
 from analytics_pipeline.demo.generator import generate
 from analytics_pipeline.ingestion.contract import Rejection
 from analytics_pipeline.ingestion.dead_letter_replay import replay_dead_letters
-from analytics_pipeline.ingestion.partition import ingest_partition
 from analytics_pipeline.ingestion.pii import Tokenizer
 from analytics_pipeline.ingestion.reference import load_reference
 from analytics_pipeline.ingestion.xapi.identifiers import normalized_id
@@ -39,7 +37,7 @@ from analytics_pipeline.ingestion.xapi.mapping import (
 )
 from tests.conftest import PLATFORM_CORPUS, TEST_PII_KEY, run_pipeline_over
 from tests.db_helpers import published_marts
-from tests.landing_helpers import write_reference
+from tests.landing_helpers import ingest_landed, write_reference
 from tests.web_helpers import web_server
 
 TOKENIZER = Tokenizer(TEST_PII_KEY.encode())
@@ -264,9 +262,9 @@ def landed_files(lrs) -> list:
     return sorted((lrs["landing"] / "events").rglob("*.xapi.ndjson"))
 
 
-def ingest_today(lrs) -> None:
+def ingest(lrs) -> None:
     with psycopg.connect(lrs["url"], autocommit=True) as conn:
-        ingest_partition(conn, lrs["landing"], datetime.now(UTC).date().isoformat(), TOKENIZER)
+        ingest_landed(conn, lrs["landing"], TOKENIZER)
 
 
 def stored_events(lrs) -> list[tuple]:
@@ -290,7 +288,7 @@ def test_open_edx_statements_land_and_ingest_as_mapped_events_without_personal_d
     assert answer.json() == [s["id"] for s in statements]
     assert answer.headers["X-Experience-API-Version"] == "1.0.3"
     assert len(landed_files(lrs)) == 1
-    ingest_today(lrs)
+    ingest(lrs)
     events = {row[0]: row[1:] for row in stored_events(lrs)}
     assert events[statements[0]["id"]][:4] == ("lesson_started", COURSE, UNIT, "org_a")
     assert events[statements[1]["id"]][:3] == ("video_played", COURSE, VIDEO)
@@ -336,7 +334,7 @@ def test_a_repeated_statement_makes_one_event_and_a_changed_one_is_a_conflict(lr
     )
     assert put.status_code == 409
     assert len(landed_files(lrs)) == 1  # the conflicting request stored nothing, its other statement neither
-    ingest_today(lrs)
+    ingest(lrs)
     assert [row[0] for row in stored_events(lrs)] == [first["id"]]
 
 
@@ -377,7 +375,7 @@ def test_by_default_an_invalid_statement_is_dead_lettered_on_its_own_and_the_res
     assert len(landed_files(lrs)) == 1
     twice = post(lrs, [video(VIDEO_VERBS + "played", 5, statement_id=good["id"])] * 2)
     assert twice.status_code == 409  # the same id, another statement than the one stored
-    ingest_today(lrs)
+    ingest(lrs)
     assert {row[0] for row in stored_events(lrs)} == {good["id"], ids[3]}
     with psycopg.connect(lrs["url"], autocommit=True) as conn:
         dead = conn.execute("SELECT reason_code, reason FROM raw.analytics_dead_letters ORDER BY line_no").fetchall()
@@ -452,7 +450,7 @@ def test_an_org_bound_key_lands_its_own_org_only(lrs):
     other = video(VIDEO_VERBS + "played", 1)
     other["actor"]["account"]["name"] = "u-other"
     assert post(lrs, [of_a, other], key="org_b").status_code == 200
-    ingest_today(lrs)
+    ingest(lrs)
     assert [row[4] for row in stored_events(lrs)] == ["org_b", "org_b"]
 
 
@@ -519,7 +517,7 @@ def test_an_unmapped_verb_is_replayed_once_the_mapping_covers_it(lrs, monkeypatc
     }
     body = statement(bookmarked, page)
     assert post(lrs, body).status_code == 200
-    ingest_today(lrs)
+    ingest(lrs)
     assert stored_events(lrs) == []
     monkeypatch.setitem(VERB_MAPPING, (bookmarked, "page"), "page_viewed")
     with psycopg.connect(lrs["url"], autocommit=True) as conn:
@@ -571,4 +569,4 @@ def test_nothing_a_client_posts_gets_a_500(lrs, body):
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 400:
         assert answer.json()["error"]
-    ingest_today(lrs)  # what was stored is ingested or dead-lettered, never a crash
+    ingest(lrs)  # what was stored is ingested or dead-lettered, never a crash
