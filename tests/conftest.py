@@ -4,7 +4,9 @@ set) and a fresh database per use, so tests never see each other's data."""
 from __future__ import annotations
 
 import contextlib
+import heapq
 import io
+import itertools
 import os
 import shutil
 import socket
@@ -13,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import date
@@ -134,35 +136,96 @@ def server_url(tmp_path_factory) -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def new_database(server_url):
-    """Call to create a database; returns its URL. Dropped at the end of the session, on a
-    server that outlives it (the embedded one is deleted whole). With `migrated=True` it is a
-    copy of a database migrated once per session (CREATE DATABASE … TEMPLATE): every
-    migration and routine in place, none of them run again."""
-    created = []
-    template = f"t_template_{uuid.uuid4().hex[:8]}"
+class Databases:
+    """The test databases of a session, by the fixture scope that made them. A test's are
+    dropped when it ends and a module's when its last test ends, and their names are given to
+    later databases: dbt keeps its parse state for each database name it worked in, and parses
+    the whole project again in a database whose name it has no state for."""
 
-    def create(migrated: bool = False) -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            if migrated and template not in created:
-                conn.execute(f'CREATE DATABASE "{template}"')
-                created.append(template)
-                migrate(with_database(server_url, template))
-            source = f' TEMPLATE "{template}"' if migrated else ""
+    def __init__(self, server_url: str):
+        self.server_url, self.prefix = server_url, f"t_{uuid.uuid4().hex[:8]}"
+        self.template = f"{self.prefix}_template"
+        self.numbers, self.free = itertools.count(), []
+        self.scoped: dict[str, list[str]] = defaultdict(list)
+
+    def create(self, migrated: bool = False) -> str:
+        # The oldest name first: a test making its databases in the order an earlier one did
+        # (the analytics one, then Dagster's) gets each the name it had there.
+        number = heapq.heappop(self.free) if self.free else next(self.numbers)
+        name = f"{self.prefix}_{number}"
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            if migrated and self.template not in self.scoped["session"]:
+                conn.execute(f'CREATE DATABASE "{self.template}"')
+                self.scoped["session"].append(self.template)
+                migrate(with_database(self.server_url, self.template))
+            source = f' TEMPLATE "{self.template}"' if migrated else ""
             # The embedded server copies the template's files as they are, not through its WAL.
             strategy = "" if EXTERNAL_SERVER_URL else " STRATEGY FILE_COPY"
             conn.execute(f'CREATE DATABASE "{name}"{source}{strategy}')
-        created.append(name)
-        return with_database(server_url, name)
+        self.scoped[SCOPES[-1]].append(name)
+        return with_database(self.server_url, name)
 
-    yield create
-    if not EXTERNAL_SERVER_URL:
-        return
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop(self, scope: str) -> None:
+        """Drop the databases made for `scope`, and give their names to later ones."""
+        names, self.scoped[scope] = self.scoped[scope], []
+        if not names:
+            return
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                if name != self.template:
+                    heapq.heappush(self.free, int(name.rsplit("_", 1)[1]))
+
+
+# The scope of the fixture being set up ("function" while a test runs): what a database made
+# now is for. Outside any, a database lives for the session.
+SCOPES = ["session"]
+DATABASES: list[Databases] = []  # this session's, once a test asks for one
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef):
+    SCOPES.append(fixturedef.scope)
+    try:
+        return (yield)
+    finally:
+        SCOPES.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call():
+    SCOPES.append("function")
+    try:
+        return (yield)
+    finally:
+        SCOPES.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield
+    # Pytest has finalized the test's fixtures, and the module's when the next test is in another.
+    for databases in DATABASES:
+        databases.drop("function")
+        if nextitem is None or nextitem.module is not item.module:
+            databases.drop("module")
+    return result
+
+
+@pytest.fixture(scope="session")
+def new_database(server_url):
+    """Call to create a database; returns its URL. Dropped when the scope of the fixture (or
+    test) that made it ends, on a server that outlives the session at its end (the embedded one
+    is deleted whole). With `migrated=True` it is a copy of a database migrated once per
+    session (CREATE DATABASE … TEMPLATE): every migration and routine in place, none of them
+    run again."""
+    databases = Databases(server_url)
+    DATABASES.append(databases)
+    yield databases.create
+    DATABASES.remove(databases)
+    if EXTERNAL_SERVER_URL:
+        for scope in list(databases.scoped):
+            databases.drop(scope)
 
 
 @pytest.fixture
