@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from dagster._core.events import DagsterEvent, StepMaterializationData
 
 from analytics_pipeline.db.urls import sqlalchemy_psycopg2_url
-from analytics_pipeline.defs.automation.rules import ROLLUP_KEYS
+from analytics_pipeline.defs.automation.rules import ROLLUP_KEYS, ROOT_RUN_TAG, marts_behind
 from analytics_pipeline.defs.automation.schedules import ingest_catch_up_schedule
 from analytics_pipeline.defs.automation.sensors import (
     landing_sensor,
@@ -266,6 +267,65 @@ def test_files_whose_run_failed_for_good_are_asked_for_again_after_a_growing_wai
     assert [r.run_key for r in tick(landing_sensor, instance, resources)[0] if r.partition_key == "2026-02-01"] == [
         again.run_key
     ]
+
+
+def marts_run(instance: dg.DagsterInstance, retry_of: dg.DagsterRun | None = None) -> dg.DagsterRun:
+    """A run of marts_job as the daemon records it, before it starts: a retry of `retry_of`'s
+    group of retries when given."""
+    root = retry_of and (retry_of.root_run_id or retry_of.run_id)
+    tags = {ROOT_RUN_TAG: root, "dagster/parent_run_id": retry_of.run_id} if retry_of else {}
+    run = dg.DagsterRun(
+        job_name="marts_job",
+        run_id=str(uuid.uuid4()),
+        status=dg.DagsterRunStatus.STARTED,
+        tags=tags,
+        root_run_id=root,
+        parent_run_id=retry_of and retry_of.run_id,
+    )
+    instance.add_run(run)
+    return run
+
+
+def run_event(instance: dg.DagsterInstance, run: dg.DagsterRun, kind: dg.DagsterEventType, data=None) -> None:
+    instance.report_dagster_event(DagsterEvent(kind.value, run.job_name, event_specific_data=data), run.run_id)
+
+
+def publish(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """`run` publishes the marts and succeeds."""
+    published = StepMaterializationData(dg.AssetMaterialization(PUBLISHED_KEY))
+    run_event(instance, run, dg.DagsterEventType.ASSET_MATERIALIZATION, published)
+    run_event(instance, run, dg.DagsterEventType.RUN_SUCCESS)
+
+
+def test_the_marts_reflect_what_was_upstream_when_the_first_run_of_their_retries_started(instance):
+    """Run monitoring fails a marts run that does not start in time, and its retry builds the
+    marts: they reflect what was upstream when the retry started, and no build is asked for
+    again. A retry of a run that did start runs only its failed steps, so the marts reflect
+    what was upstream when that first run started."""
+    for key in ROLLUP_KEYS:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-02-02"))
+    [request] = tick(marts_sensor, instance)[0]
+    never_started = marts_run(instance)
+    instance.report_run_failed(never_started)
+    retry = marts_run(instance, retry_of=never_started)
+    run_event(instance, retry, dg.DagsterEventType.RUN_START)
+    publish(instance, retry)
+    assert marts_behind(instance) is None
+    assert tick(marts_sensor, instance)[0] == []
+
+    started = marts_run(instance)
+    run_event(instance, started, dg.DagsterEventType.RUN_START)
+    instance.report_runless_asset_event(dg.AssetMaterialization(user_course_progress.key, partition="2026-02-02"))
+    landed = instance.fetch_materializations(user_course_progress.key, limit=1).records[0].storage_id
+    instance.report_run_failed(started)
+    first_retry = marts_run(instance, retry_of=started)
+    run_event(instance, first_retry, dg.DagsterEventType.RUN_START)
+    instance.report_run_failed(first_retry)
+    second_retry = marts_run(instance, retry_of=first_retry)
+    run_event(instance, second_retry, dg.DagsterEventType.RUN_START)
+    publish(instance, second_retry)
+    assert marts_behind(instance) == landed
+    assert [r.run_key for r in tick(marts_sensor, instance)[0]] == [f"marts:{landed}"] != [request.run_key]
 
 
 def test_a_rollup_or_marts_build_that_failed_for_good_is_asked_for_again(instance, resources, monkeypatch):

@@ -25,6 +25,7 @@ from analytics_pipeline.ingestion.settled_folders import LandingScan
 
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
+ROOT_RUN_TAG = "dagster/root_run_id"  # on each retry: the run its group of retries began with
 ROLLUP_KEYS = tuple(key for asset in ROLLUP_ASSETS for key in asset.keys)
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -95,19 +96,26 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
 
 def _marts_reflect(instance: dg.DagsterInstance) -> int:
     """The storage id up to which the last complete marts run reflects what is upstream: the
-    start of that run (of the first in its group of retries), as it read everything after.
-    Not its end: an upstream materialization recorded while the build ran may have committed
-    after the build read those tables."""
+    start of the first run of its group of retries that started, as each step the group ran
+    read everything after it (a retry runs only the steps that failed). Not its end: an
+    upstream materialization recorded while the build ran may have committed after the build
+    read those tables."""
     published = instance.fetch_materializations(PUBLISHED_KEY, limit=1).records
     if not published:
         return -1
     run = instance.get_run_by_id(published[0].run_id) if published[0].run_id else None
     if run is None:  # reported by hand, outside a run: as of the report
         return published[0].storage_id
-    start = instance.get_records_for_run(
-        run.root_run_id or run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1
-    ).records
-    return start[0].storage_id if start else -1
+    # The first run may never have started (run monitoring fails a run that does not start in
+    # time): it ran no step, and its retry built everything.
+    root = run.root_run_id or run.run_id
+    group = [root, *(retry.run_id for retry in instance.get_runs(dg.RunsFilter(tags={ROOT_RUN_TAG: root})))]
+    starts = [
+        record.storage_id
+        for run_id in group
+        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
+    ]
+    return min(starts, default=-1)
 
 
 def rolled_up_ever(instance: dg.DagsterInstance) -> bool:
