@@ -8,6 +8,7 @@ import heapq
 import io
 import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -261,10 +262,18 @@ def pipeline_environment(database_url: str, dagster_url: str, home: Path):
 
 
 def free_port() -> int:
-    """A loopback TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback TCP port nobody listens on now, below the kernel's range of ephemeral ports:
+    a port from that range (what binding port 0 gives) can become the local end of any
+    outgoing connection before the server meant to listen on it has started."""
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(min(10_000, first_ephemeral // 2), first_ephemeral)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def cli_command(*args: str) -> list[str]:
