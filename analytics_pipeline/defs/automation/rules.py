@@ -106,16 +106,20 @@ def _marts_reflect(instance: dg.DagsterInstance) -> int:
     run = instance.get_run_by_id(published[0].run_id) if published[0].run_id else None
     if run is None:  # reported by hand, outside a run: as of the report
         return published[0].storage_id
-    # The first run may never have started (run monitoring fails a run that does not start in
-    # time): it ran no step, and its retry built everything.
     root = run.root_run_id or run.run_id
-    group = [root, *(retry.run_id for retry in instance.get_runs(dg.RunsFilter(tags={ROOT_RUN_TAG: root})))]
-    starts = [
-        record.storage_id
-        for run_id in group
-        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
-    ]
-    return min(starts, default=-1)
+    start = _run_start(instance, root)
+    if start is not None:  # the usual case: no retry can have started before it
+        return start
+    # The first run never started (run monitoring fails a run that does not start in time): it
+    # ran no step, and its retries built everything.
+    retries = instance.get_run_ids(dg.RunsFilter(tags={ROOT_RUN_TAG: root}))
+    return min((began for run_id in retries if (began := _run_start(instance, run_id)) is not None), default=-1)
+
+
+def _run_start(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The storage id of the run's start, None if it never started."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
+    return records[0].storage_id if records else None
 
 
 def rolled_up_ever(instance: dg.DagsterInstance) -> bool:
